@@ -1,0 +1,1 @@
+"""Live gathering rooms: persistence, the single command path, presence."""

@@ -1,0 +1,102 @@
+"""The single command path of a live gathering.
+
+check rights -> under the gathering's lock: catch up -> decide -> commit -> broadcast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from facilitation import Actor, Command, GatheringState, Rejected, decide
+from facilitation.roles import may_send
+from rooms.store import GatheringStore, StoredEvent, VersionClash
+
+Publish = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
+MAX_ATTEMPTS = 5
+
+
+class Forbidden(Exception):
+    """The sender's role does not allow this command."""
+
+
+class GatheringNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Outcome:
+    answer: dict[str, Any]
+    state: GatheringState
+    events: list[StoredEvent]
+
+
+class LiveRooms:
+    def __init__(
+        self, store: GatheringStore, publish: Publish, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.publish = publish
+        self.clock = clock
+        self._states: dict[str, GatheringState] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def state(self, gathering_id: str) -> GatheringState:
+        async with self._locks[gathering_id]:
+            return await self._fresh_state(gathering_id)
+
+    async def execute(
+        self, actor: Actor, gathering_id: str, command: Command, command_id: str | None = None
+    ) -> Outcome:
+        if not may_send(actor.role, command.type):
+            raise Forbidden(f"{actor.role} may not send {command.type}")
+        async with self._locks[gathering_id]:
+            for _ in range(MAX_ATTEMPTS):
+                if command_id is not None:
+                    first = await self.store.receipt(actor.person_id, command_id)
+                    if first is not None:
+                        return Outcome(first, await self._fresh_state(gathering_id), [])
+                try:
+                    return await self._attempt(actor, gathering_id, command, command_id)
+                except VersionClash:
+                    continue  # another worker committed first: catch up and decide again
+        raise Rejected("the gathering is too busy, try again", code="conflict")
+
+    async def _attempt(
+        self, actor: Actor, gathering_id: str, command: Command, command_id: str | None
+    ) -> Outcome:
+        state = await self._fresh_state(gathering_id)
+        now = self.clock()
+        try:
+            new_state, events = decide(state, actor, command, now)
+        except Rejected as rejected:
+            if command_id is not None:
+                answer = {"ok": False, "error": {"code": rejected.code,
+                                                 "message": rejected.reason}}
+                await self.store.commit(state, [], person_id=actor.person_id,
+                                        command_id=command_id, answer=answer, now=now)
+            raise
+        answer = {"ok": True, "version": new_state.version}
+        if events or command_id is not None:
+            stored = await self.store.commit(state, events, person_id=actor.person_id,
+                                             command_id=command_id, answer=answer, now=now)
+        else:
+            stored = []
+        self._states[gathering_id] = new_state
+        if stored:
+            await self.publish(gathering_id, [s.to_wire(gathering_id) for s in stored])
+        return Outcome(answer, new_state, stored)
+
+    async def _fresh_state(self, gathering_id: str) -> GatheringState:
+        state = self._states.get(gathering_id)
+        if state is None:
+            state = await self.store.initial_state(gathering_id)
+            if state is None:
+                raise GatheringNotFound(gathering_id)
+        state = await self.store.catch_up(state)
+        self._states[gathering_id] = state
+        return state

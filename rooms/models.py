@@ -1,0 +1,160 @@
+"""SQLAlchemy models: the forum's directory, plans and the live event log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Theme(Base):
+    __tablename__ = "themes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Municipality(Base):
+    __tablename__ = "municipalities"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    county: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"))
+    is_programme_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    municipality: Mapped[Municipality | None] = relationship(lazy="joined")
+
+
+class Membership(Base):
+    """A person's role in one theme."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("person_id", "theme_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class ProjectStage(Base):
+    __tablename__ = "project_stages"
+    slug: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipalities.id"))
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    stage: Mapped[str] = mapped_column(ForeignKey("project_stages.slug"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_year: Mapped[int] = mapped_column(Integer)
+
+
+class Gathering(Base):
+    __tablename__ = "gatherings"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    planned_minutes: Mapped[int] = mapped_column(Integer)
+    theme: Mapped[Theme] = relationship(lazy="joined")
+    items: Mapped[list[AgendaItem]] = relationship(
+        order_by="AgendaItem.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gathering_id: Mapped[str] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(300))
+    planned_minutes: Mapped[int] = mapped_column(Integer)
+
+
+class Invitation(Base):
+    """A sign-in link. Only the token's hash is stored."""
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reusable: Mapped[bool] = mapped_column(Boolean, default=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a token; only its hash is stored."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GatheringEvent(Base):
+    """The event log of live gatherings: the record everything else is folded from."""
+
+    __tablename__ = "gathering_events"
+    __table_args__ = (UniqueConstraint("gathering_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gathering_id: Mapped[str] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(60))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[float] = mapped_column(Float)
+    person_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class CommandReceipt(Base):
+    """The first answer to a client's command id, so a resend changes nothing."""
+
+    __tablename__ = "command_receipts"
+    __table_args__ = (UniqueConstraint("person_id", "command_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    command_id: Mapped[str] = mapped_column(String(64))
+    gathering_id: Mapped[str] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"))
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,1 @@
+"""The edge: settings, the aiohttp app, pages, the socket.io layer, the CLI."""

@@ -1,0 +1,85 @@
+"""Settings from the environment, each declared once with its help text."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from yarl import URL
+
+
+def setting(env: str, default: Any, help: str) -> Any:
+    return field(default=default, metadata={"env": env, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = setting(
+        "DATABASE_URL", "sqlite:///var/forum.db",
+        "SQLAlchemy URL: sqlite:///path (default) or postgresql://user@host/db.")
+    redis_url: str = setting(
+        "REDIS_URL", "",
+        "Redis URL. When set, socket.io broadcasts and presence go through Redis, so several "
+        "worker processes share rooms. Empty: one process, in-memory.")
+    secret_key: str = setting(
+        "SECRET_KEY", "",
+        "Secret for signing; required in production. Empty: a random key per start (dev only).")
+    public_url: str = setting(
+        "PUBLIC_URL", "",
+        "The address people use, e.g. https://forum.example.org. Sign-in links use it and "
+        "socket.io accepts only this origin. Empty: http://HOST:PORT.")
+    host: str = setting("HOST", "127.0.0.1", "Address to listen on.")
+    port: int = setting("PORT", 8080, "Port to listen on.")
+    smtp_host: str = setting(
+        "SMTP_HOST", "",
+        "SMTP server for sign-in links. Empty: links are written to the server log.")
+    smtp_port: int = setting("SMTP_PORT", 587, "SMTP port (STARTTLS on 587, TLS on 465).")
+    smtp_user: str = setting("SMTP_USER", "", "SMTP user name.")
+    smtp_password: str = setting("SMTP_PASSWORD", "", "SMTP password.")
+    mail_from: str = setting("MAIL_FROM", "forum@example.org", "Sender address of e-mails.")
+    invitation_days: int = setting(
+        "INVITATION_DAYS", 14, "How many days a sign-in link stays valid.")
+    session_days: int = setting("SESSION_DAYS", 30, "How many days a browser stays signed in.")
+    secure_cookies: bool = setting(
+        "SECURE_COOKIES", False, "Mark cookies Secure (set when served over HTTPS).")
+    max_message_bytes: int = setting(
+        "MAX_MESSAGE_BYTES", 65536, "Largest socket.io message accepted, in bytes.")
+    static_dir: str = setting(
+        "STATIC_DIR", "", "Folder of the built browser bundle. Empty: static/dist in the source.")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.default, raw)
+        values.update(overrides)
+        return cls(**values)
+
+    @property
+    def base_url(self) -> URL:
+        return URL(self.public_url or f"http://{self.host}:{self.port}")
+
+    @property
+    def origin(self) -> str:
+        url = self.base_url
+        return str(url.origin()).rstrip("/")
+
+
+def _convert(default: Any, raw: str) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    return raw
+
+
+def describe() -> str:
+    """Every setting with its variable, default and help: for `forum serve --help`."""
+    lines = ["environment variables:"]
+    for f in fields(Settings):
+        lines.append(f"  {f.metadata['env']:<20} {f.metadata['help']} (default: {f.default!r})")
+    return "\n".join(lines)

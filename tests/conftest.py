@@ -1,0 +1,137 @@
+"""Shared fixtures: a real database, a real server and real socket.io clients."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+import socketio
+from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from rooms.accounts import start_session
+from rooms.db import create_engine, sessionmaker
+from rooms.migrate import upgrade
+from rooms.models import Person
+from server.app import create_app
+from server.settings import Settings
+from server.sockets import SESSION_COOKIE
+from tests.factories import World, build_world
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def service_missing(what: str, error: Exception) -> None:
+    """Skip when a service is unreachable on a developer's machine; fail in CI."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required in CI but unreachable: {error}")
+    pytest.skip(f"{what} unreachable: {error}")
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"forum_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = PG_ADMIN_URL
+    try:
+        admin = await asyncpg.connect(admin_dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError) as error:
+        service_missing("PostgreSQL", error)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield admin_dsn.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except OSError as error:
+        service_missing("Redis", error)
+    finally:
+        await client.aclose()
+    return REDIS_URL
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Any) -> str:
+    return f"sqlite:///{tmp_path / 'forum.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Run a test once on SQLite and once on the machine's PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker]:
+    engine = create_engine(sqlite_url)
+    await upgrade(engine)
+    yield sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def world(sessions: async_sessionmaker) -> World:
+    return await build_world(sessions)
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return Settings(database_url=sqlite_url, secret_key="test-secret", host="127.0.0.1")
+
+
+@pytest.fixture
+async def server(settings: Settings, world: World) -> AsyncIterator[TestServer]:
+    app = create_app(settings)
+    test_server = TestServer(app, host="127.0.0.1")
+    await test_server.start_server()
+    yield test_server
+    await test_server.close()
+
+
+Connect = Callable[[Person], Awaitable[socketio.AsyncClient]]
+
+
+@pytest.fixture
+async def connect(server: TestServer, sessions: async_sessionmaker) -> AsyncIterator[Connect]:
+    """Sign a person in and connect a real python-socketio client as them."""
+    clients: list[socketio.AsyncClient] = []
+
+    async def _connect(person: Person) -> socketio.AsyncClient:
+        token = await start_session(sessions, person.id, days=1)
+        client = await connect_client(str(server.make_url("/")), token)
+        clients.append(client)
+        return client
+
+    yield _connect
+    for client in clients:
+        await client.disconnect()
+
+
+async def connect_client(base_url: str, session_token: str | None) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=False)
+    client.received = []  # type: ignore[attr-defined]
+    client.on("event", lambda data: client.received.append(data))  # type: ignore[attr-defined]
+    headers = {"Cookie": f"{SESSION_COOKIE}={session_token}"} if session_token else {}
+    await client.connect(base_url, headers=headers, transports=["websocket"], wait_timeout=5)
+    return client
+
+
+async def send(client: socketio.AsyncClient, gathering: str, type_: str,
+               **fields: Any) -> dict[str, Any]:
+    message = {"id": uuid.uuid4().hex, "type": type_, "gathering": gathering, **fields}
+    return await client.call("command", message, timeout=10)
