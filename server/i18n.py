@@ -1,0 +1,103 @@
+"""Gettext catalogues (Babel) for pages and browser code.
+
+msgids are English; `nb` (bokmål) is the default locale, `nn` comes next. Two domains:
+`messages` (Python and the general pages) and `room` (the room and console templates
+and the browser code, whose strings reach the page as a JSON catalogue). Catalogues are
+read from the .po files at start-up, so there is no compile step to forget."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import io
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAINS = ("messages", "room")
+DEFAULT_LOCALE = "nb"
+LOCALES = ("nb", "en")  # "en" is the msgid language and needs no catalogue
+LOCALE_COOKIE = "forum_lang"
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("locale", default=DEFAULT_LOCALE)
+
+
+def _load_domain(locale: str, domain: str) -> Translations | None:
+    path = LOCALE_DIR / locale / "LC_MESSAGES" / f"{domain}.po"
+    if not path.exists():
+        return None
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=locale, domain=domain)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer, domain=domain)
+
+
+@functools.cache
+def translations(locale: str) -> NullTranslations:
+    loaded = [t for d in DOMAINS if (t := _load_domain(locale, d)) is not None]
+    if not loaded:
+        return NullTranslations()
+    merged = loaded[0]
+    for extra in loaded[1:]:
+        merged.merge(extra)
+    return merged
+
+
+@functools.cache
+def client_catalog(locale: str) -> dict[str, str]:
+    """The `room` domain as msgid -> translation, for the browser's gettext()."""
+    path = LOCALE_DIR / locale / "LC_MESSAGES" / "room.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=locale, domain="room")
+    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.pluralizable}
+
+
+def current_locale() -> str:
+    return _current.get()
+
+
+def gettext(message: str) -> str:
+    return translations(current_locale()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current_locale()).ngettext(singular, plural, n)
+
+
+def pick_locale(request: web.Request) -> str:
+    chosen = request.cookies.get(LOCALE_COOKIE, DEFAULT_LOCALE)
+    return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+@web.middleware
+async def locale_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    token = _current.set(pick_locale(request))
+    try:
+        return await handler(request)
+    finally:
+        _current.reset(token)
+
+
+def setup_templates(app: web.Application) -> jinja2.Environment:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("server", "templates"),
+        extensions=["jinja2.ext.i18n"],
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["current_locale"] = current_locale
+    env.globals["client_catalog"] = lambda: client_catalog(current_locale())
+    app.middlewares.append(locale_middleware)
+    return env
