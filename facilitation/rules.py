@@ -187,7 +187,9 @@ def _apply_opened(s: GatheringState, ev: e.RoomOpened) -> GatheringState:
 
 
 def _apply_started(s: GatheringState, ev: e.ItemStarted) -> GatheringState:
-    return replace(s, current=CurrentItem(ev.index, ev.started_at, ev.planned_seconds))
+    # a new item ends the floor given in the last one; raised hands stay in the queue
+    current = CurrentItem(ev.index, ev.started_at, ev.planned_seconds)
+    return replace(s, current=current, speaker=None)
 
 
 def _apply_extended(s: GatheringState, ev: e.ItemExtended) -> GatheringState:

@@ -53,7 +53,7 @@ async def redeem_invitation(sessions: async_sessionmaker, token: str) -> Person 
                 .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
                 .values(used_at=now)
             )
-            if spent.rowcount != 1:  # type: ignore[attr-defined]
+            if spent.rowcount != 1:
                 return None
         await session.commit()
         return await session.get(Person, invitation.person_id)

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from facilitation import Actor, Command, GatheringState, Rejected, decide
 from facilitation.roles import may_send
 from rooms.store import GatheringStore, StoredEvent, VersionClash
@@ -56,20 +58,26 @@ class LiveRooms:
             raise Forbidden(f"{actor.role} may not send {command.type}")
         async with self._locks[gathering_id]:
             for _ in range(MAX_ATTEMPTS):
-                if command_id is not None:
-                    first = await self.store.receipt(actor.person_id, command_id)
-                    if first is not None:
-                        return Outcome(first, await self._fresh_state(gathering_id), [])
                 try:
-                    return await self._attempt(actor, gathering_id, command, command_id)
+                    # the database-wide write lock: workers take turns instead of racing
+                    async with self.store.writing(gathering_id) as session:
+                        if command_id is not None:
+                            first = await self.store.receipt(actor.person_id, command_id,
+                                                             session)
+                            if first is not None:
+                                state = await self._fresh_state(gathering_id, session)
+                                return Outcome(first, state, [])
+                        return await self._attempt(actor, gathering_id, command, command_id,
+                                                   session)
                 except VersionClash:
-                    continue  # another worker committed first: catch up and decide again
+                    continue  # another writer committed first: catch up and decide again
         raise Rejected("the gathering is too busy, try again", code="conflict")
 
     async def _attempt(
-        self, actor: Actor, gathering_id: str, command: Command, command_id: str | None
+        self, actor: Actor, gathering_id: str, command: Command, command_id: str | None,
+        session: AsyncSession,
     ) -> Outcome:
-        state = await self._fresh_state(gathering_id)
+        state = await self._fresh_state(gathering_id, session)
         now = self.clock()
         try:
             new_state, events = decide(state, actor, command, now)
@@ -78,12 +86,14 @@ class LiveRooms:
                 answer = {"ok": False, "error": {"code": rejected.code,
                                                  "message": rejected.reason}}
                 await self.store.commit(state, [], person_id=actor.person_id,
-                                        command_id=command_id, answer=answer, now=now)
+                                        command_id=command_id, answer=answer, now=now,
+                                        session=session)
             raise
         answer = {"ok": True, "version": new_state.version}
         if events or command_id is not None:
             stored = await self.store.commit(state, events, person_id=actor.person_id,
-                                             command_id=command_id, answer=answer, now=now)
+                                             command_id=command_id, answer=answer, now=now,
+                                             session=session)
         else:
             stored = []
         self._states[gathering_id] = new_state
@@ -91,12 +101,14 @@ class LiveRooms:
             await self.publish(gathering_id, [s.to_wire(gathering_id) for s in stored])
         return Outcome(answer, new_state, stored)
 
-    async def _fresh_state(self, gathering_id: str) -> GatheringState:
+    async def _fresh_state(
+        self, gathering_id: str, session: AsyncSession | None = None
+    ) -> GatheringState:
         state = self._states.get(gathering_id)
         if state is None:
-            state = await self.store.initial_state(gathering_id)
+            state = await self.store.initial_state(gathering_id, session)
             if state is None:
                 raise GatheringNotFound(gathering_id)
-        state = await self.store.catch_up(state)
+        state = await self.store.catch_up(state, session)
         self._states[gathering_id] = state
         return state

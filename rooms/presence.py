@@ -48,10 +48,22 @@ class MemoryPresence:
         return list(self._people[gathering_id].values())
 
 
+# Decrement and, at zero, forget the person in one step: as two commands, an arrival on
+# another worker in between (a page reload) was wiped out by the second one.
+LEAVE = """
+local left = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
+if left > 0 then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+
+
 class RedisPresence:
     def __init__(self, redis: Redis, prefix: str = "forum:presence") -> None:
         self.redis = redis
         self.prefix = prefix
+        self._leave = redis.register_script(LEAVE)
 
     def _keys(self, gathering_id: str) -> tuple[str, str]:
         return f"{self.prefix}:{gathering_id}:count", f"{self.prefix}:{gathering_id}:people"
@@ -66,15 +78,8 @@ class RedisPresence:
         return int(count) == 1
 
     async def leave(self, gathering_id: str, person_id: int) -> bool:
-        count_key, people_key = self._keys(gathering_id)
-        count = await self.redis.hincrby(count_key, str(person_id), -1)
-        if int(count) > 0:
-            return False
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(count_key, str(person_id))
-            pipe.hdel(people_key, str(person_id))
-            await pipe.execute()
-        return True
+        last = await self._leave(keys=list(self._keys(gathering_id)), args=[str(person_id)])
+        return bool(int(last))
 
     async def people(self, gathering_id: str) -> list[dict[str, Any]]:
         _, people_key = self._keys(gathering_id)

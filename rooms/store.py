@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from facilitation import AgendaSlot, Event, GatheringState, fold
 from facilitation.events import event_from
 from rooms.models import CommandReceipt, Gathering, GatheringEvent
+
+# first key of PostgreSQL's two-key advisory locks taken here: "one writer per gathering"
+WRITER_LOCK_SPACE = 0x4B4C  # "KL"
 
 
 class VersionClash(Exception):
@@ -30,15 +35,50 @@ class StoredEvent:
 
 
 class GatheringStore:
+    """Every method takes an optional `session`: the one `writing()` gives, so a command's
+    reads and its commit happen under the gathering's write lock on one connection."""
+
     def __init__(self, sessions: async_sessionmaker) -> None:
         self.sessions = sessions
 
-    async def gathering(self, gathering_id: str) -> Gathering | None:
-        async with self.sessions() as session:
-            return await session.get(Gathering, gathering_id)
+    @asynccontextmanager
+    async def _session(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+        if session is not None:
+            yield session
+        else:
+            async with self.sessions() as own:
+                yield own
 
-    async def initial_state(self, gathering_id: str) -> GatheringState | None:
-        gathering = await self.gathering(gathering_id)
+    @asynccontextmanager
+    async def writing(self, gathering_id: str) -> AsyncIterator[AsyncSession]:
+        """A session that holds the gathering's write lock, across all worker processes,
+        until it commits or ends: one command at a time reads, decides and commits.
+
+        Optimistic retries alone starve a worker: the loser of a clash learns of it only
+        when the winner commits, and by then the winner's next command is already reading,
+        so it loses again (25 times in a row with two busy workers). PostgreSQL: an
+        advisory lock for the transaction, waiters queue in order. SQLite: BEGIN IMMEDIATE
+        takes the database's write lock up front. The unique (gathering, seq) stays the
+        guarantee; the lock only makes clashes rare."""
+        async with self.sessions() as session:
+            dialect = session.get_bind().dialect.name
+            if dialect == "postgresql":
+                await session.execute(select(func.pg_advisory_xact_lock(
+                    WRITER_LOCK_SPACE, func.hashtext(gathering_id))))
+            elif dialect == "sqlite":
+                await session.execute(text("BEGIN IMMEDIATE"))
+            yield session
+
+    async def gathering(
+        self, gathering_id: str, session: AsyncSession | None = None
+    ) -> Gathering | None:
+        async with self._session(session) as s:
+            return await s.get(Gathering, gathering_id)
+
+    async def initial_state(
+        self, gathering_id: str, session: AsyncSession | None = None
+    ) -> GatheringState | None:
+        gathering = await self.gathering(gathering_id, session)
         if gathering is None:
             return None
         agenda = tuple(
@@ -46,23 +86,29 @@ class GatheringStore:
         )
         return GatheringState(gathering_id=gathering_id, agenda=agenda)
 
-    async def events_since(self, gathering_id: str, version: int) -> list[StoredEvent]:
-        async with self.sessions() as session:
-            rows = await session.scalars(
+    async def events_since(
+        self, gathering_id: str, version: int, session: AsyncSession | None = None
+    ) -> list[StoredEvent]:
+        async with self._session(session) as s:
+            rows = await s.scalars(
                 select(GatheringEvent)
                 .where(GatheringEvent.gathering_id == gathering_id, GatheringEvent.seq > version)
                 .order_by(GatheringEvent.seq)
             )
             return [StoredEvent(r.seq, r.type, r.data) for r in rows]
 
-    async def catch_up(self, state: GatheringState) -> GatheringState:
+    async def catch_up(
+        self, state: GatheringState, session: AsyncSession | None = None
+    ) -> GatheringState:
         """Fold in whatever other workers committed since `state.version`."""
-        stored = await self.events_since(state.gathering_id, state.version)
+        stored = await self.events_since(state.gathering_id, state.version, session)
         return fold(state, (event_from(s.type, s.data) for s in stored))
 
-    async def receipt(self, person_id: int, command_id: str) -> dict[str, Any] | None:
-        async with self.sessions() as session:
-            row = await session.scalar(
+    async def receipt(
+        self, person_id: int, command_id: str, session: AsyncSession | None = None
+    ) -> dict[str, Any] | None:
+        async with self._session(session) as s:
+            row = await s.scalar(
                 select(CommandReceipt).where(
                     CommandReceipt.person_id == person_id, CommandReceipt.command_id == command_id
                 )
@@ -72,12 +118,13 @@ class GatheringStore:
     async def commit(
         self,
         state: GatheringState,
-        events: list[Event],
+        events: Sequence[Event],
         *,
         person_id: int,
         command_id: str | None,
         answer: dict[str, Any],
         now: float,
+        session: AsyncSession | None = None,
     ) -> list[StoredEvent]:
         """Append `events` after `state.version` with the command's receipt, atomically.
 
@@ -85,17 +132,18 @@ class GatheringStore:
         stored = [
             StoredEvent(state.version + n, ev.type, ev.data()) for n, ev in enumerate(events, 1)
         ]
-        async with self.sessions() as session:
-            session.add_all(
-                GatheringEvent(gathering_id=state.gathering_id, seq=s.version, type=s.type,
-                               data=s.data, at=now, person_id=person_id)
-                for s in stored
+        async with self._session(session) as s:
+            s.add_all(
+                GatheringEvent(gathering_id=state.gathering_id, seq=ev.version, type=ev.type,
+                               data=ev.data, at=now, person_id=person_id)
+                for ev in stored
             )
             if command_id is not None:
-                session.add(CommandReceipt(person_id=person_id, command_id=command_id,
-                                           gathering_id=state.gathering_id, answer=answer, at=now))
+                s.add(CommandReceipt(person_id=person_id, command_id=command_id,
+                                     gathering_id=state.gathering_id, answer=answer, at=now))
             try:
-                await session.commit()
+                await s.commit()
             except IntegrityError as clash:
+                await s.rollback()
                 raise VersionClash from clash
         return stored

@@ -42,13 +42,22 @@ def _validation_message(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+# pydantic error types that mean "a value is over its size limit"
+TOO_LONG = frozenset({"string_too_long", "too_long", "bytes_too_long"})
+
+
+def _validation_code(error: ValidationError) -> ErrorCode:
+    over_limit = all(item["type"] in TOO_LONG for item in error.errors())
+    return ErrorCode.TOO_LARGE if over_limit else ErrorCode.INVALID_FORMAT
+
+
 def error_answer(exc: BaseException) -> dict[str, Any]:
     """Map any exception raised while handling a command to the ack the client gets."""
     code: ErrorCode
     if isinstance(exc, ProtocolError):
         code, message = exc.code, exc.message
     elif isinstance(exc, ValidationError):
-        code, message = ErrorCode.INVALID_FORMAT, _validation_message(exc)
+        code, message = _validation_code(exc), _validation_message(exc)
     elif isinstance(exc, Rejected):
         code, message = ErrorCode(exc.code), exc.reason
     elif isinstance(exc, Forbidden):

@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -80,7 +81,7 @@ def pick_locale(request: web.Request) -> str:
 
 
 @web.middleware
-async def locale_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+async def locale_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = _current.set(pick_locale(request))
     try:
         return await handler(request)

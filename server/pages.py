@@ -1,11 +1,203 @@
-"""HTTP pages. (The full set is being written; /healthz first.)"""
+"""HTTP pages: sign-in by invitation, my gatherings, the room and the facilitator console."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
+from babel.dates import format_date, format_time
+
+from facilitation import Role
+from facilitation.roles import runs_gathering
+from rooms.accounts import (
+    create_invitation,
+    end_session,
+    person_by_email,
+    redeem_invitation,
+    start_session,
+)
+from rooms.directory import gatherings_of, role_in_theme, visible_themes
+from rooms.models import Gathering, Person, Theme
+from server.app import SESSIONS, SETTINGS, SOURCE_ROOT, STORE
+from server.auth import (
+    clear_session_cookie,
+    error_page,
+    render,
+    see_other,
+    set_session_cookie,
+    setup_auth,
+    sign_in_url,
+    signed_in,
+)
+from server.i18n import current_locale, setup_templates
+from server.i18n import gettext as _
+from server.mail import Postbox
+from server.sockets import SESSION_COOKIE
+
+POSTBOX = web.AppKey("postbox", Postbox)
+TOKEN = r"{token:[A-Za-z0-9_-]{20,100}}"
+
+
+def local_zone() -> ZoneInfo:
+    try:
+        return ZoneInfo("Europe/Oslo")
+    except ZoneInfoNotFoundError:  # no tz database on this machine: install `tzdata`
+        return ZoneInfo("UTC")
+
+
+def _local(moment: datetime) -> datetime:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite gives naive UTC
+    return aware.astimezone(local_zone())
+
+
+def long_date(moment: datetime) -> str:
+    return format_date(_local(moment), format="full", locale=current_locale())
+
+
+def clock(moment: datetime) -> str:
+    return format_time(_local(moment), "HH:mm", locale=current_locale())
+
+
+def iso(moment: datetime) -> str:
+    return _local(moment).isoformat()
+
+
+def role_label(role: Role | str) -> str:
+    labels = {Role.PROGRAMME_LEAD: _("Programme lead"), Role.FACILITATOR: _("Facilitator"),
+              Role.EXPERT: _("Expert"), Role.PARTICIPANT: _("Participant"),
+              Role.OBSERVER: _("Observer")}
+    return labels[Role(role)]
+
+
+@dataclass(frozen=True)
+class ThemeView:
+    theme: Theme
+    role: Role
+    runs: bool
+    gatherings: list[Gathering]
+
+
+async def landing(request: web.Request) -> web.Response:
+    if signed_in(request):
+        return see_other("/gatherings")
+    return render(request, "pages/landing.html")
+
+
+async def confirm_sign_in(request: web.Request) -> web.Response:
+    # No redemption on GET: mail scanners follow links.
+    return render(request, "pages/signin.html", {"token": request.match_info["token"]})
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    settings, sessions = request.app[SETTINGS], request.app[SESSIONS]
+    person = await redeem_invitation(sessions, request.match_info["token"])
+    if person is None:
+        return render(request, "pages/link_invalid.html", status=410)
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        await end_session(sessions, previous)
+    token = await start_session(sessions, person.id, days=settings.session_days)
+    response = see_other("/gatherings")
+    set_session_cookie(response, settings, token)
+    return response
+
+
+async def request_link(request: web.Request) -> web.Response:
+    settings, sessions = request.app[SETTINGS], request.app[SESSIONS]
+    email = str((await request.post()).get("email", "")).strip()
+    person = await person_by_email(sessions, email) if 3 <= len(email) <= 320 else None
+    if person is not None:
+        token = await create_invitation(sessions, person.id, days=settings.invitation_days)
+        request.app[POSTBOX].post_sign_in_link(person.email, sign_in_url(settings, token))
+    # The same answer whether or not the address is known: no account enumeration.
+    return render(request, "pages/link_sent.html", {"days": settings.invitation_days})
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await end_session(request.app[SESSIONS], token)
+    response = see_other("/")
+    clear_session_cookie(response)
+    return response
+
+
+async def my_gatherings(request: web.Request) -> web.Response:
+    person = signed_in(request)
+    if person is None:
+        return see_other("/")
+    sessions = request.app[SESSIONS]
+    themes = [ThemeView(theme, role, runs_gathering(role), await gatherings_of(sessions, theme.id))
+              for theme, role in await visible_themes(sessions, person)]
+    return render(request, "pages/gatherings.html", {"themes": themes})
+
+
+async def _room(request: web.Request, template: str, *, console: bool) -> web.Response:
+    person = signed_in(request)
+    if person is None:
+        return see_other("/")
+    gathering = await request.app[STORE].gathering(request.match_info["gathering"])
+    if gathering is None:
+        return error_page(request, 404, _("There is no gathering at this address."))
+    role = await role_in_theme(request.app[SESSIONS], person, gathering.theme_id)
+    if role is None:
+        return error_page(request, 403, _("This gathering belongs to a theme you are not a "
+                                          "member of."))
+    if console and not runs_gathering(role):
+        return error_page(request, 403, _("Only the facilitator of this theme and the "
+                                          "programme lead can open the facilitator console."))
+    return render(request, template, room_context(gathering, person, role))
+
+
+def room_context(gathering: Gathering, person: Person, role: Role) -> dict[str, Any]:
+    boot = {"gathering": gathering.id, "person_id": person.id, "role": role.value,
+            "locale": current_locale()}
+    return {"gathering": gathering, "theme": gathering.theme, "person": person,
+            "role": role.value, "boot": boot}
+
+
+async def room(request: web.Request) -> web.Response:
+    return await _room(request, "room/room.html", console=False)
+
+
+async def console(request: web.Request) -> web.Response:
+    return await _room(request, "room/console.html", console=True)
 
 
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+def static_root(app: web.Application) -> Path:
+    settings = app[SETTINGS]
+    root = Path(settings.static_dir) if settings.static_dir else SOURCE_ROOT / "static" / "dist"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 def setup_pages(app: web.Application) -> None:
+    env = setup_templates(app)
+    env.filters.update(long_date=long_date, clock=clock, iso=iso, role_label=role_label)
+    setup_auth(app)
+    app[POSTBOX] = Postbox(app[SETTINGS])
+
+    async def postbox(app: web.Application) -> AsyncIterator[None]:
+        yield
+        await app[POSTBOX].close()
+
+    app.cleanup_ctx.append(postbox)
+    app.router.add_get("/", landing)
+    app.router.add_post("/signin/request", request_link)
+    app.router.add_get(f"/signin/{TOKEN}", confirm_sign_in)
+    app.router.add_post(f"/signin/{TOKEN}", sign_in)
+    app.router.add_post("/signout", sign_out)
+    app.router.add_get("/gatherings", my_gatherings)
+    app.router.add_get("/g/{gathering}", room)
+    app.router.add_get("/g/{gathering}/console", console)
     app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static/", static_root(app))

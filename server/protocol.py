@@ -4,6 +4,7 @@ One list, COMMANDS, registers them all; docs/protocol.md must describe each."""
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar
 
@@ -19,7 +20,7 @@ CHAT_MAX_CHARS = 2000
 class Envelope(BaseModel):
     """What every command carries besides its own fields."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     id: CommandId
     type: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     gathering: GatheringId
@@ -28,7 +29,8 @@ class Envelope(BaseModel):
 class Payload(BaseModel):
     """A command's own fields. Unknown fields are an error, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: JSON has real numbers and booleans; "5" or true is not a number of minutes
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     command: ClassVar[type[c.Command]]
 
     def to_command(self) -> c.Command:
@@ -90,7 +92,7 @@ class EndGathering(Payload):
 @dataclass(frozen=True)
 class CommandSpec:
     type: str
-    schema: type[Payload]
+    schema: builtins.type[Payload]  # `type` alone would be the field above
     summary: str
     # False for commands that only read: they are answered afresh, never from a receipt
     changes_state: bool = True

@@ -22,6 +22,10 @@ class Settings:
         "REDIS_URL", "",
         "Redis URL. When set, socket.io broadcasts and presence go through Redis, so several "
         "worker processes share rooms. Empty: one process, in-memory.")
+    redis_prefix: str = setting(
+        "REDIS_PREFIX", "forum",
+        "Prefix of this deployment's socket.io channel and keys in Redis, so several "
+        "deployments (or test runs) can share one Redis without hearing each other.")
     secret_key: str = setting(
         "SECRET_KEY", "",
         "Secret for signing; required in production. Empty: a random key per start (dev only).")

@@ -14,7 +14,7 @@ from facilitation.commands import JoinRoom
 from facilitation.snapshot import live_view
 from rooms.accounts import person_for_session
 from rooms.directory import actor_in_gathering
-from rooms.live import Forbidden, GatheringNotFound, LiveRooms
+from rooms.live import Forbidden, GatheringNotFound, LiveRooms, Outcome
 from rooms.models import Person
 from rooms.presence import Presence
 from rooms.store import GatheringStore
@@ -75,8 +75,10 @@ class SocketLayer:
                 await self._presence_event(gathering_id, "presence.left",
                                            {"person_id": connection.person_id})
 
-    async def on_command(self, sid: str, message: Any = None) -> dict[str, Any]:
+    async def on_command(self, sid: str, message: Any = None, *extra: Any) -> dict[str, Any]:
         try:
+            if extra:
+                raise ProtocolError(ErrorCode.INVALID_FORMAT, "a command is one JSON object")
             return await self._handle(sid, message)
         except Exception as exc:  # every failure becomes an error code in the ack
             return error_answer(exc)
@@ -98,7 +100,7 @@ class SocketLayer:
         if spec.type == "room.join":
             return await self._join(sid, connection, actor, envelope.gathering)
         if isinstance(payload, SyncRoom):
-            return await self._sync(actor, envelope.gathering, payload.since)
+            return await self._sync(sid, connection, actor, envelope.gathering, payload.since)
         outcome = await self.live.execute(actor, envelope.gathering, payload.to_command(),
                                           envelope.id)
         return outcome.answer
@@ -121,6 +123,12 @@ class SocketLayer:
 
     async def _join(self, sid: str, connection: Connection, actor: Actor,
                     gathering_id: str) -> dict[str, Any]:
+        outcome = await self._enter(sid, connection, actor, gathering_id)
+        snapshot = await self._snapshot(gathering_id, actor, outcome.state)
+        return {"ok": True, "version": outcome.state.version, "snapshot": snapshot}
+
+    async def _enter(self, sid: str, connection: Connection, actor: Actor,
+                     gathering_id: str) -> Outcome:
         # Enter the room before reading state, so no event falls between the two.
         await self.sio.enter_room(sid, room_of(gathering_id))
         if gathering_id not in connection.joined:
@@ -128,11 +136,14 @@ class SocketLayer:
             person = _person(actor)
             if await self.presence.arrive(gathering_id, person):
                 await self._presence_event(gathering_id, "presence.joined", person)
-        outcome = await self.live.execute(actor, gathering_id, JoinRoom())
-        snapshot = await self._snapshot(gathering_id, actor, outcome.state)
-        return {"ok": True, "version": outcome.state.version, "snapshot": snapshot}
+        return await self.live.execute(actor, gathering_id, JoinRoom())
 
-    async def _sync(self, actor: Actor, gathering_id: str, since: int) -> dict[str, Any]:
+    async def _sync(self, sid: str, connection: Connection, actor: Actor, gathering_id: str,
+                    since: int) -> dict[str, Any]:
+        if gathering_id not in connection.joined:
+            # A reconnected client may catch up with room.sync alone: its new connection
+            # must enter the room too, or it would never hear what happens next.
+            await self._enter(sid, connection, actor, gathering_id)
         state = await self.live.state(gathering_id)
         behind = state.version - since
         if 0 <= behind <= SYNC_EVENTS_MAX:

@@ -53,11 +53,12 @@ async def postgres_url() -> AsyncIterator[str]:
 @pytest.fixture
 async def redis_url() -> str:
     from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
     client = Redis.from_url(REDIS_URL)
     try:
         await client.ping()
-    except OSError as error:
+    except (OSError, RedisConnectionError) as error:
         service_missing("Redis", error)
     finally:
         await client.aclose()

@@ -1,0 +1,114 @@
+// Rendering the view state into the page. Data only ever reaches the DOM as text.
+
+import { countdown, formatClock } from "./clock.js";
+import { el, setText } from "./dom.js";
+import { format, gettext } from "./i18n.js";
+import { currentSlot } from "./reducer.js";
+
+export function phaseLabel(phase) {
+  if (phase === "lobby") return gettext("Not started yet");
+  if (phase === "live") return gettext("In progress");
+  if (phase === "ended") return gettext("Ended");
+  return phase;
+}
+
+export function roleLabel(role) {
+  if (role === "facilitator") return gettext("facilitator");
+  if (role === "programme_lead") return gettext("programme lead");
+  if (role === "expert") return gettext("expert");
+  if (role === "observer") return gettext("observer");
+  return "";
+}
+
+// The page's language (base.html sets <html lang>), for sorting names and showing times.
+const pageLocale = () => document.documentElement.lang || "nb";
+
+function who(person) {
+  return el("span", { class: "person" },
+    el("span", { class: "person-name" }, person.name),
+    person.municipality ? el("span", { class: "person-place" }, person.municipality) : null);
+}
+
+export function renderAgenda(list, state) {
+  const current = state.current ? state.current.index : -1;
+  list.replaceChildren(...state.agenda.map((item, index) => el("li", {
+    class: index === current ? "agenda-item is-current" : index < current ? "agenda-item is-done" : "agenda-item",
+    "aria-current": index === current ? "step" : null,
+  },
+  el("span", { class: "agenda-title" }, item.title),
+  el("span", { class: "agenda-minutes" }, format(gettext("%(minutes)s min"), { minutes: item.planned_minutes })))));
+}
+
+export function currentText(state) {
+  if (state.phase === "ended") return gettext("The gathering has ended.");
+  if (state.phase === "lobby") return gettext("The room is not open yet.");
+  const slot = currentSlot(state);
+  return slot ? slot.title : gettext("Waiting for the first agenda item.");
+}
+
+export function renderCurrent(node, state) {
+  setText(node, currentText(state));
+}
+
+// Returns whether the current item has run over, so the caller can announce it once.
+export function renderTimer(node, state, serverNow) {
+  if (state.phase !== "live" || state.current === null) {
+    setText(node, "");
+    node.classList.remove("is-overrun");
+    return false;
+  }
+  const { overrun, seconds } = countdown(state.current, serverNow);
+  const time = formatClock(seconds);
+  setText(node, overrun ? format(gettext("Overrun by %(time)s"), { time })
+    : format(gettext("%(time)s left"), { time }));
+  node.classList.toggle("is-overrun", overrun);
+  return overrun;
+}
+
+export function renderQueue(list, emptyNode, speakerNode, state) {
+  list.replaceChildren(...state.hands.map((hand) => el("li", {}, who(hand))));
+  emptyNode.hidden = state.hands.length > 0;
+  if (state.speaker) speakerNode.replaceChildren(who(state.speaker));
+  else speakerNode.replaceChildren(gettext("Nobody"));
+}
+
+function groupByMunicipality(people) {
+  const groups = new Map();
+  for (const person of people) {
+    const key = person.municipality || "";
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(person);
+  }
+  const names = [...groups.keys()].sort((a, b) => {
+    if (a === "" || b === "") return a === "" ? 1 : -1; // people without a municipality last
+    return a.localeCompare(b, pageLocale());
+  });
+  const byName = (a, b) => a.name.localeCompare(b.name, pageLocale());
+  return names.map((name) => [name, groups.get(name).sort(byName)]);
+}
+
+export function renderPresence(container, countNode, state) {
+  setText(countNode, String(state.presence.length));
+  container.replaceChildren(...groupByMunicipality(state.presence).map(([place, people]) =>
+    el("li", { class: "presence-group" },
+      el("span", { class: "presence-place" }, place || gettext("No municipality")),
+      el("ul", { class: "presence-people" }, ...people.map((p) => el("li", {},
+        el("span", { class: "person-name" }, p.name),
+        roleLabel(p.role) ? el("span", { class: "person-role" }, roleLabel(p.role)) : null))))));
+}
+
+const clockTime = (at) => new Date(at * 1000).toLocaleTimeString(pageLocale(),
+  { hour: "2-digit", minute: "2-digit" });
+
+export function renderChat(list, state, outbox) {
+  const scroller = list.parentElement; // the scrolling log around the list
+  const nearBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
+  const posted = state.chat.map((m) => el("li", { class: "chat-message" },
+    el("p", { class: "chat-meta" }, who(m), el("time", { datetime: new Date(m.at * 1000).toISOString() }, clockTime(m.at))),
+    el("p", { class: "chat-text" }, m.text)));
+  const queued = outbox.map((m) => el("li", { class: "chat-message is-pending" },
+    el("p", { class: "chat-meta" }, gettext("Sending…")),
+    el("p", { class: "chat-text" }, m.text)));
+  list.replaceChildren(...posted, ...queued);
+  if (nearBottom) scroller.scrollTop = scroller.scrollHeight;
+}

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { CHAT_KEPT, applyPresence, currentSlot, fromSnapshot, hasHandUp, reduce } from "../src/reducer.js";
+
+const alice = { person_id: 2, name: "Alice Askvik", municipality: "Askvik kommune" };
+const bjorn = { person_id: 3, name: "Bjørn Brekke", municipality: "Brekke kommune" };
+
+const snapshot = () => ({
+  version: 4, phase: "lobby", gathering: { id: "g1", title: "Samling 1" },
+  you: { ...alice, role: "participant" },
+  agenda: [{ id: 11, title: "Velkommen", kind: "welcome", planned_minutes: 10 },
+    { id: 12, title: "Innlegg", kind: "expert_talk", planned_minutes: 20 }],
+  current: null, hands: [], speaker: null, chat: [], presence: [], server_now: 1000,
+});
+
+const ev = (version, type, data = {}) => ({ gathering: "g1", version, type, data });
+
+test("events advance the version and change only their slice", () => {
+  const s0 = fromSnapshot(snapshot());
+  const s1 = reduce(s0, ev(5, "room.opened", { at: 1000 }));
+  assert.equal(s1.phase, "live");
+  assert.equal(s1.version, 5);
+  assert.equal(s1.agenda, s0.agenda);
+  const s2 = reduce(s1, ev(6, "agenda.item_started",
+    { index: 1, item_id: 12, started_at: 1000, planned_seconds: 1200 }));
+  assert.deepEqual(s2.current, { index: 1, item_id: 12, started_at: 1000, planned_seconds: 1200,
+    extended_seconds: 0, deadline: 2200 });
+  assert.equal(currentSlot(s2).title, "Innlegg");
+  const s3 = reduce(s2, ev(7, "agenda.item_extended", { index: 1, extended_seconds: 300 }));
+  assert.equal(s3.current.deadline, 2500);
+  assert.equal(s3.current.extended_seconds, 300);
+});
+
+test("hands: raise once, lower, call the first", () => {
+  let s = fromSnapshot({ ...snapshot(), phase: "live" });
+  s = reduce(s, ev(5, "hand.raised", alice));
+  s = reduce(s, ev(6, "hand.raised", alice));
+  s = reduce(s, ev(7, "hand.raised", bjorn));
+  assert.deepEqual(s.hands.map((h) => h.person_id), [2, 3]);
+  assert.ok(hasHandUp(s, 2));
+  s = reduce(s, ev(8, "hand.called", alice));
+  assert.deepEqual(s.speaker, alice);
+  assert.deepEqual(s.hands, [bjorn]);
+  s = reduce(s, ev(9, "hand.lowered", { person_id: 3 }));
+  assert.deepEqual(s.hands, []);
+  s = reduce(s, ev(10, "gathering.ended", { at: 2000 }));
+  assert.equal(s.phase, "ended");
+  assert.equal(s.speaker, null);
+});
+
+test("a new agenda item ends the floor but keeps the queue", () => {
+  let s = fromSnapshot({ ...snapshot(), phase: "live" });
+  s = reduce(s, ev(5, "hand.raised", alice));
+  s = reduce(s, ev(6, "hand.raised", bjorn));
+  s = reduce(s, ev(7, "hand.called", alice));
+  s = reduce(s, ev(8, "agenda.item_started",
+    { index: 0, item_id: 11, started_at: 1000, planned_seconds: 600 }));
+  assert.equal(s.speaker, null);
+  assert.deepEqual(s.hands, [bjorn]);
+});
+
+test("chat keeps the newest messages", () => {
+  let s = fromSnapshot(snapshot());
+  for (let i = 0; i < CHAT_KEPT + 5; i += 1) {
+    s = reduce(s, ev(5 + i, "chat.posted", { ...alice, text: `m${i}`, at: 1000 + i }));
+  }
+  assert.equal(s.chat.length, CHAT_KEPT);
+  assert.equal(s.chat.at(-1).text, `m${CHAT_KEPT + 4}`);
+});
+
+test("unknown events only advance the version; the input is never mutated", () => {
+  const s0 = Object.freeze(fromSnapshot(snapshot()));
+  const s1 = reduce(s0, ev(5, "something.new", { x: 1 }));
+  assert.equal(s1.version, 5);
+  assert.equal(s0.version, 4);
+  assert.equal(reduce(s1, ev(6, "attendee.arrived", alice)).hands, s0.hands);
+});
+
+test("presence: joined adds or replaces, left removes", () => {
+  let s = fromSnapshot(snapshot());
+  s = applyPresence(s, { type: "presence.joined", data: { ...alice, role: "participant" } });
+  s = applyPresence(s, { type: "presence.joined", data: { ...alice, role: "participant" } });
+  s = applyPresence(s, { type: "presence.joined", data: { ...bjorn, role: "participant" } });
+  assert.deepEqual(s.presence.map((p) => p.person_id), [2, 3]);
+  s = applyPresence(s, { type: "presence.left", data: { person_id: 2 } });
+  assert.deepEqual(s.presence.map((p) => p.person_id), [3]);
+  assert.equal(s.version, 4);
+});

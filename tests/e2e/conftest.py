@@ -1,0 +1,171 @@
+"""End-to-end fixtures: a real server on a real port, and a real headless Chromium.
+
+The browser talks to the server over socket.io, which accepts only the origin in
+`settings.public_url`; so the server must listen on exactly that address. We pick a free
+port first and build the settings from it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from rooms.accounts import create_invitation
+from rooms.models import Membership, Person
+from server.app import create_app
+from server.settings import Settings
+from tests.factories import World
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC = ROOT / "static"
+AXE_JS = STATIC / "node_modules" / "axe-core" / "axe.min.js"
+BUNDLES = ("room.js", "console.js", "forum.css")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
+
+def missing(what: str) -> None:
+    """Skip on a developer's machine; in CI these tests are mandatory."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} is required for the end-to-end tests in CI")
+    pytest.skip(f"{what} is missing")
+
+
+def ensure_bundle() -> None:
+    """Build static/dist when it is missing or older than its sources (esbuild: < 1 s)."""
+    sources = [*STATIC.glob("src/**/*.js"), *STATIC.glob("css/*.css")]
+    built = [STATIC / "dist" / name for name in BUNDLES]
+    newest_source = max((p.stat().st_mtime for p in sources), default=0.0)
+    if all(p.exists() and p.stat().st_mtime >= newest_source for p in built):
+        return
+    npm = shutil.which("npm")
+    if npm is None or not (STATIC / "node_modules").is_dir():
+        missing("the browser bundle (run `make bundle`)")
+    subprocess.run([npm, "run", "--silent", "build"], cwd=STATIC, check=True, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+    sessions: async_sessionmaker
+    world: World
+
+    async def sign_in_link(self, person: Person) -> str:
+        token = await create_invitation(self.sessions, person.id, days=1)
+        return f"{self.url}/signin/{token}"
+
+    async def add_participant(self, name: str, email: str) -> Person:
+        """A participant of the world's theme (in Alice's municipality) with this name."""
+        async with self.sessions() as session:
+            person = Person(email=email, name=name,
+                            municipality_id=self.world.alice.municipality_id)
+            session.add(person)
+            await session.flush()
+            session.add(Membership(person_id=person.id, theme_id=self.world.theme.id,
+                                   role="participant"))
+            await session.commit()
+            return person
+
+
+@pytest.fixture
+async def live_server(sqlite_url: str, sessions: async_sessionmaker,
+                      world: World) -> AsyncIterator[LiveServer]:
+    ensure_bundle()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(database_url=sqlite_url, secret_key="e2e-secret", host="127.0.0.1",
+                        port=port, public_url=url)
+    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        yield LiveServer(url=url, settings=settings, sessions=sessions, world=world)
+    finally:
+        await server.close()
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Any]:
+    """A headless Debian Chromium, closed whatever happens."""
+    executable = shutil.which("chromium")
+    if executable is None:
+        missing("Debian's chromium (apt-get install -y chromium)")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        missing("the playwright package")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """Run axe-core (WCAG 2.1 A/AA and best practices) on the page as it is now."""
+    if not AXE_JS.exists():
+        missing("axe-core (cd static && npm ci)")
+    await page.add_script_tag(path=str(AXE_JS))
+    result = await page.evaluate("async () => (await axe.run(document)).violations")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]][:5]} for v in result]
+
+
+class SocketTap:
+    """Sits on a page's socket.io websocket and can hold back or drop the `event` packets
+    the server sends (acks and everything else pass). Lets a test make one browser's view
+    stale, or lose an event, deterministically."""
+
+    EVENT_PACKET = '42["event",'
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.drop = 0
+        self.held: list[tuple[Any, str]] = []
+
+    async def attach(self, page: Any) -> None:
+        await page.route_web_socket(re.compile(r"/socket\.io/"), self._route)
+
+    def _route(self, page_side: Any) -> None:
+        server_side = page_side.connect_to_server()
+        server_side.on_message(lambda message: self._from_server(page_side, message))
+
+    def _from_server(self, page_side: Any, message: str | bytes) -> None:
+        if isinstance(message, str) and message.startswith(self.EVENT_PACKET):
+            if self.drop > 0:
+                self.drop -= 1
+                return
+            if self.holding:
+                self.held.append((page_side, message))
+                return
+        page_side.send(message)
+
+    def release(self) -> None:
+        self.holding = False
+        held, self.held = self.held, []
+        for page_side, message in held:
+            page_side.send(message)

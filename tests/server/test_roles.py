@@ -1,0 +1,147 @@
+"""The role matrix over the real server: every role in the world x every command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from server.protocol import COMMANDS
+from tests.conftest import Connect, send
+from tests.factories import World
+from tests.server.live_helpers import event_log, received, version
+
+RUN = {"lead", "facilitator"}
+SPEAK = RUN | {"expert", "participant"}
+ALL = SPEAK | {"observer"}
+
+# command -> the roles (people of the world) that may send it. Written out, not derived
+# from COMMAND_RIGHTS, so that a change to the rights has to change this table too.
+ALLOWED: dict[str, set[str]] = {
+    "room.join": ALL,
+    "room.sync": ALL,
+    "room.open": RUN,
+    "agenda.next": RUN,
+    "agenda.previous": RUN,
+    "agenda.extend": RUN,
+    "hand.raise": SPEAK,
+    "hand.lower": SPEAK,
+    "hand.call_next": RUN,
+    "chat.send": SPEAK,
+    "gathering.end": RUN,
+}
+
+PEOPLE = {"lead": "lead", "facilitator": "facilitator", "expert": "expert",
+          "participant": "alice", "observer": "observer"}
+
+
+def test_the_matrix_covers_every_registered_command() -> None:
+    assert set(ALLOWED) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("role", sorted(PEOPLE))
+async def test_role_matrix(role: str, world: World, connect: Connect,
+                           server: TestServer) -> None:
+    """Each command is tried by `role` in a state where it would succeed; where the role may
+    not send it, the answer is `forbidden`, nothing changes, and a helper facilitator does
+    it instead so the walk through the gathering can go on."""
+    gid = world.gathering.id
+    me = await connect(getattr(world, PEOPLE[role]))
+    helper = await connect(world.cofacilitator)
+    tried: dict[str, bool] = {}
+
+    async def attempt(type_: str, **fields: Any) -> bool:
+        before = await version(server, gid)
+        answer = await send(me, gid, type_, **fields)
+        allowed = role in ALLOWED[type_]
+        if allowed:
+            assert answer["ok"] is True, (role, type_, answer)
+        else:
+            assert answer["ok"] is False, (role, type_, answer)
+            assert answer["error"]["code"] == "forbidden", (role, type_, answer)
+            assert isinstance(answer["error"]["message"], str)
+            assert await version(server, gid) == before, (role, type_)
+        tried[type_] = allowed
+        return allowed
+
+    async def helped(type_: str, **fields: Any) -> None:
+        answer = await send(helper, gid, type_, **fields)
+        assert answer["ok"] is True, (type_, answer)
+
+    async def or_helper(type_: str, **fields: Any) -> None:
+        if not await attempt(type_, **fields):
+            await helped(type_, **fields)
+
+    ids = [item["id"] for item in (await send(helper, gid, "room.join"))["snapshot"]["agenda"]]
+    await attempt("room.join")
+    await attempt("room.sync", since=0)
+    await attempt("chat.send", text="Hei")
+    await or_helper("room.open")
+    await or_helper("agenda.next", from_item=None)
+    await helped("agenda.next", from_item=ids[0])
+    await attempt("agenda.previous", from_item=ids[1])
+    await attempt("agenda.extend", minutes=5)
+    await attempt("hand.raise")
+    await attempt("hand.lower")
+    await helped("hand.raise")
+    await attempt("hand.call_next")
+    await or_helper("gathering.end")
+
+    assert tried == {type_: role in roles for type_, roles in ALLOWED.items()}
+    log = [e.type for e in await event_log(server, gid)]
+    assert log[-1] == "gathering.ended"
+    assert log.count("chat.posted") == (1 if role in SPEAK else 0)
+    assert log.count("agenda.item_started") == (3 if role in RUN else 2)
+    assert log.count("hand.called") == (1 if role in RUN else 0)
+
+
+@pytest.mark.parametrize("type_", sorted(ALLOWED))
+async def test_an_outsider_may_send_nothing_not_even_join(type_: str, world: World,
+                                                          connect: Connect,
+                                                          server: TestServer) -> None:
+    """Ulf belongs to another theme: every command on this gathering is forbidden."""
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    await send(frida, gid, "room.join")
+    await send(frida, gid, "room.open")
+    before = await version(server, gid)
+    ulf = await connect(world.outsider)
+    answer = await send(ulf, gid, type_, **_fields(type_))
+    assert answer["ok"] is False
+    assert answer["error"]["code"] == "forbidden"
+    assert await version(server, gid) == before
+    assert received(ulf) == []
+
+
+async def test_an_outsider_is_at_home_in_their_own_theme(world: World, connect: Connect) -> None:
+    ulf = await connect(world.outsider)
+    answer = await send(ulf, world.other_gathering.id, "room.join")
+    assert answer["ok"] is True
+    assert answer["snapshot"]["you"]["role"] == "participant"
+
+
+async def test_the_programme_lead_is_lead_in_every_theme(world: World, connect: Connect) -> None:
+    per = await connect(world.lead)
+    for gathering in (world.gathering, world.other_gathering):
+        answer = await send(per, gathering.id, "room.join")
+        assert answer["snapshot"]["you"]["role"] == "programme_lead"
+        assert (await send(per, gathering.id, "room.open"))["ok"] is True
+
+
+@pytest.mark.parametrize("type_", sorted(ALLOWED))
+async def test_an_unknown_gathering_is_not_found(type_: str, world: World, connect: Connect,
+                                                 server: TestServer) -> None:
+    frida = await connect(world.facilitator)
+    answer = await send(frida, "0" * 32, type_, **_fields(type_))
+    assert answer["ok"] is False
+    assert answer["error"]["code"] == "not_found"
+    assert await event_log(server, world.gathering.id) == []
+
+
+def _fields(type_: str) -> dict[str, Any]:
+    fields: dict[str, dict[str, Any]] = {
+        "room.sync": {"since": 0}, "agenda.next": {"from_item": None},
+        "agenda.previous": {"from_item": None}, "agenda.extend": {"minutes": 5},
+        "chat.send": {"text": "Hei"}}
+    return fields.get(type_, {})
