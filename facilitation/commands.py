@@ -44,6 +44,23 @@ class ExtendItem(Command):
 
 
 @dataclass(frozen=True)
+class PauseItem(Command):
+    type = "agenda.pause"
+
+
+@dataclass(frozen=True)
+class ResumeItem(Command):
+    type = "agenda.resume"
+
+
+@dataclass(frozen=True)
+class Tick(Command):
+    """Sent by the server's clock, never by a person: deadlines and warnings."""
+
+    type = "timer.tick"
+
+
+@dataclass(frozen=True)
 class RaiseHand(Command):
     type = "hand.raise"
 

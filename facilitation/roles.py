@@ -9,6 +9,7 @@ class Role(StrEnum):
     EXPERT = "expert"
     PARTICIPANT = "participant"
     OBSERVER = "observer"
+    SYSTEM = "system"  # the server itself (its clock); never a person's role
 
 
 RUNNERS = frozenset({Role.PROGRAMME_LEAD, Role.FACILITATOR})
@@ -23,11 +24,40 @@ COMMAND_RIGHTS: dict[str, frozenset[Role]] = {
     "agenda.next": RUNNERS,
     "agenda.previous": RUNNERS,
     "agenda.extend": RUNNERS,
+    "agenda.pause": RUNNERS,
+    "agenda.resume": RUNNERS,
+    "timer.tick": frozenset({Role.SYSTEM}),
     "hand.raise": SPEAKERS,
     "hand.lower": SPEAKERS,
     "hand.call_next": RUNNERS,
     "chat.send": SPEAKERS,
     "gathering.end": RUNNERS,
+    "breakouts.propose": RUNNERS,
+    "breakouts.move": RUNNERS,
+    "breakouts.rename": RUNNERS,
+    "breakouts.open": RUNNERS,
+    "breakouts.choose": frozenset({Role.PARTICIPANT}),
+    "breakouts.broadcast": RUNNERS,
+    "breakouts.recall": RUNNERS,
+    "agenda.add_item": RUNNERS,
+    "agenda.update_item": RUNNERS,
+    "agenda.move_item": RUNNERS,
+    "agenda.remove_item": RUNNERS,
+    "agenda.copy_from": RUNNERS,
+    "agenda.use_template": RUNNERS,
+    "question.ask": SPEAKERS,
+    "question.upvote": SPEAKERS,
+    "question.unvote": SPEAKERS,
+    # an expert picks and answers only while on stage (facilitation/questions.py)
+    "question.pick": RUNNERS | {Role.EXPERT},
+    "question.answered": RUNNERS | {Role.EXPERT},
+    "question.hide": RUNNERS,
+    "questions.settings": RUNNERS,
+    "poll.launch": RUNNERS,
+    "poll.answer": SPEAKERS,
+    "poll.close": RUNNERS,
+    "stage.spotlight": RUNNERS,
+    "stage.clear": RUNNERS,
 }
 
 

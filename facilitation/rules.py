@@ -1,73 +1,99 @@
-"""`decide` turns a command into events; `apply` folds an event into state.
-
-Which command is allowed in which phase is a table, not scattered ifs.
-"""
+"""The rules of the room: which command is allowed in which phase (a table), and the core
+commands (join, open, agenda, hands, chat, end). Feature modules add their own handlers
+through `facilitation.core`; `decide` is the one entry point for all of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from dataclasses import replace
-from functools import singledispatch
 
 from facilitation import commands as c
 from facilitation import events as e
+from facilitation.core import (
+    Decision,
+    Rejected,
+    applies,
+    decide_command,
+    decides,
+    fold,
+    run_hooks,
+)
 from facilitation.roles import runs_gathering
 from facilitation.state import (
     CHAT_KEPT,
     Actor,
     ChatMessage,
+    Context,
     CurrentItem,
     GatheringState,
     PersonRef,
     Phase,
 )
 
+NO_CONTEXT = Context()
 MAX_EXTEND_MINUTES = 60
 
 ANY_PHASE = frozenset(Phase)
 OPEN_PHASES = frozenset({Phase.LOBBY, Phase.LIVE})
+LIVE = frozenset({Phase.LIVE})
 
-# command type -> phases in which it is allowed
+# command type -> phases in which it is allowed. A command missing here is refused.
 PHASE_RULES: dict[str, frozenset[Phase]] = {
     "room.join": ANY_PHASE,
     "room.sync": ANY_PHASE,
     "room.open": frozenset({Phase.LOBBY}),
-    "agenda.next": frozenset({Phase.LIVE}),
-    "agenda.previous": frozenset({Phase.LIVE}),
-    "agenda.extend": frozenset({Phase.LIVE}),
-    "hand.raise": frozenset({Phase.LIVE}),
+    "agenda.next": LIVE,
+    "agenda.previous": LIVE,
+    "agenda.extend": LIVE,
+    "agenda.pause": LIVE,
+    "agenda.resume": LIVE,
+    "hand.raise": LIVE,
     "hand.lower": OPEN_PHASES,
-    "hand.call_next": frozenset({Phase.LIVE}),
+    "hand.call_next": LIVE,
     "chat.send": OPEN_PHASES,
     "gathering.end": OPEN_PHASES,
+    "timer.tick": LIVE,
+    "breakouts.propose": LIVE,
+    "breakouts.move": LIVE,
+    "breakouts.rename": LIVE,
+    "breakouts.open": LIVE,
+    "breakouts.choose": LIVE,
+    "breakouts.broadcast": LIVE,
+    "breakouts.recall": LIVE,
+    # agenda planning: in the lobby, and live for the items that have not started
+    "agenda.add_item": OPEN_PHASES,
+    "agenda.update_item": OPEN_PHASES,
+    "agenda.move_item": OPEN_PHASES,
+    "agenda.remove_item": OPEN_PHASES,
+    "agenda.copy_from": OPEN_PHASES,
+    "agenda.use_template": OPEN_PHASES,
+    # questions: asked, voted on and moderated before the gathering too; answered live
+    "question.ask": OPEN_PHASES,
+    "question.upvote": OPEN_PHASES,
+    "question.unvote": OPEN_PHASES,
+    "question.pick": LIVE,
+    "question.answered": LIVE,
+    "question.hide": OPEN_PHASES,
+    "questions.settings": OPEN_PHASES,
+    "poll.launch": LIVE,
+    "poll.answer": LIVE,
+    "poll.close": LIVE,
+    "stage.spotlight": LIVE,
+    "stage.clear": LIVE,
 }
 
 
-class Rejected(Exception):
-    """The command is well-formed and allowed for the role, but not now.
-
-    `code` is `rejected`, or `conflict` when the sender acted on a stale view."""
-
-    def __init__(self, reason: str, code: str = "rejected") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
-
-
 def decide(
-    state: GatheringState, actor: Actor, command: c.Command, now: float
+    state: GatheringState,
+    actor: Actor,
+    command: c.Command,
+    now: float,
+    context: Context = NO_CONTEXT,
 ) -> tuple[GatheringState, list[e.Event]]:
     phases = PHASE_RULES.get(command.type)
     if phases is None or state.phase not in phases:
         raise Rejected(f"{command.type} is not possible while the gathering is {state.phase}")
-    events = _decide(command, state, actor, now)
+    events = decide_command(command, Decision(state, actor, now, context))
     return fold(state, events), events
-
-
-def fold(state: GatheringState, events: Iterable[e.Event]) -> GatheringState:
-    for event in events:
-        state = apply(state, event)
-    return state
 
 
 def _person(actor: Actor) -> dict[str, object]:
@@ -80,95 +106,127 @@ def _check_from_item(state: GatheringState, from_item: int | None) -> None:
         raise Rejected("the agenda has moved on since you last saw it", code="conflict")
 
 
-def _start(state: GatheringState, index: int, now: float) -> e.ItemStarted:
-    slot = state.agenda[index]
-    return e.ItemStarted(
-        index=index, item_id=slot.id, started_at=now, planned_seconds=slot.planned_minutes * 60
-    )
+def _start(d: Decision, index: int) -> list[e.Event]:
+    slot = d.state.agenda[index]
+    started = e.ItemStarted(index=index, item_id=slot.id, started_at=d.now,
+                            planned_seconds=slot.planned_minutes * 60)
+    return [started, *run_hooks("item_started", fold(d.state, [started]), d)]
 
 
-@singledispatch
-def _decide(command: c.Command, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    raise Rejected(f"unknown command {command.type}")
+@decides
+def _(command: c.JoinRoom, d: Decision) -> list[e.Event]:
+    events: list[e.Event] = []
+    if d.actor.person_id not in d.state.attendees:
+        events.append(e.AttendeeArrived(**_person(d.actor)))  # type: ignore[arg-type]
+    return events + run_hooks("joined", fold(d.state, events), d)
 
 
-@_decide.register
-def _(command: c.JoinRoom, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    if actor.person_id in state.attendees:
-        return []
-    return [e.AttendeeArrived(**_person(actor))]  # type: ignore[arg-type]
+@decides
+def _(command: c.OpenRoom, d: Decision) -> list[e.Event]:
+    return [e.RoomOpened(at=d.now)]
 
 
-@_decide.register
-def _(command: c.OpenRoom, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    return [e.RoomOpened(at=now)]
-
-
-@_decide.register
-def _(command: c.NextItem, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    _check_from_item(state, command.from_item)
-    index = 0 if state.current is None else state.current.index + 1
-    if index >= len(state.agenda):
+@decides
+def _(command: c.NextItem, d: Decision) -> list[e.Event]:
+    _check_from_item(d.state, command.from_item)
+    index = 0 if d.state.current is None else d.state.current.index + 1
+    if index >= len(d.state.agenda):
         raise Rejected("this is the last agenda item")
-    return [_start(state, index, now)]
+    return _start(d, index)
 
 
-@_decide.register
-def _(command: c.PreviousItem, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    _check_from_item(state, command.from_item)
-    if state.current is None or state.current.index == 0:
+@decides
+def _(command: c.PreviousItem, d: Decision) -> list[e.Event]:
+    _check_from_item(d.state, command.from_item)
+    if d.state.current is None or d.state.current.index == 0:
         raise Rejected("this is the first agenda item")
-    return [_start(state, state.current.index - 1, now)]
+    return _start(d, d.state.current.index - 1)
 
 
-@_decide.register
-def _(command: c.ExtendItem, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    if state.current is None:
+@decides
+def _(command: c.ExtendItem, d: Decision) -> list[e.Event]:
+    current = d.state.current
+    if current is None:
         raise Rejected("no agenda item is running")
     if not 1 <= command.minutes <= MAX_EXTEND_MINUTES:
         raise Rejected(f"extend by 1 to {MAX_EXTEND_MINUTES} minutes")
-    extended = state.current.extended_seconds + command.minutes * 60
-    return [e.ItemExtended(index=state.current.index, extended_seconds=extended)]
+    extended = current.extended_seconds + command.minutes * 60
+    return _timer_changed(d, e.ItemExtended(index=current.index, extended_seconds=extended))
 
 
-@_decide.register
-def _(command: c.RaiseHand, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    if state.has_hand_up(actor.person_id):
+def _timer_changed(d: Decision, event: e.Event) -> list[e.Event]:
+    return [event, *run_hooks("timer_changed", fold(d.state, [event]), d)]
+
+
+@decides
+def _(command: c.PauseItem, d: Decision) -> list[e.Event]:
+    current = d.state.current
+    if current is None or current.paused_at is not None:
+        raise Rejected("no running timer to pause")
+    return _timer_changed(d, e.ItemPaused(index=current.index, at=d.now))
+
+
+@decides
+def _(command: c.ResumeItem, d: Decision) -> list[e.Event]:
+    current = d.state.current
+    if current is None or current.paused_at is None:
+        raise Rejected("the timer is not paused")
+    paused = current.paused_seconds + (d.now - current.paused_at)
+    return _timer_changed(d, e.ItemResumed(index=current.index, at=d.now, paused_seconds=paused))
+
+
+WARNING_SECONDS = 60
+
+
+@decides
+def _(command: c.Tick, d: Decision) -> list[e.Event]:
+    """The clock: a one-minute warning before the current item's deadline, once."""
+    events: list[e.Event] = []
+    current = d.state.current
+    if (current is not None and not current.warned and current.paused_at is None
+            and d.now >= current.deadline - WARNING_SECONDS):
+        events.append(e.ItemWarned(index=current.index, at=d.now))
+    return events + run_hooks("tick", fold(d.state, events), d)
+
+
+@decides
+def _(command: c.RaiseHand, d: Decision) -> list[e.Event]:
+    if d.state.has_hand_up(d.actor.person_id):
         return []
-    return [e.HandRaised(**_person(actor))]  # type: ignore[arg-type]
+    return [e.HandRaised(**_person(d.actor))]  # type: ignore[arg-type]
 
 
-@_decide.register
-def _(command: c.LowerHand, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    person_id = actor.person_id if command.person_id is None else command.person_id
-    if person_id != actor.person_id and not runs_gathering(actor.role):
+@decides
+def _(command: c.LowerHand, d: Decision) -> list[e.Event]:
+    person_id = d.actor.person_id if command.person_id is None else command.person_id
+    if person_id != d.actor.person_id and not runs_gathering(d.actor.role):
         raise Rejected("only the facilitator may lower someone else's hand", code="forbidden")
-    if not state.has_hand_up(person_id):
+    if not d.state.has_hand_up(person_id):
         return []
     return [e.HandLowered(person_id=person_id)]
 
 
-@_decide.register
-def _(command: c.CallNextHand, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    if not state.hands:
+@decides
+def _(command: c.CallNextHand, d: Decision) -> list[e.Event]:
+    if not d.state.hands:
         raise Rejected("no hands are raised")
-    first = state.hands[0]
+    first = d.state.hands[0]
     return [
         e.SpeakerCalled(person_id=first.person_id, name=first.name, municipality=first.municipality)
     ]
 
 
-@_decide.register
-def _(command: c.SendChat, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
+@decides
+def _(command: c.SendChat, d: Decision) -> list[e.Event]:
     text = command.text.strip()
     if not text:
         raise Rejected("an empty message cannot be sent")
-    return [e.ChatPosted(**_person(actor), text=text, at=now)]  # type: ignore[arg-type]
+    return [e.ChatPosted(**_person(d.actor), text=text, at=d.now)]  # type: ignore[arg-type]
 
 
-@_decide.register
-def _(command: c.EndGathering, state: GatheringState, actor: Actor, now: float) -> list[e.Event]:
-    return [e.GatheringEnded(at=now)]
+@decides
+def _(command: c.EndGathering, d: Decision) -> list[e.Event]:
+    return [e.GatheringEnded(at=d.now)]
 
 
 # --- apply: the fold -----------------------------------------------------------------
@@ -178,61 +236,72 @@ def _ref(event: e.AttendeeArrived | e.HandRaised | e.SpeakerCalled | e.ChatPoste
     return PersonRef(event.person_id, event.name, event.municipality)
 
 
+@applies(e.AttendeeArrived)
 def _apply_arrived(s: GatheringState, ev: e.AttendeeArrived) -> GatheringState:
     return replace(s, attendees=s.attendees | {ev.person_id})
 
 
+@applies(e.RoomOpened)
 def _apply_opened(s: GatheringState, ev: e.RoomOpened) -> GatheringState:
     return replace(s, phase=Phase.LIVE, opened_at=ev.at)
 
 
+@applies(e.ItemStarted)
 def _apply_started(s: GatheringState, ev: e.ItemStarted) -> GatheringState:
     # a new item ends the floor given in the last one; raised hands stay in the queue
     current = CurrentItem(ev.index, ev.started_at, ev.planned_seconds)
-    return replace(s, current=current, speaker=None)
+    return replace(s, current=current, speaker=None,
+                   started_items=s.started_items | {ev.item_id})
 
 
-def _apply_extended(s: GatheringState, ev: e.ItemExtended) -> GatheringState:
+def _with_current(s: GatheringState, **changes: object) -> GatheringState:
     assert s.current is not None
-    return replace(s, current=replace(s.current, extended_seconds=ev.extended_seconds))
+    return replace(s, current=replace(s.current, **changes))  # type: ignore[arg-type]
 
 
+@applies(e.ItemExtended)
+def _apply_extended(s: GatheringState, ev: e.ItemExtended) -> GatheringState:
+    # more time: a warning already given may be given again before the new deadline
+    return _with_current(s, extended_seconds=ev.extended_seconds, warned=False)
+
+
+@applies(e.ItemPaused)
+def _apply_paused(s: GatheringState, ev: e.ItemPaused) -> GatheringState:
+    return _with_current(s, paused_at=ev.at)
+
+
+@applies(e.ItemResumed)
+def _apply_resumed(s: GatheringState, ev: e.ItemResumed) -> GatheringState:
+    return _with_current(s, paused_at=None, paused_seconds=ev.paused_seconds)
+
+
+@applies(e.ItemWarned)
+def _apply_warned(s: GatheringState, ev: e.ItemWarned) -> GatheringState:
+    return _with_current(s, warned=True)
+
+
+@applies(e.HandRaised)
 def _apply_raised(s: GatheringState, ev: e.HandRaised) -> GatheringState:
     return replace(s, hands=(*s.hands, _ref(ev)))
 
 
+@applies(e.HandLowered)
 def _apply_lowered(s: GatheringState, ev: e.HandLowered) -> GatheringState:
     return replace(s, hands=tuple(h for h in s.hands if h.person_id != ev.person_id))
 
 
+@applies(e.SpeakerCalled)
 def _apply_called(s: GatheringState, ev: e.SpeakerCalled) -> GatheringState:
     hands = tuple(h for h in s.hands if h.person_id != ev.person_id)
     return replace(s, hands=hands, speaker=_ref(ev))
 
 
+@applies(e.ChatPosted)
 def _apply_chat(s: GatheringState, ev: e.ChatPosted) -> GatheringState:
     message = ChatMessage(seq=s.version, author=_ref(ev), text=ev.text, at=ev.at)
     return replace(s, chat=(*s.chat, message)[-CHAT_KEPT:])
 
 
+@applies(e.GatheringEnded)
 def _apply_ended(s: GatheringState, ev: e.GatheringEnded) -> GatheringState:
     return replace(s, phase=Phase.ENDED, ended_at=ev.at, hands=(), speaker=None)
-
-
-_APPLY: dict[type[e.Event], Callable[[GatheringState, e.Event], GatheringState]] = {
-    e.AttendeeArrived: _apply_arrived,  # type: ignore[dict-item]
-    e.RoomOpened: _apply_opened,  # type: ignore[dict-item]
-    e.ItemStarted: _apply_started,  # type: ignore[dict-item]
-    e.ItemExtended: _apply_extended,  # type: ignore[dict-item]
-    e.HandRaised: _apply_raised,  # type: ignore[dict-item]
-    e.HandLowered: _apply_lowered,  # type: ignore[dict-item]
-    e.SpeakerCalled: _apply_called,  # type: ignore[dict-item]
-    e.ChatPosted: _apply_chat,  # type: ignore[dict-item]
-    e.GatheringEnded: _apply_ended,  # type: ignore[dict-item]
-}
-
-
-def apply(state: GatheringState, event: e.Event) -> GatheringState:
-    """Fold one event into state; each event advances the version by one."""
-    state = replace(state, version=state.version + 1)
-    return _APPLY[type(event)](state, event)

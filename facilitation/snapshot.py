@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from facilitation.state import ChatMessage, GatheringState, PersonRef
+from facilitation.polls import polls_view
+from facilitation.questions import questions_view
+from facilitation.state import Breakouts, ChatMessage, CurrentItem, GatheringState, PersonRef
 
 
 def person(ref: PersonRef | None) -> dict[str, Any] | None:
@@ -17,28 +20,45 @@ def chat_message(m: ChatMessage) -> dict[str, Any]:
     return {**(person(m.author) or {}), "text": m.text, "at": m.at}
 
 
-def live_view(state: GatheringState) -> dict[str, Any]:
-    current = state.current
+def current_item(state: GatheringState, current: CurrentItem | None) -> dict[str, Any] | None:
+    if current is None:
+        return None
+    return {
+        "index": current.index,
+        "item_id": state.agenda[current.index].id,
+        "started_at": current.started_at,
+        "planned_seconds": current.planned_seconds,
+        "extended_seconds": current.extended_seconds,
+        "paused_at": current.paused_at,
+        "paused_seconds": current.paused_seconds,
+        "warned": current.warned,
+        "deadline": current.deadline,
+    }
+
+
+def breakouts_view(b: Breakouts | None) -> dict[str, Any] | None:
+    # the same shapes as the breakouts.* events' data, so a client folds both alike
+    return None if b is None else dataclasses.asdict(b)
+
+
+def live_view(state: GatheringState, viewer: int | None = None) -> dict[str, Any]:
+    """`viewer`: the person it is for, who alone sees which questions are theirs, which they
+    voted for, and their own poll answers. Nobody sees anyone else's."""
     return {
         "version": state.version,
         "phase": state.phase.value,
-        "agenda": [
-            {"id": s.id, "title": s.title, "kind": s.kind, "planned_minutes": s.planned_minutes}
-            for s in state.agenda
-        ],
-        "current": None
-        if current is None
-        else {
-            "index": current.index,
-            "item_id": state.agenda[current.index].id,
-            "started_at": current.started_at,
-            "planned_seconds": current.planned_seconds,
-            "extended_seconds": current.extended_seconds,
-            "deadline": current.deadline,
-        },
+        "agenda": [dataclasses.asdict(slot) for slot in state.agenda],
+        "current": current_item(state, state.current),
         "hands": [person(h) for h in state.hands],
         "speaker": person(state.speaker),
         "chat": [chat_message(m) for m in state.chat],
+        "breakouts": breakouts_view(state.breakouts),
+        "notes_reopened": state.notes_reopened,
+        "questions": questions_view(state, viewer),
+        "anonymous_questions": state.anonymous_questions,
+        "qa_item": state.qa_item,
+        "polls": polls_view(state, viewer),
+        "spotlight": person(state.spotlight),
         "opened_at": state.opened_at,
         "ended_at": state.ended_at,
     }

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from facilitation import Actor, Role
-from rooms.models import Gathering, Membership, Person, Theme
+from rooms.models import Gathering, Membership, Person, Project, ProjectStage, Theme
 
 
 async def role_in_theme(sessions: async_sessionmaker, person: Person, theme_id: int) -> Role | None:
@@ -21,6 +21,21 @@ async def role_in_theme(sessions: async_sessionmaker, person: Person, theme_id: 
     return None if role is None else Role(role)
 
 
+async def project_of(
+    sessions: async_sessionmaker, municipality_id: int | None, theme_id: int
+) -> Project | None:
+    """The municipality's newest project in the theme: its stage places them in breakouts."""
+    if municipality_id is None:
+        return None
+    async with sessions() as session:
+        return await session.scalar(
+            select(Project)
+            .where(Project.municipality_id == municipality_id, Project.theme_id == theme_id)
+            .order_by(Project.grant_year.desc(), Project.id.desc())
+            .limit(1)
+        )
+
+
 async def actor_in_gathering(
     sessions: async_sessionmaker, person: Person, gathering: Gathering
 ) -> Actor | None:
@@ -28,7 +43,35 @@ async def actor_in_gathering(
     if role is None:
         return None
     municipality = person.municipality.name if person.municipality else None
-    return Actor(person_id=person.id, name=person.name, role=role, municipality=municipality)
+    project = await project_of(sessions, person.municipality_id, gathering.theme_id)
+    return Actor(person_id=person.id, name=person.name, role=role, municipality=municipality,
+                 stage=project.stage if project else None,
+                 tags=tuple(project.tags) if project else ())
+
+
+async def theme_people(sessions: async_sessionmaker, theme_id: int) -> frozenset[int]:
+    """Everyone with a role in the theme, and the programme leads (who are in every theme)."""
+    async with sessions() as session:
+        members = await session.scalars(
+            select(Membership.person_id).where(Membership.theme_id == theme_id))
+        leads = await session.scalars(select(Person.id).where(Person.is_programme_lead))
+        return frozenset(members) | frozenset(leads)
+
+
+async def stage_names(sessions: async_sessionmaker) -> tuple[tuple[str, str], ...]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(ProjectStage.slug, ProjectStage.name).order_by(ProjectStage.position))
+        return tuple((slug, name) for slug, name in rows)
+
+
+async def earlier_gatherings(sessions: async_sessionmaker, gathering: Gathering) -> list[str]:
+    """Ids of the theme's gatherings that started before this one."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Gathering.id).where(Gathering.theme_id == gathering.theme_id,
+                                       Gathering.starts_at < gathering.starts_at))
+        return list(rows)
 
 
 async def visible_themes(sessions: async_sessionmaker, person: Person) -> list[tuple[Theme, Role]]:
@@ -52,3 +95,28 @@ async def gatherings_of(sessions: async_sessionmaker, theme_id: int) -> list[Gat
             select(Gathering).where(Gathering.theme_id == theme_id).order_by(Gathering.starts_at)
         )
         return list(rows)
+
+
+async def theme_members(sessions: async_sessionmaker, theme_id: int) -> list[tuple[Person, Role]]:
+    """The theme's people with their roles, by name (the programme leads are not listed)."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Person, Membership.role)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.theme_id == theme_id)
+            .order_by(Person.name, Person.id))
+        return [(person, Role(role)) for person, role in rows]
+
+
+async def names_of(sessions: async_sessionmaker, person_ids: set[int]) -> dict[int, str]:
+    if not person_ids:
+        return {}
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(person_ids)))
+        return {person_id: name for person_id, name in rows}
+
+
+async def theme_by_slug(sessions: async_sessionmaker, slug: str) -> Theme | None:
+    async with sessions() as session:
+        return await session.scalar(select(Theme).where(Theme.slug == slug))

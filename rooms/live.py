@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitation import Actor, Command, GatheringState, Rejected, decide
 from facilitation.roles import may_send
+from facilitation.state import Context
 from rooms.store import GatheringStore, StoredEvent, VersionClash
 
 Publish = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
+ContextFor = Callable[[str, Command], Awaitable[Context]]
 MAX_ATTEMPTS = 5
 
 
@@ -37,15 +39,28 @@ class Outcome:
     events: list[StoredEvent]
 
 
+async def no_context(gathering_id: str, command: Command) -> Context:
+    return Context()
+
+
 class LiveRooms:
     def __init__(
-        self, store: GatheringStore, publish: Publish, clock: Callable[[], float] = time.time
+        self,
+        store: GatheringStore,
+        publish: Publish,
+        clock: Callable[[], float] = time.time,
+        context: ContextFor = no_context,
     ) -> None:
         self.store = store
         self.publish = publish
         self.clock = clock
+        self.context = context
         self._states: dict[str, GatheringState] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def cached(self) -> list[GatheringState]:
+        """The states this process holds, as of their last use (for the clock)."""
+        return list(self._states.values())
 
     async def state(self, gathering_id: str) -> GatheringState:
         async with self._locks[gathering_id]:
@@ -57,6 +72,10 @@ class LiveRooms:
         if not may_send(actor.role, command.type):
             raise Forbidden(f"{actor.role} may not send {command.type}")
         async with self._locks[gathering_id]:
+            if command_id is None:  # joins and clock ticks: most change nothing
+                quiet = await self._quiet(actor, gathering_id, command)
+                if quiet is not None:
+                    return quiet
             for _ in range(MAX_ATTEMPTS):
                 try:
                     # the database-wide write lock: workers take turns instead of racing
@@ -73,14 +92,24 @@ class LiveRooms:
                     continue  # another writer committed first: catch up and decide again
         raise Rejected("the gathering is too busy, try again", code="conflict")
 
+    async def _quiet(self, actor: Actor, gathering_id: str, command: Command) -> Outcome | None:
+        """The outcome without taking the write lock, if the command causes no event."""
+        state = await self._fresh_state(gathering_id)
+        context = await self.context(gathering_id, command)
+        new_state, events = decide(state, actor, command, self.clock(), context)
+        if events:
+            return None
+        return Outcome({"ok": True, "version": new_state.version}, new_state, [])
+
     async def _attempt(
         self, actor: Actor, gathering_id: str, command: Command, command_id: str | None,
         session: AsyncSession,
     ) -> Outcome:
         state = await self._fresh_state(gathering_id, session)
+        context = await self.context(gathering_id, command)
         now = self.clock()
         try:
-            new_state, events = decide(state, actor, command, now)
+            new_state, events = decide(state, actor, command, now, context)
         except Rejected as rejected:
             if command_id is not None:
                 answer = {"ok": False, "error": {"code": rejected.code,

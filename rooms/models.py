@@ -129,6 +129,9 @@ class AgendaItem(Base):
     kind: Mapped[str] = mapped_column(String(30))
     title: Mapped[str] = mapped_column(String(300))
     planned_minutes: Mapped[int] = mapped_column(Integer)
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # a breakout item's settings: rule, group_size, task, note_template, spread_municipalities
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class Invitation(Base):
@@ -181,3 +184,35 @@ class CommandReceipt(Base):
     gathering_id: Mapped[str] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"))
     answer: Mapped[dict[str, Any]] = mapped_column(JSON)
     at: Mapped[float] = mapped_column(Float)
+
+
+class NoteUpdate(Base):
+    """The durable log of a shared note (a Yjs document): one row per accepted update.
+
+    `kind` is `update` (a client's update), `seed` (the note's template, written once, at
+    seq 1) or `snapshot` (the whole document up to and including this seq; compaction
+    replaces every earlier row with it). Replaying the rows in seq order gives the note."""
+
+    __tablename__ = "note_updates"
+    __table_args__ = (UniqueConstraint("gathering_id", "note_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gathering_id: Mapped[str] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"))
+    note_id: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    data: Mapped[bytes] = mapped_column()  # LargeBinary: BLOB on SQLite, bytea on PostgreSQL
+    at: Mapped[float] = mapped_column(Float)
+    person_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Summary(Base):
+    """A gathering's summary: the facilitator's introduction and whether it is published.
+    The rest of the summary (agenda as run, attendance, groups, notes) is folded from the
+    event log and the notes whenever it is shown."""
+
+    __tablename__ = "summaries"
+    gathering_id: Mapped[str] = mapped_column(
+        ForeignKey("gatherings.id", ondelete="CASCADE"), primary_key=True)
+    intro: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))

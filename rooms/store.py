@@ -12,11 +12,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from facilitation import AgendaSlot, Event, GatheringState, fold
-from facilitation.events import event_from
-from rooms.models import CommandReceipt, Gathering, GatheringEvent
+from facilitation.events import event_from, public_data
+from facilitation.state import BreakoutPlan, PollPlan
+from rooms.models import AgendaItem, CommandReceipt, Gathering, GatheringEvent
 
 # first key of PostgreSQL's two-key advisory locks taken here: "one writer per gathering"
 WRITER_LOCK_SPACE = 0x4B4C  # "KL"
+
+
+def _slot(item: AgendaItem) -> AgendaSlot:
+    settings = item.settings or {}
+    plan = BreakoutPlan.from_settings(settings) if item.kind == "breakout" else None
+    checkin = PollPlan.from_settings(settings.get("poll")) if item.kind == "welcome" else None
+    return AgendaSlot(item.id, item.title, item.kind, item.planned_minutes,
+                      expert_id=item.expert_id, breakout=plan, checkin_poll=checkin)
 
 
 class VersionClash(Exception):
@@ -30,8 +39,10 @@ class StoredEvent:
     data: dict[str, Any]
 
     def to_wire(self, gathering_id: str) -> dict[str, Any]:
+        """As sent to clients: the event's private fields (who voted, who answered a poll
+        what, who asked anonymously) stay in the log."""
         return {"gathering": gathering_id, "version": self.version, "type": self.type,
-                "data": self.data}
+                "data": public_data(self.type, self.data)}
 
 
 class GatheringStore:
@@ -81,9 +92,7 @@ class GatheringStore:
         gathering = await self.gathering(gathering_id, session)
         if gathering is None:
             return None
-        agenda = tuple(
-            AgendaSlot(i.id, i.title, i.kind, i.planned_minutes) for i in gathering.items
-        )
+        agenda = tuple(_slot(item) for item in gathering.items)
         return GatheringState(gathering_id=gathering_id, agenda=agenda)
 
     async def events_since(

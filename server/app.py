@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -13,10 +15,14 @@ from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from rooms.clock import run_clock
 from rooms.db import create_engine, sessionmaker
 from rooms.live import LiveRooms
+from rooms.notes import NoteBook
 from rooms.presence import MemoryPresence, Presence, RedisPresence
 from rooms.store import GatheringStore
+from server.notes import NoteSockets, note_templates
+from server.reactions import Reactions
 from server.settings import Settings
 from server.sockets import SocketLayer
 
@@ -28,6 +34,7 @@ SESSIONS = web.AppKey("sessions", async_sessionmaker)
 STORE = web.AppKey("store", GatheringStore)
 LIVE = web.AppKey("live", LiveRooms)
 SOCKETS = web.AppKey("sockets", SocketLayer)
+NOTES = web.AppKey("notes", NoteBook)
 
 
 @web.middleware
@@ -76,14 +83,22 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[STORE] = store
     app[LIVE] = sockets.live
     app[SOCKETS] = sockets
+    notes = NoteSockets(sio, sockets, NoteBook(sessions, note_templates(sockets)))
+    app[NOTES] = notes.book
+    Reactions(sio, sockets)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
+        clock = asyncio.create_task(run_clock(sockets.live))
         yield
+        clock.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await clock
         if redis is not None:
             await redis.aclose()
         await engine.dispose()
 
     app.cleanup_ctx.append(resources)
+    app.cleanup_ctx.append(notes.janitor)
     from server.pages import setup_pages
 
     setup_pages(app)

@@ -21,8 +21,9 @@ from rooms.accounts import (
     redeem_invitation,
     start_session,
 )
-from rooms.directory import gatherings_of, role_in_theme, visible_themes
+from rooms.directory import gatherings_of, role_in_theme, stage_names, visible_themes
 from rooms.models import Gathering, Person, Theme
+from rooms.summaries import Summaries
 from server.app import SESSIONS, SETTINGS, SOURCE_ROOT, STORE
 from server.auth import (
     clear_session_cookie,
@@ -37,6 +38,7 @@ from server.auth import (
 from server.i18n import current_locale, setup_templates
 from server.i18n import gettext as _
 from server.mail import Postbox
+from server.projects import setup_projects
 from server.sockets import SESSION_COOKIE
 
 POSTBOX = web.AppKey("postbox", Postbox)
@@ -134,7 +136,9 @@ async def my_gatherings(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
     themes = [ThemeView(theme, role, runs_gathering(role), await gatherings_of(sessions, theme.id))
               for theme, role in await visible_themes(sessions, person)]
-    return render(request, "pages/gatherings.html", {"themes": themes})
+    published = await Summaries(sessions, request.app[STORE]).published_of(
+        [g.id for view in themes for g in view.gatherings])
+    return render(request, "pages/gatherings.html", {"themes": themes, "published": published})
 
 
 async def _room(request: web.Request, template: str, *, console: bool) -> web.Response:
@@ -151,12 +155,15 @@ async def _room(request: web.Request, template: str, *, console: bool) -> web.Re
     if console and not runs_gathering(role):
         return error_page(request, 403, _("Only the facilitator of this theme and the "
                                           "programme lead can open the facilitator console."))
-    return render(request, template, room_context(gathering, person, role))
+    stages = await stage_names(request.app[SESSIONS])
+    return render(request, template, room_context(gathering, person, role, stages))
 
 
-def room_context(gathering: Gathering, person: Person, role: Role) -> dict[str, Any]:
+def room_context(gathering: Gathering, person: Person, role: Role,
+                 stages: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    # stages: [slug, display name] in stage order, for showing each person's project stage
     boot = {"gathering": gathering.id, "person_id": person.id, "role": role.value,
-            "locale": current_locale()}
+            "locale": current_locale(), "stages": [list(s) for s in stages]}
     return {"gathering": gathering, "theme": gathering.theme, "person": person,
             "role": role.value, "boot": boot}
 
@@ -197,7 +204,15 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_post(f"/signin/{TOKEN}", sign_in)
     app.router.add_post("/signout", sign_out)
     app.router.add_get("/gatherings", my_gatherings)
+    from server.calendar import setup_calendar  # these import this module's helpers
+    from server.planning import setup_planning
+    from server.summary import setup_summaries
+
+    setup_calendar(app)  # before /g/{gathering}, which would take /g/{id}.ics too
+    setup_planning(app)
+    setup_summaries(app)
     app.router.add_get("/g/{gathering}", room)
     app.router.add_get("/g/{gathering}/console", console)
     app.router.add_get("/healthz", healthz)
+    setup_projects(app)
     app.router.add_static("/static/", static_root(app))

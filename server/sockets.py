@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from facilitation import Actor
 from facilitation.commands import JoinRoom
 from facilitation.snapshot import live_view
 from rooms.accounts import person_for_session
+from rooms.context import ContextSource
 from rooms.directory import actor_in_gathering
 from rooms.live import Forbidden, GatheringNotFound, LiveRooms, Outcome
 from rooms.models import Person
@@ -48,9 +50,12 @@ class SocketLayer:
                  store: GatheringStore, presence: Presence) -> None:
         self.sio = sio
         self.sessions = sessions
-        self.live = LiveRooms(store, publish=self.publish)
+        self.live = LiveRooms(store, publish=self.publish,
+                              context=ContextSource(sessions, store, presence))
         self.presence = presence
         self.connections: dict[str, Connection] = {}
+        # called with the sid of every closed connection (the shared notes forget it)
+        self.on_close: list[Callable[[str], Awaitable[None]]] = []
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         sio.on("command", self.on_command)
@@ -67,6 +72,8 @@ class SocketLayer:
         self.connections[sid] = Connection(person_id=person.id)
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        for hook in self.on_close:
+            await hook(sid)
         connection = self.connections.pop(sid, None)
         if connection is None:
             return
@@ -159,7 +166,7 @@ class SocketLayer:
         gathering = await self.live.store.gathering(gathering_id)
         assert gathering is not None
         return {
-            **live_view(state),
+            **live_view(state, viewer=actor.person_id),
             "gathering": {
                 "id": gathering.id, "title": gathering.title, "number": gathering.number,
                 "year": gathering.year, "theme": gathering.theme.name,
@@ -178,4 +185,4 @@ class SocketLayer:
 
 def _person(actor: Actor) -> dict[str, Any]:
     return {"person_id": actor.person_id, "name": actor.name, "municipality": actor.municipality,
-            "role": actor.role.value}
+            "role": actor.role.value, "stage": actor.stage, "tags": list(actor.tags)}

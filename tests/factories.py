@@ -91,3 +91,21 @@ async def build_world(sessions: async_sessionmaker) -> World:
         g2 = gathering(other, 1)
         await s.commit()
     return World(theme=theme, other_theme=other, gathering=g1, other_gathering=g2, **people)
+
+
+async def add_gathering(sessions: async_sessionmaker, theme: Theme, number: int,
+                        starts_at: datetime | None = None, planned_minutes: int = 60,
+                        agenda: list[tuple[str, str, int]] | None = None,
+                        title: str | None = None) -> Gathering:
+    """Another gathering of a theme (the world has one per theme)."""
+    async with sessions() as s:
+        g = Gathering(theme_id=theme.id, year=2026, number=number,
+                      title=title or f"Samling {number}",
+                      starts_at=starts_at or datetime(2026, 9, number, 9, 0, tzinfo=UTC),
+                      planned_minutes=planned_minutes)
+        g.items = [AgendaItem(position=i, kind=k, title=t, planned_minutes=m)
+                   for i, (k, t, m) in enumerate(AGENDA if agenda is None else agenda)]
+        s.add(g)
+        await s.commit()
+        await s.refresh(g)
+        return g

@@ -6,10 +6,11 @@ import { serverTime } from "./clock.js";
 import { setupChat } from "./chat.js";
 import { byId, setText } from "./dom.js";
 import { format, gettext, loadCatalogue, readJson } from "./i18n.js";
+import { breakoutAnnouncements } from "./breakouts.js";
 import { hasHandUp } from "./reducer.js";
 import { RoomSession } from "./session.js";
 import {
-  phaseLabel, renderAgenda, renderCurrent, renderPresence, renderQueue, renderTimer,
+  phaseLabel, renderAgenda, renderCurrent, renderPresence, renderQueue, renderTimer, setStages,
 } from "./view.js";
 
 const TICK_MS = 250;
@@ -32,12 +33,22 @@ function announcements(state, previous, you) {
   }
   if (state.phase === "ended" && previous.phase !== "ended") said.push(gettext("The gathering has ended."));
   if (state.phase === "live" && previous.phase === "lobby") said.push(gettext("The room is open."));
-  return said;
+  const grouped = breakoutAnnouncements(state, previous, you);
+  // A breakout item's groups close with the item: their warning says it already.
+  const warned = state.current && state.current.warned && previous.current
+    && previous.current.item_id === state.current.item_id && !previous.current.warned;
+  if (warned && !grouped.warned) said.push(gettext("One minute left of this agenda item."));
+  if (state.current && previous.current && state.current.item_id === previous.current.item_id) {
+    if (state.current.paused_at != null && previous.current.paused_at == null) said.push(gettext("The timer is paused."));
+    if (state.current.paused_at == null && previous.current.paused_at != null) said.push(gettext("The timer runs again."));
+  }
+  return [...said, ...grouped.said];
 }
 
 export function startRoom() {
   loadCatalogue(readJson("i18n"));
   const boot = readJson("boot");
+  setStages(boot.stages);
   const ui = {
     phase: byId("phase"), banner: byId("connection"), announcer: byId("announcer"),
     status: byId("status"), agenda: byId("agenda"), current: byId("current-title"),
@@ -118,5 +129,5 @@ export function startRoom() {
   });
   setInterval(tick, TICK_MS);
   client.connect();
-  return { boot, client, session, listeners, setStatus, showError };
+  return { boot, client, session, listeners, setStatus, showError, announce };
 }

@@ -28,6 +28,7 @@ export class ProtocolClient {
     socket.on("connect_error", (error) => this.fire("connect_error", error, socket.active));
     socket.on("event", (m) => this.forOurGathering(m) && this.fire("event", m));
     socket.on("presence", (m) => this.forOurGathering(m) && this.fire("presence", m));
+    socket.on("reaction", (m) => this.forOurGathering(m) && this.fire("reaction", m));
   }
 
   on(name, listener) {
@@ -72,6 +73,14 @@ export class ProtocolClient {
       if (this.pending.get(id) !== entry) return; // already answered
       this.pending.delete(id);
       entry.resolve(answer);
+    });
+  }
+
+  // An emoji reaction: not a command (no id, never resent: it is only of the moment).
+  react(emoji) {
+    if (!this.socket.connected) return Promise.resolve(DISCONNECTED);
+    return new Promise((resolve) => {
+      this.socket.emit("reaction", { gathering: this.gathering, emoji }, resolve);
     });
   }
 

@@ -14,10 +14,12 @@ export function serverTime(offset, nowMs = Date.now()) {
 
 // {overrun, seconds} for the current item: seconds left (rounded up, so a fresh
 // 10-minute item shows 10:00), or seconds past the deadline (rounded down).
+// While paused (`paused_at` set) the clock stands still at the moment of the pause.
 export function countdown(current, serverNow) {
-  const left = current.deadline - serverNow;
+  const at = current.paused_at != null ? current.paused_at : serverNow;
+  const left = current.deadline - at;
   if (left > 0) return { overrun: false, seconds: Math.ceil(left) };
-  return { overrun: true, seconds: Math.floor(serverNow - current.deadline) };
+  return { overrun: true, seconds: Math.floor(at - current.deadline) };
 }
 
 // mm:ss; minutes are not wrapped into hours (a 90-minute item shows 90:00).

@@ -2,15 +2,17 @@
 // (`from_item`): if another console moved first the server answers `conflict`, and we just
 // catch up instead of moving twice.
 
-import { byId } from "./dom.js";
+import { byId, setText } from "./dom.js";
 import { gettext } from "./i18n.js";
+import { isPaused } from "./reducer.js";
 
 const EXTEND_MINUTES = 5;
 
 export function setupControls({ client, session, listeners, setStatus, showError }) {
   const buttons = {
     open: byId("open-room"), previous: byId("previous-item"), next: byId("next-item"),
-    extend: byId("extend-item"), call: byId("call-next"), end: byId("end-gathering"),
+    extend: byId("extend-item"), pause: byId("pause-item"), call: byId("call-next"),
+    end: byId("end-gathering"),
   };
   let busy = false;
   const shownItem = () => session.state?.current?.item_id ?? null; // what this console shows
@@ -23,11 +25,15 @@ export function setupControls({ client, session, listeners, setStatus, showError
       previous: current && state.current.index > 0,
       next: live && (state.current === null || state.current.index < state.agenda.length - 1),
       extend: current,
+      pause: current,
       call: live && state.hands.length > 0,
       end: Boolean(state) && state.phase !== "ended",
     };
     for (const [name, button] of Object.entries(buttons)) {
       if (button) button.disabled = !enable[name];
+    }
+    if (buttons.pause) {
+      setText(buttons.pause, state && isPaused(state) ? gettext("Resume timer") : gettext("Pause timer"));
     }
   }
 
@@ -51,6 +57,7 @@ export function setupControls({ client, session, listeners, setStatus, showError
   on(buttons.previous, () => run("agenda.previous", { from_item: shownItem() }));
   on(buttons.next, () => run("agenda.next", { from_item: shownItem() }));
   on(buttons.extend, () => run("agenda.extend", { minutes: EXTEND_MINUTES }));
+  on(buttons.pause, () => run(isPaused(session.state) ? "agenda.resume" : "agenda.pause"));
   on(buttons.call, () => run("hand.call_next"));
   on(buttons.end, () => {
     if (window.confirm(gettext("End the gathering for everyone? This cannot be undone."))) {

@@ -1,7 +1,10 @@
 // The view state of one gathering, and how events change it. Pure: no DOM, no I/O.
 // It mirrors the server's fold (facilitation/rules.py) for what the page shows.
 
+import { QA_HANDLERS, qaFromSnapshot } from "./qa-state.js";
+
 export const CHAT_KEPT = 200;
+export const BROADCASTS_KEPT = 20; // facilitation/breakouts.py BROADCAST_KEPT
 
 const person = (d) => ({ person_id: d.person_id, name: d.name, municipality: d.municipality });
 
@@ -17,12 +20,44 @@ export function fromSnapshot(snapshot) {
     speaker: snapshot.speaker,
     chat: snapshot.chat.slice(-CHAT_KEPT),
     presence: snapshot.presence,
+    breakouts: snapshot.breakouts ?? null,
+    ...qaFromSnapshot(snapshot), // questions, polls, the stage
   };
 }
 
+// The deadline as the server computes it (facilitation/state.py CurrentItem.deadline).
+export const itemDeadline = (c) => c.started_at + c.planned_seconds + (c.extended_seconds || 0)
+  + (c.paused_seconds || 0);
+
+function withCurrent(s, changes) {
+  if (s.current === null) return s;
+  const current = { ...s.current, ...changes };
+  return { ...s, current: { ...current, deadline: itemDeadline(current) } };
+}
+
+const withBreakouts = (s, changes) => (s.breakouts ? { ...s, breakouts: { ...s.breakouts, ...changes } } : s);
+
 const withoutHand = (hands, personId) => hands.filter((h) => h.person_id !== personId);
 
+// Agenda planning (facilitation/planning.py): only items after the running one change, so
+// the current item's index stays valid.
+function moved(agenda, itemId, position) {
+  const item = agenda.find((i) => i.id === itemId);
+  if (!item) return agenda;
+  const rest = agenda.filter((i) => i.id !== itemId);
+  return [...rest.slice(0, position), item, ...rest.slice(position)];
+}
+
 const HANDLERS = {
+  "agenda.item_added": (s, d) => ({
+    ...s, agenda: [...s.agenda.slice(0, d.position), d.item, ...s.agenda.slice(d.position)],
+  }),
+  "agenda.item_updated": (s, d) => ({
+    ...s, agenda: s.agenda.map((i) => (i.id === d.item.id ? d.item : i)),
+  }),
+  "agenda.item_moved": (s, d) => ({ ...s, agenda: moved(s.agenda, d.item_id, d.position) }),
+  "agenda.item_removed": (s, d) => ({ ...s, agenda: s.agenda.filter((i) => i.id !== d.item_id) }),
+  "agenda.replaced": (s, d) => ({ ...s, agenda: d.agenda }),
   "room.opened": (s) => ({ ...s, phase: "live" }),
   "agenda.item_started": (s, d) => ({
     ...s,
@@ -33,17 +68,17 @@ const HANDLERS = {
       started_at: d.started_at,
       planned_seconds: d.planned_seconds,
       extended_seconds: 0,
+      paused_at: null,
+      paused_seconds: 0,
+      warned: false,
       deadline: d.started_at + d.planned_seconds,
     },
   }),
-  "agenda.item_extended": (s, d) => (s.current === null ? s : {
-    ...s,
-    current: {
-      ...s.current,
-      extended_seconds: d.extended_seconds,
-      deadline: s.current.started_at + s.current.planned_seconds + d.extended_seconds,
-    },
-  }),
+  // more time: a warning already given may be given again before the new deadline
+  "agenda.item_extended": (s, d) => withCurrent(s, { extended_seconds: d.extended_seconds, warned: false }),
+  "agenda.item_paused": (s, d) => withCurrent(s, { paused_at: d.at }),
+  "agenda.item_resumed": (s, d) => withCurrent(s, { paused_at: null, paused_seconds: d.paused_seconds }),
+  "agenda.item_warned": (s) => withCurrent(s, { warned: true }),
   "hand.raised": (s, d) => (s.hands.some((h) => h.person_id === d.person_id)
     ? s : { ...s, hands: [...s.hands, person(d)] }),
   "hand.lowered": (s, d) => ({ ...s, hands: withoutHand(s.hands, d.person_id) }),
@@ -52,6 +87,48 @@ const HANDLERS = {
     ...s, chat: [...s.chat, { ...person(d), text: d.text, at: d.at }].slice(-CHAT_KEPT),
   }),
   "gathering.ended": (s) => ({ ...s, phase: "ended", hands: [], speaker: null }),
+
+  // Breakout groups: the same fold as facilitation/breakouts.py.
+  "breakouts.proposed": (s, d) => ({
+    ...s,
+    breakouts: {
+      round: d.round, item_id: d.item_id, plan: d.plan, groups: d.groups, status: "proposed",
+      opened_at: null, deadline: null, warned: false, broadcasts: [],
+    },
+  }),
+  "breakouts.opened": (s, d) => withBreakouts(s,
+    { status: "open", opened_at: d.at, deadline: d.deadline, paused_at: null, warned: false }),
+  // the groups keep time with their breakout item: extended, paused, resumed
+  "breakouts.retimed": (s, d) => (!s.breakouts ? s : withBreakouts(s, {
+    deadline: d.deadline,
+    paused_at: d.paused_at,
+    warned: s.breakouts.warned && !(d.deadline > s.breakouts.deadline),
+  })),
+  "breakouts.member_moved": (s, d) => {
+    if (!s.breakouts) return s;
+    const id = d.member.person_id;
+    let groups = s.breakouts.groups;
+    if (d.group_name != null && !groups.some((g) => g.id === d.to_group)) {
+      groups = [...groups, { id: d.to_group, name: d.group_name, members: [] }];
+    }
+    groups = groups.map((g) => {
+      const members = g.members.filter((m) => m.person_id !== id);
+      return { ...g, members: g.id === d.to_group ? [...members, d.member] : members };
+    });
+    return withBreakouts(s, { groups });
+  },
+  "breakouts.group_renamed": (s, d) => (s.breakouts ? withBreakouts(s, {
+    groups: s.breakouts.groups.map((g) => (g.id === d.group ? { ...g, name: d.name } : g)),
+  }) : s),
+  "breakouts.broadcast": (s, d) => (s.breakouts ? withBreakouts(s, {
+    broadcasts: [...s.breakouts.broadcasts, { text: d.text, at: d.at, name: d.name }]
+      .slice(-BROADCASTS_KEPT),
+  }) : s),
+  "breakouts.warned": (s) => withBreakouts(s, { warned: true }),
+  "breakouts.recalled": (s) => withBreakouts(s, { status: "recalled" }),
+
+  // Questions, polls and the stage: qa-state.js.
+  ...QA_HANDLERS,
 };
 
 // Apply one versioned event. Unknown types (newer servers) only advance the version.
@@ -72,3 +149,12 @@ export function applyPresence(state, message) {
 
 export const hasHandUp = (state, personId) => state.hands.some((h) => h.person_id === personId);
 export const currentSlot = (state) => (state.current ? state.agenda[state.current.index] : null);
+
+// Breakout helpers. A group's shared note is `r<round>-<group id>` (facilitation/notes.py).
+export const groupNoteId = (breakouts, groupId) => `r${breakouts.round}-${groupId}`;
+export const breakoutsStatus = (state) => (state.breakouts ? state.breakouts.status : null);
+export function groupOf(state, personId) {
+  const b = state.breakouts;
+  return b ? b.groups.find((g) => g.members.some((m) => m.person_id === personId)) || null : null;
+}
+export const isPaused = (state) => Boolean(state.current && state.current.paused_at != null);

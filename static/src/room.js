@@ -1,4 +1,11 @@
 // Entry point of the participant's room page.
 import { startRoom } from "./app.js";
+import { setupBreakouts } from "./breakouts.js";
+import { mountNote } from "./notes.js";
+import { setupPlenaryNotes } from "./plenary.js";
+import { setupQa } from "./qa.js";
 
-startRoom();
+const room = startRoom();
+setupBreakouts({ ...room, mountNote });
+setupQa(room);
+setupPlenaryNotes(room, mountNote);

@@ -21,9 +21,16 @@ export function roleLabel(role) {
 }
 
 // The page's language (base.html sets <html lang>), for sorting names and showing times.
-const pageLocale = () => document.documentElement.lang || "nb";
+export const pageLocale = () => document.documentElement.lang || "nb";
 
-function who(person) {
+// Project stages are data (the server puts [slug, name] pairs in the page's boot data).
+let stageNames = new Map();
+export function setStages(pairs) {
+  stageNames = new Map(Array.isArray(pairs) ? pairs.filter((p) => Array.isArray(p) && p.length === 2) : []);
+}
+export const stageLabel = (slug) => (slug ? stageNames.get(slug) || slug : "");
+
+export function who(person) {
   return el("span", { class: "person" },
     el("span", { class: "person-name" }, person.name),
     person.municipality ? el("span", { class: "person-place" }, person.municipality) : null);
@@ -59,10 +66,14 @@ export function renderTimer(node, state, serverNow) {
   }
   const { overrun, seconds } = countdown(state.current, serverNow);
   const time = formatClock(seconds);
-  setText(node, overrun ? format(gettext("Overrun by %(time)s"), { time })
-    : format(gettext("%(time)s left"), { time }));
+  const paused = state.current.paused_at != null;
+  let text = overrun ? format(gettext("Overrun by %(time)s"), { time })
+    : format(gettext("%(time)s left"), { time });
+  if (paused) text = format(gettext("Paused: %(time)s"), { time: text });
+  setText(node, text);
   node.classList.toggle("is-overrun", overrun);
-  return overrun;
+  node.classList.toggle("is-paused", paused);
+  return overrun && !paused;
 }
 
 export function renderQueue(list, emptyNode, speakerNode, state) {
@@ -94,7 +105,8 @@ export function renderPresence(container, countNode, state) {
       el("span", { class: "presence-place" }, place || gettext("No municipality")),
       el("ul", { class: "presence-people" }, ...people.map((p) => el("li", {},
         el("span", { class: "person-name" }, p.name),
-        roleLabel(p.role) ? el("span", { class: "person-role" }, roleLabel(p.role)) : null))))));
+        roleLabel(p.role) ? el("span", { class: "person-role" }, roleLabel(p.role)) : null,
+        p.stage ? el("span", { class: "person-stage" }, stageLabel(p.stage)) : null))))));
 }
 
 const clockTime = (at) => new Date(at * 1000).toLocaleTimeString(pageLocale(),

@@ -31,3 +31,11 @@ test("mm:ss, minutes not wrapped", () => {
   assert.equal(formatClock(90 * 60 + 5), "90:05");
   assert.equal(formatClock(-3), "00:00");
 });
+
+test("a paused timer stands still at the moment of the pause", () => {
+  const paused = { deadline: 1600, paused_at: 1300 };
+  assert.deepEqual(countdown(paused, 1300), { overrun: false, seconds: 300 });
+  assert.deepEqual(countdown(paused, 5000), { overrun: false, seconds: 300 });
+  assert.deepEqual(countdown({ deadline: 1600, paused_at: 1700 }, 9000), { overrun: true, seconds: 100 });
+  assert.deepEqual(countdown({ deadline: 1600, paused_at: null }, 1500), { overrun: false, seconds: 100 });
+});

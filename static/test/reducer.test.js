@@ -25,7 +25,7 @@ test("events advance the version and change only their slice", () => {
   const s2 = reduce(s1, ev(6, "agenda.item_started",
     { index: 1, item_id: 12, started_at: 1000, planned_seconds: 1200 }));
   assert.deepEqual(s2.current, { index: 1, item_id: 12, started_at: 1000, planned_seconds: 1200,
-    extended_seconds: 0, deadline: 2200 });
+    extended_seconds: 0, paused_at: null, paused_seconds: 0, warned: false, deadline: 2200 });
   assert.equal(currentSlot(s2).title, "Innlegg");
   const s3 = reduce(s2, ev(7, "agenda.item_extended", { index: 1, extended_seconds: 300 }));
   assert.equal(s3.current.deadline, 2500);
@@ -86,4 +86,20 @@ test("presence: joined adds or replaces, left removes", () => {
   s = applyPresence(s, { type: "presence.left", data: { person_id: 2 } });
   assert.deepEqual(s.presence.map((p) => p.person_id), [3]);
   assert.equal(s.version, 4);
+});
+
+test("agenda planning events change the agenda the room shows", () => {
+  const s0 = fromSnapshot(snapshot());
+  const pause = { id: 13, title: "Pause", kind: "break", planned_minutes: 5, expert_id: null, breakout: null };
+  const s1 = reduce(s0, ev(5, "agenda.item_added", { item: pause, position: 1 }));
+  assert.deepEqual(s1.agenda.map((i) => i.id), [11, 13, 12]);
+  const s2 = reduce(s1, ev(6, "agenda.item_moved", { item_id: 13, position: 2 }));
+  assert.deepEqual(s2.agenda.map((i) => i.id), [11, 12, 13]);
+  const s3 = reduce(s2, ev(7, "agenda.item_updated", { item: { ...pause, title: "Kaffe" } }));
+  assert.equal(s3.agenda[2].title, "Kaffe");
+  const s4 = reduce(s3, ev(8, "agenda.item_removed", { item_id: 11 }));
+  assert.deepEqual(s4.agenda.map((i) => i.id), [12, 13]);
+  const s5 = reduce(s4, ev(9, "agenda.replaced", { agenda: [pause], template: "standard", from_gathering: null }));
+  assert.deepEqual(s5.agenda, [pause]);
+  assert.equal(s5.version, 9);
 });

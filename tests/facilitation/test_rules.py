@@ -8,11 +8,23 @@ from dataclasses import replace
 import pytest
 
 from facilitation import Actor, AgendaSlot, GatheringState, Phase, Rejected, Role, apply, fold
+from facilitation import breakouts as b
 from facilitation import commands as c
 from facilitation import events as e
+from facilitation import planning as p
 from facilitation.roles import COMMAND_RIGHTS, may_send
 from facilitation.rules import MAX_EXTEND_MINUTES, PHASE_RULES, decide
-from facilitation.state import CHAT_KEPT, CurrentItem, PersonRef
+from facilitation.state import (
+    CHAT_KEPT,
+    BreakoutPlan,
+    CurrentItem,
+    Group,
+    GroupingRule,
+    PersonRef,
+)
+from tests.facilitation.test_polls import POLL_EVENT_SAMPLES
+from tests.facilitation.test_questions import QUESTION_EVENT_SAMPLES
+from tests.facilitation.test_stage import STAGE_EVENT_SAMPLES
 
 T0 = 1_800_000_000.0  # the fake clock starts here; tests add seconds to it
 
@@ -25,8 +37,8 @@ AGENDA = (
 
 FRIDA = Actor(1, "Frida Fasilitator", Role.FACILITATOR)
 PER = Actor(2, "Per Programleder", Role.PROGRAMME_LEAD)
-ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune")
-BJORN = Actor(4, "Bjørn Brekke", Role.PARTICIPANT, "Brekke kommune")
+ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune", "oppstart", ("innkjøp",))
+BJORN = Actor(4, "Bjørn Brekke", Role.PARTICIPANT, "Brekke kommune", "gjennomforing")
 EVA = Actor(5, "Eva Ekspert", Role.EXPERT)
 OLA = Actor(6, "Ola Observatør", Role.OBSERVER)
 
@@ -68,10 +80,29 @@ def rejected(
 
 # --- the phase table ------------------------------------------------------------------
 
-ALL_COMMAND_TYPES = {
+CORE_COMMAND_TYPES = {
     "room.join", "room.sync", "room.open", "agenda.next", "agenda.previous", "agenda.extend",
-    "hand.raise", "hand.lower", "hand.call_next", "chat.send", "gathering.end",
+    "agenda.pause", "hand.raise", "hand.lower", "hand.call_next", "chat.send", "gathering.end",
 }
+# commands that need a particular state to succeed: their own tests cover them
+STATEFUL_COMMAND_TYPES = {
+    "agenda.resume", "timer.tick", "breakouts.propose", "breakouts.move", "breakouts.rename",
+    "breakouts.open", "breakouts.choose", "breakouts.broadcast", "breakouts.recall",
+}
+# agenda planning: tests/facilitation/test_planning.py walks them through each phase
+PLANNING_COMMAND_TYPES = {
+    "agenda.add_item", "agenda.update_item", "agenda.move_item", "agenda.remove_item",
+    "agenda.copy_from", "agenda.use_template",
+}
+STATEFUL_COMMAND_TYPES |= PLANNING_COMMAND_TYPES
+# questions, polls, the stage: test_questions.py, test_polls.py, test_stage.py
+QA_COMMAND_TYPES = {
+    "question.ask", "question.upvote", "question.unvote", "question.pick", "question.answered",
+    "question.hide", "questions.settings", "poll.launch", "poll.answer", "poll.close",
+    "stage.spotlight", "stage.clear",
+}
+STATEFUL_COMMAND_TYPES |= QA_COMMAND_TYPES
+ALL_COMMAND_TYPES = CORE_COMMAND_TYPES | STATEFUL_COMMAND_TYPES
 
 L, V, X = Phase.LOBBY, Phase.LIVE, Phase.ENDED
 EXPECTED_PHASES: dict[str, set[Phase]] = {
@@ -86,6 +117,16 @@ EXPECTED_PHASES: dict[str, set[Phase]] = {
     "hand.call_next": {V},
     "chat.send": {L, V},
     "gathering.end": {L, V},
+    "agenda.pause": {V},
+    "agenda.resume": {V},
+    "timer.tick": {V},
+    **{t: {V} for t in STATEFUL_COMMAND_TYPES if t.startswith("breakouts.")},
+    **{t: {L, V} for t in PLANNING_COMMAND_TYPES},
+    # questions before and during the gathering; answering, polls and the stage live
+    **{t: {L, V} for t in ("question.ask", "question.upvote", "question.unvote",
+                           "question.hide", "questions.settings")},
+    **{t: {V} for t in ("question.pick", "question.answered", "poll.launch", "poll.answer",
+                        "poll.close", "stage.spotlight", "stage.clear")},
 }
 
 
@@ -113,6 +154,7 @@ def _command(type_: str) -> c.Command:
         "agenda.next": c.NextItem(from_item=12),
         "agenda.previous": c.PreviousItem(from_item=12),
         "agenda.extend": c.ExtendItem(minutes=5),
+        "agenda.pause": c.PauseItem(),
         "hand.raise": c.RaiseHand(),
         "hand.lower": c.LowerHand(person_id=BJORN.person_id),
         "hand.call_next": c.CallNextHand(),
@@ -121,7 +163,7 @@ def _command(type_: str) -> c.Command:
     }[type_]
 
 
-DECIDED_TYPES = sorted(ALL_COMMAND_TYPES - {"room.sync"})  # room.sync only reads
+DECIDED_TYPES = sorted(CORE_COMMAND_TYPES - {"room.sync"})  # room.sync only reads
 
 
 @pytest.mark.parametrize("phase", list(Phase))
@@ -164,6 +206,29 @@ EXPECTED_RIGHTS: dict[str, set[Role]] = {
     "hand.call_next": RUN,
     "chat.send": SPEAK,
     "gathering.end": RUN,
+    "agenda.pause": RUN,
+    "agenda.resume": RUN,
+    "timer.tick": {Role.SYSTEM},
+    "breakouts.propose": RUN,
+    "breakouts.move": RUN,
+    "breakouts.rename": RUN,
+    "breakouts.open": RUN,
+    "breakouts.choose": {Role.PARTICIPANT},
+    "breakouts.broadcast": RUN,
+    "breakouts.recall": RUN,
+    **{t: RUN for t in PLANNING_COMMAND_TYPES},
+    "question.ask": SPEAK,
+    "question.upvote": SPEAK,
+    "question.unvote": SPEAK,
+    "question.pick": RUN | {Role.EXPERT},  # the expert: only while on stage
+    "question.answered": RUN | {Role.EXPERT},
+    "question.hide": RUN,
+    "questions.settings": RUN,
+    "poll.launch": RUN,
+    "poll.answer": SPEAK,
+    "poll.close": RUN,
+    "stage.spotlight": RUN,
+    "stage.clear": RUN,
 }
 
 
@@ -519,11 +584,31 @@ def test_the_fold_of_the_stored_events_reproduces_the_state() -> None:
     assert replayed.attendees == {ALICE.person_id, FRIDA.person_id}
 
 
+PLANNING_EVENT_SAMPLES = [
+    p.ItemAdded(AgendaSlot(15, "Grupper", "breakout", 20,
+                           breakout=BreakoutPlan(GroupingRule.BY_TAG, 3, "Oppgave", "Mal")), 2),
+    p.ItemUpdated(AgendaSlot(12, "Innlegg", "expert_talk", 25, expert_id=5)),
+    p.ItemMoved(12, 3), p.ItemRemoved(14),
+    p.AgendaReplaced((AgendaSlot(15, "Velkommen", "welcome", 10),
+                      AgendaSlot(16, "Grupper", "breakout", 30, breakout=BreakoutPlan())),
+                     template="standard"),
+    p.AgendaReplaced((AgendaSlot(17, "Velkommen", "welcome", 10),), from_gathering="g0"),
+]
+
+
 def test_every_event_type_round_trips_through_its_data() -> None:
     samples = [
         e.AttendeeArrived(3, "A", "K"), e.RoomOpened(T0), e.ItemStarted(0, 11, T0, 600),
         e.ItemExtended(0, 60), e.HandRaised(3, "A", None), e.HandLowered(3),
         e.SpeakerCalled(3, "A", None), e.ChatPosted(3, "A", None, "x", T0), e.GatheringEnded(T0),
+        e.ItemPaused(0, T0), e.ItemResumed(0, T0 + 9, 9.0), e.ItemWarned(0, T0),
+        b.BreakoutsProposed(1, 13, BreakoutPlan(GroupingRule.MIXED, 3, "Oppgave", "Mal"),
+                            (Group("g1", "Oppstart 1", (ALICE.member, BJORN.member)),)),
+        b.BreakoutsOpened(T0, T0 + 900), b.MemberMoved(BJORN.member, "g2"),
+        b.GroupRenamed("g1", "Innkjøp"), b.BroadcastSent("Fem minutter igjen", T0, "Frida"),
+        b.BreakoutsWarned(T0), b.BreakoutsRecalled(T0), b.BreakoutsRetimed(T0 + 60, None),
+        *PLANNING_EVENT_SAMPLES, *QUESTION_EVENT_SAMPLES, *POLL_EVENT_SAMPLES,
+        *STAGE_EVENT_SAMPLES,
     ]
     assert {type(s) for s in samples} == set(e.EVENT_TYPES.values())
     for sample in samples:

@@ -78,7 +78,11 @@ async def test_room_and_console_boot_the_browser_code(server: TestServer,
     async with await signed_in(server, sessions, world.alice) as alice:
         _, page, _ = await alice.get(f"/g/{gathering}")
     assert boot_of(page) == {"gathering": gathering, "person_id": world.alice.id,
-                             "role": "participant", "locale": "nb"}
+                             "role": "participant", "locale": "nb",
+                             # project stages in order, to show each person's stage by name
+                             "stages": [["oppstart", "Oppstart"],
+                                        ["gjennomforing", "Gjennomføring"],
+                                        ["videreforing", "Videreføring"]]}
     async with await signed_in(server, sessions, world.facilitator) as frida:
         _, page, _ = await frida.get(f"/g/{gathering}/console")
     assert boot_of(page)["role"] == "facilitator"

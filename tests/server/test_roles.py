@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from server.app import LIVE
 from server.protocol import COMMANDS
 from tests.conftest import Connect, send
-from tests.factories import World
+from tests.factories import World, add_gathering
 from tests.server.live_helpers import event_log, received, version
 
 RUN = {"lead", "facilitator"}
@@ -30,6 +32,33 @@ ALLOWED: dict[str, set[str]] = {
     "hand.call_next": RUN,
     "chat.send": SPEAK,
     "gathering.end": RUN,
+    "agenda.pause": RUN,
+    "agenda.resume": RUN,
+    "breakouts.propose": RUN,
+    "breakouts.choose": {"participant"},
+    "breakouts.move": RUN,
+    "breakouts.rename": RUN,
+    "breakouts.open": RUN,
+    "breakouts.broadcast": RUN,
+    "breakouts.recall": RUN,
+    "agenda.add_item": RUN,
+    "agenda.update_item": RUN,
+    "agenda.move_item": RUN,
+    "agenda.remove_item": RUN,
+    "agenda.copy_from": RUN,
+    "agenda.use_template": RUN,
+    "question.ask": SPEAK,
+    "question.upvote": SPEAK,
+    "question.unvote": SPEAK,
+    "question.pick": RUN | {"expert"},  # the expert while on stage (the walk puts them there)
+    "question.answered": RUN | {"expert"},
+    "question.hide": RUN,
+    "questions.settings": RUN,
+    "poll.launch": RUN,
+    "poll.answer": SPEAK,
+    "poll.close": RUN,
+    "stage.spotlight": RUN,
+    "stage.clear": RUN,
 }
 
 PEOPLE = {"lead": "lead", "facilitator": "facilitator", "expert": "expert",
@@ -42,7 +71,7 @@ def test_the_matrix_covers_every_registered_command() -> None:
 
 @pytest.mark.parametrize("role", sorted(PEOPLE))
 async def test_role_matrix(role: str, world: World, connect: Connect,
-                           server: TestServer) -> None:
+                           server: TestServer, sessions: async_sessionmaker) -> None:
     """Each command is tried by `role` in a state where it would succeed; where the role may
     not send it, the answer is `forbidden`, nothing changes, and a helper facilitator does
     it instead so the walk through the gathering can go on."""
@@ -73,6 +102,9 @@ async def test_role_matrix(role: str, world: World, connect: Connect,
         if not await attempt(type_, **fields):
             await helped(type_, **fields)
 
+    spare = await add_gathering(sessions, world.theme, 2)  # an agenda to copy
+    await or_helper("agenda.use_template", template="standard")
+    await or_helper("agenda.copy_from", from_gathering=spare.id)
     ids = [item["id"] for item in (await send(helper, gid, "room.join"))["snapshot"]["agenda"]]
     await attempt("room.join")
     await attempt("room.sync", since=0)
@@ -86,6 +118,40 @@ async def test_role_matrix(role: str, world: World, connect: Connect,
     await attempt("hand.lower")
     await helped("hand.raise")
     await attempt("hand.call_next")
+    await or_helper("agenda.pause")
+    await or_helper("agenda.resume")
+    bjorn = await connect(world.bjorn)  # a participant to group
+    await send(bjorn, gid, "room.join")
+    await or_helper("breakouts.propose", rule="self_select")
+    await attempt("breakouts.choose", group="g1")
+    await or_helper("breakouts.move", person_id=world.bjorn.id, to_group="g1")
+    await or_helper("breakouts.rename", group="g1", name="Innkjøp")
+    await or_helper("breakouts.open", minutes=10)
+    await or_helper("breakouts.broadcast", text="Fem minutter igjen")
+    await or_helper("breakouts.recall")
+    await or_helper("agenda.add_item", kind="break", title="Pause", planned_minutes=5)
+    added = (await server.app[LIVE].state(gid)).agenda[-1].id
+    await or_helper("agenda.update_item", item_id=added, title="Kaffepause")
+    await or_helper("agenda.move_item", item_id=added, position=2)
+    await or_helper("agenda.remove_item", item_id=added)
+    # fresh connections: the walk is longer than one connection's burst of 30 commands
+    me = await connect(getattr(world, PEOPLE[role]))
+    helper = await connect(world.cofacilitator)
+    await or_helper("questions.settings", anonymous_allowed=True)
+    await attempt("question.ask", text="Hva koster det?", anonymous=True)
+    await helped("question.ask", text="Hvem betaler?")
+    theirs = len((await server.app[LIVE].state(gid)).questions)  # not one's own: votable
+    await attempt("question.upvote", question_id=theirs)
+    await attempt("question.unvote", question_id=theirs)
+    await or_helper("stage.spotlight", person_id=getattr(world, PEOPLE[role]).id)
+    await attempt("question.pick", question_id=theirs)
+    await attempt("question.answered", question_id=theirs)
+    await or_helper("question.hide", question_id=theirs)
+    await or_helper("poll.launch", question="Hvordan går det?", kind="single",
+                    options=["Bra", "Dårlig"])
+    await attempt("poll.answer", poll_id=1, choices=[0])
+    await or_helper("poll.close", poll_id=1)
+    await or_helper("stage.clear")
     await or_helper("gathering.end")
 
     assert tried == {type_: role in roles for type_, roles in ALLOWED.items()}
@@ -94,6 +160,10 @@ async def test_role_matrix(role: str, world: World, connect: Connect,
     assert log.count("chat.posted") == (1 if role in SPEAK else 0)
     assert log.count("agenda.item_started") == (3 if role in RUN else 2)
     assert log.count("hand.called") == (1 if role in RUN else 0)
+    assert log.count("question.asked") == (2 if role in SPEAK else 1)
+    assert log.count("question.upvoted") == (1 if role in SPEAK else 0)
+    assert log.count("question.picked") == (1 if role in RUN | {"expert"} else 0)
+    assert log.count("poll.results") == (1 if role in SPEAK else 0)
 
 
 @pytest.mark.parametrize("type_", sorted(ALLOWED))
@@ -143,5 +213,20 @@ def _fields(type_: str) -> dict[str, Any]:
     fields: dict[str, dict[str, Any]] = {
         "room.sync": {"since": 0}, "agenda.next": {"from_item": None},
         "agenda.previous": {"from_item": None}, "agenda.extend": {"minutes": 5},
-        "chat.send": {"text": "Hei"}}
+        "chat.send": {"text": "Hei"}, "breakouts.choose": {"group": "g1"},
+        "breakouts.move": {"person_id": 1, "to_group": "g1"},
+        "breakouts.rename": {"group": "g1", "name": "Innkjøp"},
+        "breakouts.broadcast": {"text": "Hei"},
+        "agenda.add_item": {"kind": "break", "title": "Pause", "planned_minutes": 5},
+        "agenda.update_item": {"item_id": 1, "title": "Pause"},
+        "agenda.move_item": {"item_id": 1, "position": 2},
+        "agenda.remove_item": {"item_id": 1},
+        "agenda.copy_from": {"from_gathering": "0" * 32},
+        "agenda.use_template": {"template": "standard"},
+        "question.ask": {"text": "Hei?"}, "question.upvote": {"question_id": 1},
+        "question.unvote": {"question_id": 1}, "question.answered": {"question_id": 1},
+        "question.hide": {"question_id": 1}, "questions.settings": {"anonymous_allowed": True},
+        "poll.launch": {"question": "Hei?", "kind": "word"},
+        "poll.answer": {"poll_id": 1, "word": "hei"}, "poll.close": {"poll_id": 1},
+        "stage.spotlight": {"person_id": 1}}
     return fields.get(type_, {})

@@ -1,0 +1,100 @@
+"""The stage: who is in the spotlight for everyone. An `expert_talk` agenda item gives its
+expert the stage when it starts, and so does a `qa` item that names an expert (the expert
+answers the questions); any other item starting takes the stage back. The facilitator may
+also put anyone of the theme on stage, or clear it, by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from facilitation.commands import Command
+from facilitation.core import Decision, Rejected, applies, decides, hook
+from facilitation.events import Event
+from facilitation.state import GatheringState, PersonRef
+
+STAGE_KINDS = frozenset({"expert_talk", "qa"})  # the kinds that may name an expert
+
+# --- commands ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spotlight(Command):
+    type = "stage.spotlight"
+    person_id: int
+
+
+@dataclass(frozen=True)
+class ClearStage(Command):
+    type = "stage.clear"
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpotlightGiven(Event):
+    type: ClassVar[str] = "stage.spotlight"
+    person_id: int
+    name: str
+    municipality: str | None = None
+    item_id: int | None = None  # the expert slot that gave it; None when given by hand
+
+
+@dataclass(frozen=True)
+class StageCleared(Event):
+    type: ClassVar[str] = "stage.cleared"
+    at: float
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+
+def _known_person(d: Decision, person_id: int) -> PersonRef | None:
+    """A person of the gathering's theme (the caller loads them into the context)."""
+    return next((p for p in d.context.people if p.person_id == person_id), None)
+
+
+@decides
+def _(command: Spotlight, d: Decision) -> list[Event]:
+    spotlight = d.state.spotlight
+    if spotlight is not None and spotlight.person_id == command.person_id:
+        return []
+    person = _known_person(d, command.person_id)
+    if person is None:
+        raise Rejected("that person is not in this gathering's theme")
+    return [SpotlightGiven(person.person_id, person.name, person.municipality)]
+
+
+@decides
+def _(command: ClearStage, d: Decision) -> list[Event]:
+    return [] if d.state.spotlight is None else [StageCleared(at=d.now)]
+
+
+@hook("item_started")
+def _expert_slot(state: GatheringState, d: Decision) -> list[Event]:
+    """An expert slot gives its expert the stage; any other item ends the spotlight."""
+    slot = state.current_slot()
+    spotlight = state.spotlight
+    # an expert who is no longer in the theme (so cannot be here) is as good as none
+    expert = None if slot is None or slot.kind not in STAGE_KINDS or slot.expert_id is None \
+        else _known_person(d, slot.expert_id)
+    if expert is not None and slot is not None:
+        if spotlight is not None and spotlight.person_id == expert.person_id:
+            return []
+        return [SpotlightGiven(expert.person_id, expert.name, expert.municipality,
+                               item_id=slot.id)]
+    return [] if spotlight is None else [StageCleared(at=d.now)]
+
+
+# --- apply -------------------------------------------------------------------------------
+
+
+@applies(SpotlightGiven)
+def _apply_spotlight(s: GatheringState, ev: SpotlightGiven) -> GatheringState:
+    return replace(s, spotlight=PersonRef(ev.person_id, ev.name, ev.municipality))
+
+
+@applies(StageCleared)
+def _apply_cleared(s: GatheringState, ev: StageCleared) -> GatheringState:
+    return replace(s, spotlight=None)

@@ -1,0 +1,349 @@
+"""Agenda planning over the real server: the commands over python-socketio clients, the
+planner's HTML forms (which use the same command path), and the published agenda."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from server.app import LIVE
+from tests.conftest import Connect, send
+from tests.factories import World, add_gathering
+from tests.server.browsing import Browser, PageOutline, csrf_of
+from tests.server.live_helpers import eventually, received
+from tests.server.test_pages import XSS, signed_in
+
+Message = dict[str, Any]
+
+
+async def agenda_of(server: TestServer, gid: str) -> list[tuple[str, str, int]]:
+    state = await server.app[LIVE].state(gid)
+    return [(s.kind, s.title, s.planned_minutes) for s in state.agenda]
+
+
+async def ids_of(server: TestServer, gid: str) -> list[int]:
+    return [s.id for s in (await server.app[LIVE].state(gid)).agenda]
+
+
+# --- over the socket ---------------------------------------------------------------------------
+
+
+async def test_planning_commands_change_every_open_room(world: World, connect: Connect,
+                                                        server: TestServer,
+                                                        sessions: async_sessionmaker) -> None:
+    gid = world.gathering.id
+    frida, kari, alice = [await connect(p) for p in (world.facilitator, world.cofacilitator,
+                                                      world.alice)]
+    for client in (frida, kari, alice):
+        await send(client, gid, "room.join")
+    ids = await ids_of(server, gid)
+    new = max(ids) + 1
+
+    answer = await send(frida, gid, "agenda.add_item", kind="breakout", title="Ekstra grupper",
+                        planned_minutes=15, position=1,
+                        breakout={"rule": "mixed", "group_size": 3, "task": "Hva nå?",
+                                  "note_template": "Vi lærte:", "spread_municipalities": False})
+    assert answer["ok"], answer
+    assert (await send(kari, gid, "agenda.update_item", item_id=new, title="Grupper 2",
+                       planned_minutes=20))["ok"]
+    assert (await send(frida, gid, "agenda.move_item", item_id=new, position=3))["ok"]
+    assert (await send(kari, gid, "agenda.update_item", item_id=ids[1],
+                       expert_id=world.expert.id))["ok"]
+    assert (await send(frida, gid, "agenda.remove_item", item_id=ids[3]))["ok"]
+
+    types = ["agenda.item_added", "agenda.item_updated", "agenda.item_moved",
+             "agenda.item_updated", "agenda.item_removed"]
+    for client in (frida, kari, alice):  # every open room hears every change, in order
+        await eventually(lambda c=client: [m["type"] for m in received(c)
+                                           if m["type"].startswith("agenda.")] == types,
+                         what="the planning events")
+    added = next(m for m in received(alice) if m["type"] == "agenda.item_added")["data"]
+    assert added["position"] == 1
+    assert {k: v for k, v in added["item"].items() if v is not None} == {
+        "id": new, "title": "Ekstra grupper", "kind": "breakout", "planned_minutes": 15,
+        "breakout": {"rule": "mixed", "group_size": 3, "task": "Hva nå?",
+                     "note_template": "Vi lærte:", "spread_municipalities": False}}
+
+    # a fresh snapshot shows the same agenda that the events built
+    snapshot = (await send(alice, gid, "room.join"))["snapshot"]
+    assert [(i["id"], i["title"], i["planned_minutes"]) for i in snapshot["agenda"]] == [
+        (ids[0], "Velkommen og innsjekk", 10), (ids[1], "Innlegg: matsvinn i skolen", 20),
+        (ids[2], "Grupperom etter prosjektfase", 25), (new, "Grupper 2", 20)]
+    assert snapshot["agenda"][1]["expert_id"] == world.expert.id
+    assert snapshot["agenda"][3]["breakout"]["rule"] == "mixed"
+
+    # a template, then a copy of another gathering of the theme
+    assert (await send(frida, gid, "agenda.use_template", template="workshop"))["ok"]
+    assert [k for k, _, _ in await agenda_of(server, gid)][:3] == [
+        "welcome", "plenary", "breakout"]
+    spare = await add_gathering(sessions, world.theme, 2,
+                                agenda=[("welcome", "Hei igjen", 15), ("qa", "Spørsmål", 45)])
+    assert (await send(kari, gid, "agenda.copy_from", from_gathering=spare.id))["ok"]
+    assert await agenda_of(server, gid) == [("welcome", "Hei igjen", 15), ("qa", "Spørsmål", 45)]
+    # the copy has new ids, above every id the gathering had
+    assert min(await ids_of(server, gid)) > new
+
+
+@pytest.mark.parametrize(("fields", "code"), [
+    ({"kind": "break", "title": "x" * 201, "planned_minutes": 5}, "too_large"),
+    ({"kind": "break", "title": "", "planned_minutes": 5}, "invalid_format"),
+    ({"kind": "break", "title": "Pause", "planned_minutes": 0}, "invalid_format"),
+    ({"kind": "break", "title": "Pause", "planned_minutes": 241}, "invalid_format"),
+    ({"kind": "break", "title": "Pause", "planned_minutes": "5"}, "invalid_format"),
+    ({"kind": "party", "title": "Fest", "planned_minutes": 5}, "invalid_format"),
+    ({"kind": "break", "title": "Pause", "planned_minutes": 5, "colour": "red"},
+     "invalid_format"),
+    ({"kind": "breakout", "title": "G", "planned_minutes": 5,
+      "breakout": {"task": "x" * 1001}}, "too_large"),
+    ({"kind": "breakout", "title": "G", "planned_minutes": 5,
+      "breakout": {"note_template": "x" * 2001}}, "too_large"),
+    ({"kind": "breakout", "title": "G", "planned_minutes": 5,
+      "breakout": {"group_size": 1}}, "invalid_format"),
+    ({"kind": "break", "title": "Pause", "planned_minutes": 5,
+      "breakout": {"group_size": 3}}, "rejected"),
+    ({"kind": "expert_talk", "title": "Innlegg", "planned_minutes": 5, "expert_id": 99999},
+     "rejected"),
+])
+async def test_bad_items_are_refused(fields: Message, code: str, world: World, connect: Connect,
+                                     server: TestServer) -> None:
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    before = await agenda_of(server, gid)
+    answer = await send(frida, gid, "agenda.add_item", **fields)
+    assert answer["ok"] is False and answer["error"]["code"] == code, answer
+    assert await agenda_of(server, gid) == before
+
+
+async def test_copy_only_within_the_theme(world: World, connect: Connect,
+                                          server: TestServer) -> None:
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    for other in (world.other_gathering.id, "0" * 32, gid):
+        answer = await send(frida, gid, "agenda.copy_from", from_gathering=other)
+        assert answer["error"]["code"] == "rejected", answer
+    per = await connect(world.lead)  # even the programme lead, who sees both themes
+    answer = await send(per, gid, "agenda.copy_from", from_gathering=world.other_gathering.id)
+    assert answer["error"]["code"] == "rejected"
+
+
+async def test_live_only_the_items_that_have_not_started_change(world: World, connect: Connect,
+                                                                server: TestServer) -> None:
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    ids = await ids_of(server, gid)
+    await send(frida, gid, "room.open")
+    await send(frida, gid, "agenda.next", from_item=None)
+    await send(frida, gid, "agenda.next", from_item=ids[0])
+    for type_, fields in [("agenda.update_item", {"item_id": ids[0], "title": "Ny"}),
+                          ("agenda.update_item", {"item_id": ids[1], "planned_minutes": 40}),
+                          ("agenda.remove_item", {"item_id": ids[1]}),
+                          ("agenda.move_item", {"item_id": ids[3], "position": 1}),
+                          ("agenda.add_item", {"kind": "break", "title": "Pause",
+                                               "planned_minutes": 5, "position": 0}),
+                          ("agenda.use_template", {"template": "standard"})]:
+        answer = await send(frida, gid, type_, **fields)
+        assert answer["error"]["code"] == "rejected", (type_, answer)
+    assert (await send(frida, gid, "agenda.move_item", item_id=ids[3], position=2))["ok"]
+    assert (await send(frida, gid, "agenda.add_item", kind="break", title="Pause",
+                       planned_minutes=5, position=2))["ok"]
+    assert await ids_of(server, gid) == [ids[0], ids[1], max(ids) + 1, ids[3], ids[2]]
+    state = await server.app[LIVE].state(gid)
+    assert state.current is not None and state.current_slot().id == ids[1]  # type: ignore[union-attr]
+    # and the next item is the one now planned next
+    assert (await send(frida, gid, "agenda.next", from_item=ids[1]))["ok"]
+    assert (await server.app[LIVE].state(gid)).current_slot().id == max(ids) + 1  # type: ignore[union-attr]
+    await send(frida, gid, "gathering.end")
+    answer = await send(frida, gid, "agenda.remove_item", item_id=ids[2])
+    assert answer["error"]["code"] == "rejected"
+
+
+async def test_a_resent_planning_command_acts_once(world: World, connect: Connect,
+                                                   server: TestServer) -> None:
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    message = {"id": "add-once", "type": "agenda.add_item", "gathering": gid, "kind": "break",
+               "title": "Pause", "planned_minutes": 5}
+    first = await frida.call("command", message, timeout=10)
+    again = await frida.call("command", message, timeout=10)
+    assert first == again and first["ok"]
+    assert [t for _, t, _ in await agenda_of(server, gid)].count("Pause") == 1
+
+
+# --- the planner page: forms on the same command path -------------------------------------------
+
+
+async def test_who_may_open_the_planner(server: TestServer, sessions: async_sessionmaker,
+                                        world: World) -> None:
+    for who, status in [("facilitator", 200), ("lead", 200), ("alice", 403), ("expert", 403),
+                        ("observer", 403), ("outsider", 403)]:
+        async with await signed_in(server, sessions, getattr(world, who)) as browser:
+            got, _, _ = await browser.get(f"/g/{world.gathering.id}/plan")
+            assert got == status, who
+            got, _, _ = await browser.post(f"/g/{world.gathering.id}/plan/add", {
+                "csrf_token": "x", "kind": "break", "title": "Pause", "planned_minutes": "5"})
+            assert got == 403, who  # a forged form fails its CSRF check, whoever sends it
+    async with Browser(server) as visitor:
+        _, _, response = await visitor.get(f"/g/{world.gathering.id}/plan",
+                                           allow_redirects=False)
+        assert response.status == 303
+
+
+async def test_the_planner_shows_the_planned_clock_and_whether_it_fits(
+        server: TestServer, sessions: async_sessionmaker, world: World) -> None:
+    gid = world.gathering.id
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        status, page, _ = await frida.get(f"/g/{gid}/plan")
+        assert status == 200
+        # 09:00 UTC is 10:00 in Oslo; 10 + 20 + 25 + 5 minutes fill the hour exactly
+        starts = re.findall(r'<time datetime="[^"]+">(\d\d:\d\d)</time>–', page)
+        assert starts == ["10:00", "10:10", "10:30", "10:55"]
+        assert "Planen går opp: 60 minutter planlagt, 0 til overs." in page
+        outline = PageOutline(page)
+        assert len(outline.all("h1")) == 1 and not outline.unlabelled_inputs()
+
+        status, _, _ = await frida.submit(f"/g/{gid}/plan", f"/g/{gid}/plan/add", {
+            "kind": "break", "title": "Pause", "planned_minutes": "15", "position": "1",
+            "expert_id": str(world.expert.id)})  # an expert on a break is ignored
+        assert status == 200
+        assert await agenda_of(server, gid) == [
+            ("welcome", "Velkommen og innsjekk", 10), ("break", "Pause", 15),
+            ("expert_talk", "Innlegg: matsvinn i skolen", 20),
+            ("breakout", "Grupperom etter prosjektfase", 25), ("wrap_up", "Oppsummering", 5)]
+        _, page, _ = await frida.get(f"/g/{gid}/plan")
+        assert "Planen går ikke opp: 75 minutter planlagt, 15 mer enn samlingens lengde." in page
+        assert re.findall(r'<time datetime="[^"]+">(\d\d:\d\d)</time>–', page)[2] == "10:25"
+
+
+async def test_every_planner_form(server: TestServer, sessions: async_sessionmaker,
+                                  world: World, connect: Connect) -> None:
+    gid = world.gathering.id
+    kari = await connect(world.cofacilitator)  # another console, open meanwhile
+    await send(kari, gid, "room.join")
+    ids = await ids_of(server, gid)
+    plan = f"/g/{gid}/plan"
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        # edit the expert talk: name its expert, change minutes
+        status, _, _ = await frida.submit(f"{plan}/{ids[1]}", f"{plan}/{ids[1]}", {
+            "kind": "expert_talk", "title": "Innlegg fra Eva", "planned_minutes": "25",
+            "expert_id": str(world.expert.id)})
+        assert status == 200
+        state = await server.app[LIVE].state(gid)
+        assert (state.agenda[1].title, state.agenda[1].planned_minutes,
+                state.agenda[1].expert_id) == ("Innlegg fra Eva", 25, world.expert.id)
+        # the breakout item's settings
+        status, _, _ = await frida.submit(f"{plan}/{ids[2]}", f"{plan}/{ids[2]}", {
+            "kind": "breakout", "title": "Grupper", "planned_minutes": "25", "rule": "by_tag",
+            "group_size": "3", "task": "Hva\r\nnå?", "note_template": "Mal"})
+        assert status == 200
+        plan_of_groups = (await server.app[LIVE].state(gid)).agenda[2].breakout
+        assert plan_of_groups is not None
+        assert (plan_of_groups.rule, plan_of_groups.group_size, plan_of_groups.task,
+                plan_of_groups.spread_municipalities) == ("by_tag", 3, "Hva\nnå?", False)
+        # move the wrap-up up, then remove it
+        await frida.submit(plan, f"{plan}/{ids[3]}/move", {"position": "2"})
+        assert (await ids_of(server, gid)) == [ids[0], ids[1], ids[3], ids[2]]
+        await frida.submit(plan, f"{plan}/{ids[3]}/remove")
+        assert (await ids_of(server, gid)) == [ids[0], ids[1], ids[2]]
+        # a template, then a copy
+        await frida.submit(plan, f"{plan}/template", {"template": "standard"})
+        assert len(await agenda_of(server, gid)) == 7
+        spare = await add_gathering(sessions, world.theme, 2, agenda=[("welcome", "Hei", 5)])
+        await frida.submit(plan, f"{plan}/copy", {"from_gathering": spare.id})
+        assert await agenda_of(server, gid) == [("welcome", "Hei", 5)]
+    # the other console heard each change as an event
+    await eventually(lambda: [m["type"] for m in received(kari)
+                              if m["type"].startswith("agenda.")] == [
+        "agenda.item_updated", "agenda.item_updated", "agenda.item_moved",
+        "agenda.item_removed", "agenda.replaced", "agenda.replaced"], what="events")
+
+
+async def test_planner_errors_are_shown_and_change_nothing(
+        server: TestServer, sessions: async_sessionmaker, world: World, connect: Connect) -> None:
+    gid = world.gathering.id
+    ids = await ids_of(server, gid)
+    plan = f"/g/{gid}/plan"
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        status, page, _ = await frida.submit(plan, f"{plan}/add", {
+            "kind": "break", "title": "Pause", "planned_minutes": "0"})
+        assert status == 400 and 'role="alert"' in page and "1 til 240 minutter" in page
+        status, page, _ = await frida.submit(plan, f"{plan}/add", {
+            "kind": "break", "title": "Pause", "planned_minutes": "mange"})
+        assert status == 400
+        # the running item cannot change
+        helper = await connect(world.cofacilitator)
+        await send(helper, gid, "room.open")
+        await send(helper, gid, "agenda.next", from_item=None)
+        status, page, _ = await frida.post(f"{plan}/{ids[0]}/remove",
+                                           {"csrf_token": csrf_of(page)})
+        assert status == 409 and "kan ikke lenger endres" in page
+        status, page, _ = await frida.get(f"{plan}/{ids[0]}")
+        assert status == 200 and f'action="{plan}/{ids[0]}"' not in page
+    assert await ids_of(server, gid) == ids
+
+
+async def test_a_form_sent_twice_acts_once(server: TestServer, sessions: async_sessionmaker,
+                                           world: World) -> None:
+    gid = world.gathering.id
+    plan = f"/g/{gid}/plan"
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        _, page, _ = await frida.get(plan)
+        command_id = re.search(r'name="command_id" value="([0-9a-f]+)"', page)
+        assert command_id
+        form = {"csrf_token": csrf_of(page), "command_id": command_id.group(1),
+                "kind": "break", "title": "Pause", "planned_minutes": "5"}
+        for _ in range(2):
+            status, _, _ = await frida.post(f"{plan}/add", form)
+            assert status == 200
+        # a refused form sent again is refused again (its first answer)
+        item = (await ids_of(server, gid))[0]
+        for _ in range(2):
+            status, page, _ = await frida.post(f"{plan}/{item}/move", {
+                **form, "command_id": "move-too-far", "position": "39"})
+            assert status == 409 and "kan ikke plasseres der" in page
+    assert [t for _, t, _ in await agenda_of(server, gid)].count("Pause") == 1
+
+
+# --- the published agenda ----------------------------------------------------------------------
+
+
+async def test_participants_see_the_agenda_with_planned_times(
+        server: TestServer, sessions: async_sessionmaker, world: World,
+        connect: Connect) -> None:
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    ids = await ids_of(server, gid)
+    await send(frida, gid, "agenda.update_item", item_id=ids[1], expert_id=world.expert.id)
+    await send(frida, gid, "agenda.add_item", kind="plenary", title=XSS, planned_minutes=5)
+    async with await signed_in(server, sessions, world.alice) as alice:
+        status, page, _ = await alice.get(f"/g/{gid}/agenda")
+        assert status == 200
+        rows = re.findall(r'<time datetime="[^"]+">(\d\d:\d\d)</time></td>\s*<th scope="row">'
+                          r"([^<]+)", page)
+        assert [(t, title.strip()) for t, title in rows] == [
+            ("10:00", "Velkommen og innsjekk"), ("10:10", "Innlegg: matsvinn i skolen"),
+            ("10:30", "Grupperom etter prosjektfase"), ("10:55", "Oppsummering"),
+            ("11:00", "&lt;img src=x onerror=alert(1)&gt;")]
+        assert XSS not in page
+        assert "Eva Ekspert" in page
+        assert f'href="/g/{gid}.ics"' in page
+        assert f'href="/g/{gid}/plan"' not in page  # planning is for runners
+        _, listing, _ = await alice.get("/gatherings")
+        assert f'href="/g/{gid}/agenda"' in listing and f'href="/g/{gid}.ics"' in listing
+        assert f'href="/g/{gid}/plan"' not in listing
+    async with await signed_in(server, sessions, world.outsider) as ulf:
+        assert (await ulf.get(f"/g/{gid}/agenda"))[0] == 403
+    async with await signed_in(server, sessions, world.facilitator) as frida_page:
+        _, page, _ = await frida_page.get(f"/g/{gid}/plan")
+        assert XSS not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+async def test_the_room_is_still_the_room(server: TestServer, sessions: async_sessionmaker,
+                                          world: World) -> None:
+    """`/g/{id}.ics` is registered before `/g/{id}`; the room keeps its address."""
+    async with await signed_in(server, sessions, world.alice) as alice:
+        status, page, _ = await alice.get(f"/g/{world.gathering.id}")
+        assert status == 200 and 'id="boot"' in page
