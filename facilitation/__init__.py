@@ -5,6 +5,7 @@ gathering's live state changes; `apply(state, event)` folds an event into state.
 """
 
 from facilitation import breakouts as _breakouts  # noqa: F401  (registers its rules)
+from facilitation import notes as _notes  # noqa: F401  (registers its rules)
 from facilitation import planning as _planning  # noqa: F401  (registers its rules)
 from facilitation import polls as _polls  # noqa: F401  (registers its rules)
 from facilitation import questions as _questions  # noqa: F401  (registers its rules)

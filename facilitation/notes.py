@@ -8,7 +8,12 @@ notes of those who run the gathering (nobody else reads them)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
+from facilitation.commands import Command
+from facilitation.core import Decision, Rejected, applies, decides
+from facilitation.events import Event
 from facilitation.roles import SPEAKERS, runs_gathering
 from facilitation.state import Actor, Breakouts, BreakoutStatus, GatheringState, Phase
 
@@ -73,3 +78,54 @@ def note_template(state: GatheringState, note_id: str) -> str:
     if not GROUP_NOTE.match(note_id) or breakouts is None:
         return ""
     return breakouts.plan.note_template
+
+
+# --- reopening the notes after the gathering -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReopenNotes(Command):
+    """After the end, let people write in the notes again (for follow-up)."""
+
+    type = "notes.reopen"
+
+
+@dataclass(frozen=True)
+class CloseNotes(Command):
+    type = "notes.close"
+
+
+@dataclass(frozen=True)
+class NotesReopened(Event):
+    type: ClassVar[str] = "notes.reopened"
+    at: float
+
+
+@dataclass(frozen=True)
+class NotesClosed(Event):
+    type: ClassVar[str] = "notes.closed"
+    at: float
+
+
+@decides
+def _(command: ReopenNotes, d: Decision) -> list[Event]:
+    if d.state.notes_reopened:
+        raise Rejected("the notes are open already")
+    return [NotesReopened(at=d.now)]
+
+
+@decides
+def _(command: CloseNotes, d: Decision) -> list[Event]:
+    if not d.state.notes_reopened:
+        raise Rejected("the notes are closed already")
+    return [NotesClosed(at=d.now)]
+
+
+@applies(NotesReopened)
+def _apply_reopened(s: GatheringState, ev: NotesReopened) -> GatheringState:
+    return replace(s, notes_reopened=True)
+
+
+@applies(NotesClosed)
+def _apply_closed(s: GatheringState, ev: NotesClosed) -> GatheringState:
+    return replace(s, notes_reopened=False)

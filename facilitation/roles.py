@@ -27,6 +27,8 @@ COMMAND_RIGHTS: dict[str, frozenset[Role]] = {
     "agenda.pause": RUNNERS,
     "agenda.resume": RUNNERS,
     "timer.tick": frozenset({Role.SYSTEM}),
+    "notes.reopen": RUNNERS,
+    "notes.close": RUNNERS,
     "hand.raise": SPEAKERS,
     "hand.lower": SPEAKERS,
     "hand.call_next": RUNNERS,

@@ -52,6 +52,8 @@ PHASE_RULES: dict[str, frozenset[Phase]] = {
     "chat.send": OPEN_PHASES,
     "gathering.end": OPEN_PHASES,
     "timer.tick": LIVE,
+    "notes.reopen": frozenset({Phase.ENDED}),
+    "notes.close": frozenset({Phase.ENDED}),
     "breakouts.propose": LIVE,
     "breakouts.move": LIVE,
     "breakouts.rename": LIVE,

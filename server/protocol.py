@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from facilitation import breakouts as b
 from facilitation import commands as c
-from facilitation import planning, stage
+from facilitation import notes, planning, stage
 from facilitation import polls as p
 from facilitation import questions as q
 from facilitation.state import GroupingRule, PollKind
@@ -311,6 +311,14 @@ class ClearStage(Payload):
     command = stage.ClearStage
 
 
+class ReopenNotes(Payload):
+    command = notes.ReopenNotes
+
+
+class CloseNotes(Payload):
+    command = notes.CloseNotes
+
+
 @dataclass(frozen=True)
 class CommandSpec:
     type: str
@@ -346,6 +354,8 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("breakouts.choose", ChooseGroup, "Pick one's own group (self-select)."),
         CommandSpec("breakouts.broadcast", BroadcastToGroups, "A message to every group."),
         CommandSpec("breakouts.recall", RecallBreakouts, "Call everyone back to plenary."),
+        CommandSpec("notes.reopen", ReopenNotes, "After the end: let people write again."),
+        CommandSpec("notes.close", CloseNotes, "Make the notes read-only again."),
         CommandSpec("agenda.add_item", AddAgendaItem, "Add an agenda item."),
         CommandSpec("agenda.update_item", UpdateAgendaItem, "Change an item that has not started."),
         CommandSpec("agenda.move_item", MoveAgendaItem, "Move an item that has not started."),

@@ -12,7 +12,7 @@ export function setupControls({ client, session, listeners, setStatus, showError
   const buttons = {
     open: byId("open-room"), previous: byId("previous-item"), next: byId("next-item"),
     extend: byId("extend-item"), pause: byId("pause-item"), call: byId("call-next"),
-    end: byId("end-gathering"),
+    end: byId("end-gathering"), notes: byId("reopen-notes"),
   };
   let busy = false;
   const shownItem = () => session.state?.current?.item_id ?? null; // what this console shows
@@ -28,9 +28,15 @@ export function setupControls({ client, session, listeners, setStatus, showError
       pause: current,
       call: live && state.hands.length > 0,
       end: Boolean(state) && state.phase !== "ended",
+      notes: Boolean(state) && state.phase === "ended",
     };
     for (const [name, button] of Object.entries(buttons)) {
       if (button) button.disabled = !enable[name];
+    }
+    if (buttons.notes) {
+      buttons.notes.hidden = !enable.notes;
+      setText(buttons.notes, state && state.notes_reopened
+        ? gettext("Close the notes again") : gettext("Reopen the notes for writing"));
     }
     if (buttons.pause) {
       setText(buttons.pause, state && isPaused(state) ? gettext("Resume timer") : gettext("Pause timer"));
@@ -59,6 +65,7 @@ export function setupControls({ client, session, listeners, setStatus, showError
   on(buttons.extend, () => run("agenda.extend", { minutes: EXTEND_MINUTES }));
   on(buttons.pause, () => run(isPaused(session.state) ? "agenda.resume" : "agenda.pause"));
   on(buttons.call, () => run("hand.call_next"));
+  on(buttons.notes, () => run(session.state.notes_reopened ? "notes.close" : "notes.reopen"));
   on(buttons.end, () => {
     if (window.confirm(gettext("End the gathering for everyone? This cannot be undone."))) {
       run("gathering.end");

@@ -188,6 +188,10 @@ export function mountNote(socket, { gathering, note, element: container, readOnl
 
   return {
     session,
+    // ask the server again whether we may write (the gathering ended, notes reopened, ...)
+    refresh() {
+      session.onConnect();
+    },
     setReadOnly(value) {
       forcedReadOnly = Boolean(value);
       onStatus({ state: session.state, mayWrite: session.mayWrite, error: session.error });

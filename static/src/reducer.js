@@ -21,6 +21,7 @@ export function fromSnapshot(snapshot) {
     chat: snapshot.chat.slice(-CHAT_KEPT),
     presence: snapshot.presence,
     breakouts: snapshot.breakouts ?? null,
+    notes_reopened: snapshot.notes_reopened === true,
     ...qaFromSnapshot(snapshot), // questions, polls, the stage
   };
 }
@@ -87,6 +88,8 @@ const HANDLERS = {
     ...s, chat: [...s.chat, { ...person(d), text: d.text, at: d.at }].slice(-CHAT_KEPT),
   }),
   "gathering.ended": (s) => ({ ...s, phase: "ended", hands: [], speaker: null }),
+  "notes.reopened": (s) => ({ ...s, notes_reopened: true }),
+  "notes.closed": (s) => ({ ...s, notes_reopened: false }),
 
   // Breakout groups: the same fold as facilitation/breakouts.py.
   "breakouts.proposed": (s, d) => ({

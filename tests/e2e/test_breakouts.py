@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
+from rooms.accounts import start_session
 from rooms.models import AgendaItem, Gathering, Membership, Municipality, Person, Project
+from tests.conftest import connect_client, send
 from tests.e2e.conftest import LiveServer, chromium
 from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
 
@@ -80,6 +82,16 @@ async def write_in_note(page: Any, host: Any, line: str) -> None:
     await editor.click()
     await page.keyboard.press("Control+End")
     await page.keyboard.type(line)
+
+
+async def end_gathering(live: LiveServer, gathering: str) -> None:
+    """As the facilitator's console does on "Avslutt samlingen" (its confirm dialog aside)."""
+    token = await start_session(live.sessions, live.world.facilitator.id, days=1)
+    client = await connect_client(live.url, token)
+    try:
+        assert (await send(client, gathering, "gathering.end"))["ok"]
+    finally:
+        await client.disconnect()
 
 
 async def test_stage_breakouts_notes_and_harvest(live_server: LiveServer) -> None:
@@ -254,6 +266,21 @@ async def test_stage_breakouts_notes_and_harvest(live_server: LiveServer) -> Non
             await panel.locator("section.breakout-group").filter(
                 has=console.get_by_role("heading", name="Gruppe 1")).locator("li").filter(
                 has_text=everyone[2].name).wait_for()
+
+            # the gathering ends; the facilitator publishes the summary; it carries the
+            # groups' notes to every participant of the theme
+            await end_gathering(live_server, gathering)
+            summary = f"/g/{gathering}/summary"
+            await console.goto(summary)
+            await console.get_by_label("En kort innledning til deltakerne").fill(
+                "Takk for en god samling!")
+            await console.get_by_role("button", name="Publiser til deltakerne i temaet").click()
+            reader = participants[everyone[1].id].page
+            await reader.goto(summary)
+            await reader.get_by_text("Takk for en god samling!").wait_for()
+            for member in everyone:
+                await reader.locator("main").filter(has_text=lines[member.id]).wait_for()
+            await assert_accessible(reader, "published summary")
 
             for who in signed_in:
                 assert who.errors == [], who.errors

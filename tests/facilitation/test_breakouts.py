@@ -13,6 +13,9 @@ from facilitation import events as e
 from facilitation.notes import (
     FACILITATORS,
     PLENARY,
+    CloseNotes,
+    NotesReopened,
+    ReopenNotes,
     is_shared,
     may_read_note,
     may_write_note,
@@ -351,12 +354,20 @@ def test_who_may_read_which_note(actor: Actor, note: str, expected: bool) -> Non
 
 
 def test_notes_are_read_only_after_the_end_unless_reopened() -> None:
-    from dataclasses import replace
-
     state, _ = run(live(), FRIDA, c.EndGathering())
     assert state.phase is Phase.ENDED
     assert not may_write_note(state, FRIDA, PLENARY)
-    assert may_write_note(replace(state, notes_reopened=True), ANNE, PLENARY)
+    state, events = run(state, FRIDA, ReopenNotes(), T0 + 99)
+    assert events == [NotesReopened(at=T0 + 99)]
+    assert may_write_note(state, ANNE, PLENARY)
+    assert rejected(state, FRIDA, ReopenNotes()) == "rejected"
+    state, _ = run(state, FRIDA, CloseNotes())
+    assert not may_write_note(state, ANNE, PLENARY)
+    assert rejected(state, FRIDA, CloseNotes()) == "rejected"
+
+
+def test_notes_cannot_be_reopened_before_the_end() -> None:
+    assert rejected(live(), FRIDA, ReopenNotes()) == "rejected"
 
 
 def test_group_notes_start_from_the_items_template() -> None:

@@ -7,7 +7,17 @@ from dataclasses import replace
 
 import pytest
 
-from facilitation import Actor, AgendaSlot, GatheringState, Phase, Rejected, Role, apply, fold
+from facilitation import (
+    Actor,
+    AgendaSlot,
+    GatheringState,
+    Phase,
+    Rejected,
+    Role,
+    apply,
+    fold,
+    notes,
+)
 from facilitation import breakouts as b
 from facilitation import commands as c
 from facilitation import events as e
@@ -102,6 +112,7 @@ QA_COMMAND_TYPES = {
     "stage.spotlight", "stage.clear",
 }
 STATEFUL_COMMAND_TYPES |= QA_COMMAND_TYPES
+STATEFUL_COMMAND_TYPES |= {"notes.reopen", "notes.close"}  # test_breakouts.py
 ALL_COMMAND_TYPES = CORE_COMMAND_TYPES | STATEFUL_COMMAND_TYPES
 
 L, V, X = Phase.LOBBY, Phase.LIVE, Phase.ENDED
@@ -127,6 +138,8 @@ EXPECTED_PHASES: dict[str, set[Phase]] = {
                            "question.hide", "questions.settings")},
     **{t: {V} for t in ("question.pick", "question.answered", "poll.launch", "poll.answer",
                         "poll.close", "stage.spotlight", "stage.clear")},
+    "notes.reopen": {X},
+    "notes.close": {X},
 }
 
 
@@ -229,6 +242,8 @@ EXPECTED_RIGHTS: dict[str, set[Role]] = {
     "poll.close": RUN,
     "stage.spotlight": RUN,
     "stage.clear": RUN,
+    "notes.reopen": RUN,
+    "notes.close": RUN,
 }
 
 
@@ -607,6 +622,7 @@ def test_every_event_type_round_trips_through_its_data() -> None:
         b.BreakoutsOpened(T0, T0 + 900), b.MemberMoved(BJORN.member, "g2"),
         b.GroupRenamed("g1", "Innkjøp"), b.BroadcastSent("Fem minutter igjen", T0, "Frida"),
         b.BreakoutsWarned(T0), b.BreakoutsRecalled(T0), b.BreakoutsRetimed(T0 + 60, None),
+        notes.NotesReopened(T0), notes.NotesClosed(T0),
         *PLANNING_EVENT_SAMPLES, *QUESTION_EVENT_SAMPLES, *POLL_EVENT_SAMPLES,
         *STAGE_EVENT_SAMPLES,
     ]

@@ -204,6 +204,22 @@ async def test_after_the_end_nobody_writes(world: World, connect: Connect,
     assert str(again) == "før slutt"
 
 
+async def test_the_facilitator_reopens_the_notes_after_the_end(
+        world: World, connect: Connect, server: TestServer) -> None:
+    gid = world.gathering.id
+    facilitator_socket = await connect(world.facilitator)
+    assert (await send(facilitator_socket, gid, "gathering.end"))["ok"]
+    alice = NoteClient(await connect(world.alice), gid)
+    assert (await alice.subscribe())["may_write"] is False
+    assert (await send(alice.client, gid, "notes.reopen"))["error"]["code"] == "forbidden"
+    assert (await send(facilitator_socket, gid, "notes.reopen"))["ok"]
+    assert (await alice.subscribe())["may_write"] is True
+    assert await alice.edit(append("Oppfølging: vi sender malen")) == {"ok": True}
+    assert (await send(facilitator_socket, gid, "notes.close"))["ok"]
+    assert (await alice.edit(append(" og mer")))["error"]["code"] == "forbidden"
+    assert await server_text(server, gid) == "Oppfølging: vi sender malen"
+
+
 async def test_bad_messages_are_refused_and_harm_nothing(world: World, connect: Connect,
                                                          server: TestServer) -> None:
     gid = world.gathering.id

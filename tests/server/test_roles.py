@@ -59,6 +59,8 @@ ALLOWED: dict[str, set[str]] = {
     "poll.close": RUN,
     "stage.spotlight": RUN,
     "stage.clear": RUN,
+    "notes.reopen": RUN,
+    "notes.close": RUN,
 }
 
 PEOPLE = {"lead": "lead", "facilitator": "facilitator", "expert": "expert",
@@ -153,10 +155,12 @@ async def test_role_matrix(role: str, world: World, connect: Connect,
     await or_helper("poll.close", poll_id=1)
     await or_helper("stage.clear")
     await or_helper("gathering.end")
+    await or_helper("notes.reopen")
+    await or_helper("notes.close")
 
     assert tried == {type_: role in roles for type_, roles in ALLOWED.items()}
     log = [e.type for e in await event_log(server, gid)]
-    assert log[-1] == "gathering.ended"
+    assert log[-3:] == ["gathering.ended", "notes.reopened", "notes.closed"]
     assert log.count("chat.posted") == (1 if role in SPEAK else 0)
     assert log.count("agenda.item_started") == (3 if role in RUN else 2)
     assert log.count("hand.called") == (1 if role in RUN else 0)
