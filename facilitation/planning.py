@@ -18,6 +18,7 @@ from facilitation.breakouts import MAX_GROUP_SIZE
 from facilitation.commands import Command
 from facilitation.core import Decision, Rejected, applies, decides
 from facilitation.events import Event
+from facilitation.polls import CHECKIN_KIND, check_plan
 from facilitation.state import AgendaSlot, BreakoutPlan, GatheringState, GroupingRule, PollPlan
 
 KINDS = ("welcome", "expert_talk", "qa", "breakout", "plenary", "break", "wrap_up")
@@ -27,6 +28,7 @@ MIN_MINUTES, MAX_MINUTES = 1, 240
 MAX_TASK_CHARS = 1000
 MAX_NOTE_TEMPLATE_CHARS = 2000
 MAX_ITEMS = 40
+NOT_WELCOME = "only a welcome item has a check-in poll"
 
 
 class Unchanged:
@@ -68,12 +70,14 @@ class AddItem(Command):
     position: int | None = None
     expert_id: int | None = None
     breakout: BreakoutChanges | None = None
+    checkin_poll: PollPlan | None = None  # welcome items only: launched when it starts
 
 
 @dataclass(frozen=True)
 class UpdateItem(Command):
     """Change the fields given; the others stay. Changing the kind away from `breakout`
-    drops the breakout settings, away from an expert kind drops the expert."""
+    drops the breakout settings, away from an expert kind drops the expert, away from
+    `welcome` drops the check-in poll. `checkin_poll=None` removes the check-in poll."""
 
     type = "agenda.update_item"
     item_id: int
@@ -82,6 +86,7 @@ class UpdateItem(Command):
     planned_minutes: int | Unchanged = UNCHANGED
     expert_id: int | None | Unchanged = UNCHANGED
     breakout: BreakoutChanges | Unchanged = UNCHANGED
+    checkin_poll: PollPlan | None | Unchanged = UNCHANGED
 
 
 @dataclass(frozen=True)
@@ -302,7 +307,7 @@ def _check_position(state: GatheringState, position: int, last: int) -> None:
 
 
 def _checked_slot(slot: AgendaSlot, d: Decision) -> AgendaSlot:
-    """The item's own rules: kind, title, minutes, expert, breakout settings."""
+    """The item's own rules: kind, title, minutes, expert, breakout settings, check-in."""
     title = slot.title.strip()
     if slot.kind not in KINDS:
         raise Rejected(f"unknown kind of item {slot.kind!r}")
@@ -326,7 +331,19 @@ def _checked_slot(slot: AgendaSlot, d: Decision) -> AgendaSlot:
             raise Rejected("the task or the note template is too long")
     elif plan is not None:
         raise Rejected("only a breakout item has breakout settings")
+    if slot.checkin_poll is not None and slot.kind != CHECKIN_KIND:
+        raise Rejected(NOT_WELCOME)
     return replace(slot, title=title, breakout=plan)
+
+
+def _checked_poll(plan: PollPlan | None, kind: str) -> PollPlan | None:
+    """A check-in poll as given (trimmed): on a welcome item only, by poll.launch's rules.
+    Checked when given, so a stored plan that could not run never blocks other changes."""
+    if plan is None:
+        return None
+    if kind != CHECKIN_KIND:
+        raise Rejected(NOT_WELCOME)
+    return check_plan(plan)
 
 
 @decides
@@ -340,7 +357,8 @@ def _(command: AddItem, d: Decision) -> list[Event]:
         raise Rejected("only a breakout item has breakout settings")
     plan = command.breakout.onto(BreakoutPlan()) if command.breakout is not None else None
     slot = _checked_slot(AgendaSlot(next_item_id(state), command.title, command.kind,
-                                    command.planned_minutes, command.expert_id, plan), d)
+                                    command.planned_minutes, command.expert_id, plan,
+                                    _checked_poll(command.checkin_poll, command.kind)), d)
     return [ItemAdded(slot, position)]
 
 
@@ -361,7 +379,9 @@ def _(command: UpdateItem, d: Decision) -> list[Event]:
         changes["breakout"] = command.breakout.onto(old.breakout or BreakoutPlan())
     elif kind != "breakout":
         changes["breakout"] = None
-    if kind != "welcome":
+    if not isinstance(command.checkin_poll, Unchanged):
+        changes["checkin_poll"] = _checked_poll(command.checkin_poll, kind)
+    elif kind != CHECKIN_KIND:
         changes["checkin_poll"] = None  # only a welcome item checks in (polls.py)
     new = _checked_slot(replace(old, **changes), d)
     return [] if new == old else [ItemUpdated(new)]

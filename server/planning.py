@@ -27,7 +27,14 @@ from facilitation.planning import (
     frozen_prefix,
     planned_clock,
 )
-from facilitation.state import GroupingRule
+from facilitation.polls import (
+    CHECKIN_KIND,
+    MAX_OPTION_CHARS,
+    MAX_OPTIONS,
+    MAX_QUESTION_CHARS,
+    MIN_OPTIONS,
+)
+from facilitation.state import GroupingRule, PollKind
 from rooms.directory import actor_in_gathering, gatherings_of, names_of, theme_members
 from rooms.live import Forbidden
 from server.access import Access, gathering_access
@@ -60,6 +67,11 @@ def rule_labels() -> dict[str, str]:
             GroupingRule.SELF_SELECT: _("Participants choose their group")}
 
 
+def poll_kind_labels() -> dict[str, str]:
+    return {PollKind.SINGLE: _("One choice"), PollKind.MULTIPLE: _("Several choices"),
+            PollKind.WORD: _("A word (a word cloud)")}
+
+
 def template_labels() -> dict[str, str]:
     labels = {"standard": _("Standard gathering (two hours)"),
               "workshop": _("Workshop with two rounds of groups (two hours)")}
@@ -77,6 +89,9 @@ def rejection_text(reason: str) -> str:
         ("no place left", _("The item cannot be placed there.")),
         ("expert", _("Only an expert talk or a Q&A item names an expert, who must be a "
                      "person of this theme.")),
+        ("check-in", _("Only a welcome item has a check-in poll.")),
+        ("poll", poll_text()),
+        ("option", poll_text()),
         ("at most", _("The agenda is full.")),
         ("template", _("There is no such agenda to start from.")),
         ("gathering", _("There is no such agenda to start from.")),
@@ -90,6 +105,14 @@ def invalid_text() -> str:
     return _("Check the fields: a title has 1 to %(chars)s characters and an item lasts "
              "%(low)s to %(high)s minutes.") % {"chars": MAX_TITLE_CHARS, "low": MIN_MINUTES,
                                                 "high": MAX_MINUTES}
+
+
+def poll_text() -> str:
+    return _("Check the check-in poll: a question has 1 to %(chars)s characters; a choice "
+             "poll has %(low)s to %(high)s different options, one per line, of at most "
+             "%(option)s characters each; a word poll has no options.") % {
+        "chars": MAX_QUESTION_CHARS, "low": MIN_OPTIONS, "high": MAX_OPTIONS,
+        "option": MAX_OPTION_CHARS}
 
 
 # --- the pages -------------------------------------------------------------------------------
@@ -118,7 +141,7 @@ async def _planner(request: web.Request, access: Access, *, error: str | None = 
         "experts": experts, "names": names, "error": error,
         "kinds": KINDS, "kind_labels": kind_labels(), "rule_labels": rule_labels(),
         "templates": template_labels(), "expert_kinds": sorted(EXPERT_KINDS),
-        "command_id": uuid.uuid4().hex,
+        "poll_kinds": poll_kind_labels(), "command_id": uuid.uuid4().hex,
     }, status=status)
 
 
@@ -147,7 +170,7 @@ async def item_page(request: web.Request, *, error: str | None = None,
         "changeable": index >= frozen_prefix(state) and state.phase is not Phase.ENDED,
         "experts": experts, "error": error, "kinds": KINDS, "kind_labels": kind_labels(),
         "rule_labels": rule_labels(), "expert_kinds": sorted(EXPERT_KINDS),
-        "command_id": uuid.uuid4().hex,
+        "poll_kinds": poll_kind_labels(), "command_id": uuid.uuid4().hex,
     }, status=status)
 
 
@@ -181,9 +204,22 @@ def _int(form: Form, name: str) -> int | None:
     return int(value) if value else None
 
 
+def _checkin_poll(form: Form) -> dict[str, Any] | None:
+    """The check-in poll fieldset: none without a question; options one per line (blank
+    lines skipped), and none for a word poll."""
+    question = _text(form, "checkin_question").strip()
+    if not question:
+        return None
+    kind = _text(form, "checkin_kind")
+    options = [line.strip() for line in _text(form, "checkin_options").split("\n")]
+    return {"question": question, "kind": kind,
+            "options": [] if kind == PollKind.WORD else [o for o in options if o]}
+
+
 def _item_fields(form: Form) -> dict[str, Any]:
     """The fields of the item form as a command's payload: the expert only for the kinds
-    that have one, the breakout settings only for a breakout item."""
+    that have one, the breakout settings only for a breakout item, the check-in poll only
+    for a welcome item (an empty question: no check-in poll)."""
     kind = _text(form, "kind")
     fields: dict[str, Any] = {"kind": kind, "title": _text(form, "title").strip(),
                               "planned_minutes": _int(form, "planned_minutes")}
@@ -194,6 +230,8 @@ def _item_fields(form: Form) -> dict[str, Any]:
             "rule": _text(form, "rule") or None, "group_size": _int(form, "group_size"),
             "task": _text(form, "task").strip(), "note_template": _text(form, "note_template"),
             "spread_municipalities": form.get("spread_municipalities") == "on"}
+    if kind == CHECKIN_KIND:
+        fields["checkin_poll"] = _checkin_poll(form)
     return fields
 
 
@@ -218,6 +256,8 @@ async def _planning_form(request: web.Request, build: Any, *, anchor: str = "age
         command = build(form).to_command()
     except (ValueError, KeyError):  # pydantic's ValidationError is a ValueError
         error, status = invalid_text(), 400
+        if _text(form, "kind") == CHECKIN_KIND and _text(form, "checkin_question").strip():
+            error = f"{error} {poll_text()}"
     else:
         try:
             await _execute(request, access, form, command)

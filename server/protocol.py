@@ -15,7 +15,7 @@ from facilitation import commands as c
 from facilitation import notes, planning, stage
 from facilitation import polls as p
 from facilitation import questions as q
-from facilitation.state import GroupingRule, PollKind
+from facilitation.state import GroupingRule, PollKind, PollPlan
 
 CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 GatheringId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -149,6 +149,28 @@ class RecallBreakouts(Payload):
     command = b.RecallBreakouts
 
 
+# A poll's fields, for `poll.launch` and a welcome item's check-in poll alike. The rules
+# beyond the schema (2-8 distinct options for choice polls, none for word) are polls.py's.
+PollQuestion = Annotated[str, StringConstraints(min_length=1, max_length=p.MAX_QUESTION_CHARS)]
+PollKindName = Literal["single", "multiple", "word"]
+PollOptions = Annotated[
+    list[Annotated[str, StringConstraints(min_length=1, max_length=p.MAX_OPTION_CHARS)]],
+    Field(max_length=p.MAX_OPTIONS),
+]
+
+
+class CheckinPoll(BaseModel):
+    """A welcome item's check-in poll, launched when the item first starts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    question: PollQuestion
+    kind: PollKindName
+    options: PollOptions = []
+
+    def plan(self) -> PollPlan:
+        return PollPlan(self.question, PollKind(self.kind), tuple(self.options))
+
+
 AgendaKind = Literal["welcome", "expert_talk", "qa", "breakout", "plenary", "break", "wrap_up"]
 ItemTitle = Annotated[str, StringConstraints(min_length=1, max_length=planning.MAX_TITLE_CHARS)]
 ItemMinutes = Annotated[int, Field(ge=planning.MIN_MINUTES, le=planning.MAX_MINUTES)]
@@ -180,15 +202,18 @@ class AddAgendaItem(Payload):
     position: Position | None = None
     expert_id: int | None = None
     breakout: BreakoutSettings | None = None
+    checkin_poll: CheckinPoll | None = None
 
     def to_command(self) -> c.Command:
         return planning.AddItem(self.kind, self.title, self.planned_minutes, self.position,
                                 self.expert_id,
-                                None if self.breakout is None else self.breakout.changes())
+                                None if self.breakout is None else self.breakout.changes(),
+                                None if self.checkin_poll is None else self.checkin_poll.plan())
 
 
 class UpdateAgendaItem(Payload):
-    """Only the fields given change; `expert_id: null` removes the expert."""
+    """Only the fields given change; `expert_id: null` removes the expert,
+    `checkin_poll: null` the check-in poll."""
 
     command = planning.UpdateItem
     item_id: int
@@ -197,17 +222,20 @@ class UpdateAgendaItem(Payload):
     planned_minutes: ItemMinutes | None = None
     expert_id: int | None = None
     breakout: BreakoutSettings | None = None
+    checkin_poll: CheckinPoll | None = None
 
     def to_command(self) -> c.Command:
         given = self.model_fields_set
         keep = planning.UNCHANGED
+        checkin = None if self.checkin_poll is None else self.checkin_poll.plan()
         return planning.UpdateItem(
             self.item_id,
             kind=keep if self.kind is None else self.kind,
             title=keep if self.title is None else self.title,
             planned_minutes=keep if self.planned_minutes is None else self.planned_minutes,
             expert_id=self.expert_id if "expert_id" in given else keep,
-            breakout=keep if self.breakout is None else self.breakout.changes())
+            breakout=keep if self.breakout is None else self.breakout.changes(),
+            checkin_poll=checkin if "checkin_poll" in given else keep)
 
 
 class MoveAgendaItem(Payload):
@@ -273,12 +301,9 @@ class QuestionSettings(Payload):
 
 class LaunchPoll(Payload):
     command = p.LaunchPoll
-    question: Annotated[str, StringConstraints(min_length=1, max_length=p.MAX_QUESTION_CHARS)]
-    kind: Literal["single", "multiple", "word"]
-    options: Annotated[
-        list[Annotated[str, StringConstraints(min_length=1, max_length=p.MAX_OPTION_CHARS)]],
-        Field(max_length=p.MAX_OPTIONS),
-    ] = []
+    question: PollQuestion
+    kind: PollKindName
+    options: PollOptions = []
 
     def to_command(self) -> c.Command:
         return p.LaunchPoll(self.question, PollKind(self.kind), tuple(self.options))
@@ -385,6 +410,8 @@ EPHEMERAL_EVENTS: dict[str, str] = {
     "presence.joined": "A person's first connection entered the room.",
     "presence.left": "A person's last connection left the room.",
     "reaction.sent": "Someone sent an emoji reaction (server/reactions.py).",
+    "peer_joined": "A media peer one may connect to joined the mesh (server/media.py).",
+    "peer_left": "A media peer left the gathering's mesh (server/media.py).",
 }
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from facilitation import polls
 from facilitation.events import EVENT_TYPES
 from server.errors import ErrorCode
 from server.protocol import COMMANDS, EPHEMERAL_EVENTS
@@ -69,3 +70,35 @@ def test_every_setting_is_in_the_readme() -> None:
     missing = [f.metadata["env"] for f in fields(Settings)
                if not re.search(rf"\b{re.escape(f.metadata['env'])}\b", readme)]
     assert not missing, f"settings not documented in README.md: {missing}"
+
+
+def command_sections() -> dict[str, str]:
+    """Each command's section of docs/protocol.md: from its heading to the next heading."""
+    text = PROTOCOL.read_text("utf-8")
+    heads = list(re.finditer(r"^#+ `([^`]+)`\s*$", text, re.M))
+    sections = {}
+    for head in heads:
+        rest = text[head.end():]
+        following = re.search(r"^#", rest, re.M)
+        sections[head.group(1)] = rest[:following.start()] if following else rest
+    return sections
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_each_payload_field_is_in_its_commands_section(command: str) -> None:
+    section = command_sections()[command]
+    missing = [f for f in COMMANDS[command].schema.model_fields if f"`{f}`" not in section]
+    assert not missing, f"{command}: payload fields missing from its section: {missing}"
+
+
+def test_the_check_in_poll_of_an_agenda_item_is_documented_with_its_bounds() -> None:
+    text = PROTOCOL.read_text("utf-8")
+    fields = text[text.index("An item's fields:"):text.index("#### `agenda.add_item`")]
+    fields = " ".join(fields.split())
+    assert "`checkin_poll` only on `welcome` items" in fields
+    for bound in (f"1–{polls.MAX_QUESTION_CHARS} chars", f"up to {polls.MAX_OPTIONS} strings",
+                  f"1–{polls.MAX_OPTION_CHARS} chars",
+                  f"{polls.MIN_OPTIONS} to {polls.MAX_OPTIONS} distinct options"):
+        assert bound in fields, bound
+    for command in ("agenda.add_item", "agenda.update_item"):
+        assert "`checkin_poll`" in command_sections()[command]

@@ -13,9 +13,10 @@ from facilitation import Actor, AgendaSlot, GatheringState, Phase, Rejected, Rol
 from facilitation import commands as c
 from facilitation import events as e
 from facilitation import planning as p
+from facilitation.polls import PollLaunched
 from facilitation.roles import may_send
 from facilitation.rules import decide
-from facilitation.state import BreakoutPlan, Context, GroupingRule
+from facilitation.state import BreakoutPlan, Context, GroupingRule, PollKind, PollPlan
 
 T0 = 1_800_000_000.0
 AGENDA = (
@@ -303,6 +304,100 @@ def test_changing_the_kind_drops_what_the_new_kind_cannot_have() -> None:
     assert state.agenda[1].breakout == BreakoutPlan()
     state, _ = run(state, p.UpdateItem(11, kind="qa", expert_id=EVA_ID))
     assert state.agenda[0] == AgendaSlot(11, "Velkommen", "qa", 10, expert_id=EVA_ID)
+
+
+# --- a welcome item's check-in poll -------------------------------------------------------------
+
+CHECKIN = PollPlan("Hvordan går det?", PollKind.SINGLE, ("Bra", "Sånn passe", "Dårlig"))
+
+
+def test_a_welcome_item_is_added_with_its_check_in_poll() -> None:
+    command = p.AddItem("welcome", "Innsjekk", 5, position=0, checkin_poll=PollPlan(
+        "  Hvordan går det?  ", PollKind.SINGLE, (" Bra", "Sånn passe ", "Dårlig")))
+    state, events = run(lobby(), command)  # run() also folds the events after a JSON trip
+    assert events == [p.ItemAdded(AgendaSlot(15, "Innsjekk", "welcome", 5,
+                                             checkin_poll=CHECKIN), 0)]
+    assert state.agenda[0].checkin_poll == CHECKIN  # trimmed as poll.launch trims
+    word = PollPlan("Ett ord om dagen?", PollKind.WORD)
+    state, _ = run(lobby(), p.AddItem("welcome", "Innsjekk", 5, checkin_poll=word))
+    assert state.agenda[-1].checkin_poll == word
+
+
+def test_update_sets_replaces_keeps_and_removes_the_check_in_poll() -> None:
+    state, events = run(lobby(), p.UpdateItem(11, checkin_poll=CHECKIN))
+    assert events == [p.ItemUpdated(replace(AGENDA[0], checkin_poll=CHECKIN))]
+    state, events = run(state, p.UpdateItem(11, title="Velkommen alle"))
+    assert state.agenda[0].checkin_poll == CHECKIN  # not given: kept
+    multiple = PollPlan("Hva vil du ha med deg?", PollKind.MULTIPLE, ("Ideer", "Kontakter"))
+    state, _ = run(state, p.UpdateItem(11, checkin_poll=multiple))
+    assert state.agenda[0].checkin_poll == multiple
+    assert run(state, p.UpdateItem(11, checkin_poll=multiple))[1] == []  # no change, no event
+    state, events = run(state, p.UpdateItem(11, checkin_poll=None))
+    assert events == [p.ItemUpdated(replace(AGENDA[0], title="Velkommen alle"))]
+    assert state.agenda[0].checkin_poll is None
+
+
+def test_changing_a_welcome_item_to_another_kind_drops_its_check_in_poll() -> None:
+    state, _ = run(lobby(), p.UpdateItem(11, checkin_poll=CHECKIN))
+    state, events = run(state, p.UpdateItem(11, kind="plenary"))
+    assert events == [p.ItemUpdated(AgendaSlot(11, "Velkommen", "plenary", 10))]
+
+
+@pytest.mark.parametrize("command", [
+    p.AddItem("plenary", "Runde", 10, checkin_poll=CHECKIN),
+    p.AddItem("break", "Pause", 10, checkin_poll=CHECKIN),
+    p.UpdateItem(14, checkin_poll=CHECKIN),  # a wrap-up item
+    p.UpdateItem(11, kind="qa", checkin_poll=CHECKIN),  # no longer a welcome item
+])
+def test_only_a_welcome_item_has_a_check_in_poll(command: c.Command) -> None:
+    assert rejected(lobby(), command) == "only a welcome item has a check-in poll"
+
+
+@pytest.mark.parametrize(("plan", "why"), [
+    (PollPlan("   ", PollKind.WORD), "question"),
+    (PollPlan("x" * 301, PollKind.WORD), "question"),
+    (PollPlan("Hvordan?", PollKind.SINGLE, ("Bra",)), "options"),
+    (PollPlan("Hvordan?", PollKind.MULTIPLE, tuple(f"Valg {n}" for n in range(9))), "options"),
+    (PollPlan("Hvordan?", PollKind.SINGLE, ("Bra", "x" * 101)), "characters"),
+    (PollPlan("Hvordan?", PollKind.SINGLE, ("Bra", "  ")), "characters"),
+    (PollPlan("Hvordan?", PollKind.SINGLE, ("Bra", " Bra")), "same"),
+    (PollPlan("Ett ord?", PollKind.WORD, ("Bra",)), "no options"),
+])
+def test_a_check_in_poll_follows_the_rules_of_poll_launch(plan: PollPlan, why: str) -> None:
+    assert why in rejected(lobby(), p.AddItem("welcome", "Innsjekk", 5, checkin_poll=plan))
+    assert why in rejected(lobby(), p.UpdateItem(11, checkin_poll=plan))
+
+
+def test_a_stored_check_in_poll_that_cannot_run_does_not_block_other_changes() -> None:
+    broken = PollPlan("Hvordan?", PollKind.SINGLE, ("Bare ett",))  # as settings.poll may be
+    state = replace(lobby(), agenda=(replace(AGENDA[0], checkin_poll=broken), *AGENDA[1:]))
+    state, _ = run(state, p.UpdateItem(11, title="Velkommen alle"))
+    assert state.agenda[0].checkin_poll == broken
+    assert "options" in rejected(state, p.UpdateItem(11, checkin_poll=broken))
+
+
+def test_the_check_in_poll_round_trips_through_the_events_json() -> None:
+    state, events = run(lobby(), p.AddItem("welcome", "Innsjekk", 5, checkin_poll=CHECKIN))
+    data = json.loads(json.dumps(events[0].data()))
+    assert data["item"]["checkin_poll"] == {"question": "Hvordan går det?", "kind": "single",
+                                            "options": ["Bra", "Sånn passe", "Dårlig"]}
+    assert e.event_from("agenda.item_added", data) == events[0]
+    state, events = run(state, p.UpdateItem(15, checkin_poll=None))
+    assert json.loads(json.dumps(events[0].data()))["item"]["checkin_poll"] is None
+    # a template keeps no check-in poll; a copy keeps the source's
+    source = Context(theme_people=THEME_PEOPLE, source_agenda=(
+        AgendaSlot(3, "Hei", "welcome", 15, checkin_poll=CHECKIN),))
+    state, events = run(lobby(), p.CopyFrom("g0"), source)
+    assert state.agenda[0].checkin_poll == CHECKIN
+    assert e.event_from("agenda.replaced", json.loads(json.dumps(events[0].data()))) == events[0]
+
+
+def test_the_welcome_item_launches_the_check_in_poll_set_in_the_plan() -> None:
+    state, _ = run(live(), p.UpdateItem(11, checkin_poll=CHECKIN))
+    state, events = run(state, c.NextItem(from_item=None))
+    (launched,) = [ev for ev in events if isinstance(ev, PollLaunched)]
+    assert (launched.question, launched.kind, launched.options, launched.item_id) == (
+        CHECKIN.question, CHECKIN.kind, CHECKIN.options, 11)
 
 
 # --- templates and copies ---------------------------------------------------------------------

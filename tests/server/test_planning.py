@@ -107,6 +107,25 @@ async def test_planning_commands_change_every_open_room(world: World, connect: C
       "breakout": {"group_size": 3}}, "rejected"),
     ({"kind": "expert_talk", "title": "Innlegg", "planned_minutes": 5, "expert_id": 99999},
      "rejected"),
+    # a check-in poll: on a welcome item only, by the bounds and rules of poll.launch
+    ({"kind": "plenary", "title": "Runde", "planned_minutes": 5,
+      "checkin_poll": {"question": "Hei?", "kind": "word"}}, "rejected"),
+    ({"kind": "welcome", "title": "Hei", "planned_minutes": 5,
+      "checkin_poll": {"question": "x" * 301, "kind": "word"}}, "too_large"),
+    ({"kind": "welcome", "title": "Hei", "planned_minutes": 5,
+      "checkin_poll": {"question": "Hei?", "kind": "single",
+                       "options": [f"Valg {n}" for n in range(9)]}}, "too_large"),
+    ({"kind": "welcome", "title": "Hei", "planned_minutes": 5,
+      "checkin_poll": {"question": "Hei?", "kind": "single", "options": ["Ja", "x" * 101]}},
+     "too_large"),
+    ({"kind": "welcome", "title": "Hei", "planned_minutes": 5,
+      "checkin_poll": {"question": "Hei?", "kind": "scale"}}, "invalid_format"),
+    ({"kind": "welcome", "title": "Hei", "planned_minutes": 5,
+      "checkin_poll": {"question": "Hei?", "kind": "word", "colour": "red"}}, "invalid_format"),
+    ({"kind": "welcome", "title": "Hei", "planned_minutes": 5,
+      "checkin_poll": {"question": "Hei?", "kind": "single", "options": ["Ja"]}}, "rejected"),
+    ({"kind": "welcome", "title": "Hei", "planned_minutes": 5,
+      "checkin_poll": {"question": "Hei?", "kind": "word", "options": ["Ja"]}}, "rejected"),
 ])
 async def test_bad_items_are_refused(fields: Message, code: str, world: World, connect: Connect,
                                      server: TestServer) -> None:
@@ -116,6 +135,35 @@ async def test_bad_items_are_refused(fields: Message, code: str, world: World, c
     answer = await send(frida, gid, "agenda.add_item", **fields)
     assert answer["ok"] is False and answer["error"]["code"] == code, answer
     assert await agenda_of(server, gid) == before
+
+
+async def test_a_check_in_poll_over_the_socket(world: World, connect: Connect,
+                                               server: TestServer) -> None:
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    assert (await send(frida, gid, "room.join"))["ok"]
+    ids = await ids_of(server, gid)
+    poll = {"question": "Ett ord om dagen?", "kind": "word"}
+    assert (await send(frida, gid, "agenda.add_item", kind="welcome", title="Innsjekk",
+                       planned_minutes=5, checkin_poll=poll))["ok"]
+    await eventually(lambda: any(m["type"] == "agenda.item_added" for m in received(frida)),
+                     what="the added item")
+    added = next(m for m in received(frida) if m["type"] == "agenda.item_added")["data"]
+    assert added["item"]["checkin_poll"] == {**poll, "options": []}
+    assert (await send(frida, gid, "agenda.update_item", item_id=ids[1],
+                       checkin_poll=poll))["error"]["code"] == "rejected"
+    # null removes it; an update that leaves it out keeps it
+    assert (await send(frida, gid, "agenda.update_item", item_id=ids[0],
+                       checkin_poll={**poll, "question": "Hvordan går det?"}))["ok"]
+    assert (await send(frida, gid, "agenda.update_item", item_id=ids[0], title="Hei"))["ok"]
+    welcome = (await server.app[LIVE].state(gid)).agenda[0]
+    assert welcome.checkin_poll is not None and welcome.checkin_poll.question == "Hvordan går det?"
+    assert (await send(frida, gid, "agenda.update_item", item_id=ids[0],
+                       checkin_poll=None))["ok"]
+    assert (await server.app[LIVE].state(gid)).agenda[0].checkin_poll is None
+    snapshot = (await send(frida, gid, "room.join"))["snapshot"]
+    assert [i["checkin_poll"] for i in snapshot["agenda"]][0] is None
+    assert snapshot["agenda"][-1]["checkin_poll"] == {**poll, "options": []}
 
 
 async def test_copy_only_within_the_theme(world: World, connect: Connect,
@@ -259,6 +307,77 @@ async def test_every_planner_form(server: TestServer, sessions: async_sessionmak
                               if m["type"].startswith("agenda.")] == [
         "agenda.item_updated", "agenda.item_updated", "agenda.item_moved",
         "agenda.item_removed", "agenda.replaced", "agenda.replaced"], what="events")
+
+
+async def test_the_planner_sets_the_check_in_poll_that_the_welcome_item_launches(
+        server: TestServer, sessions: async_sessionmaker, world: World,
+        connect: Connect) -> None:
+    gid = world.gathering.id
+    ids = await ids_of(server, gid)
+    plan = f"/g/{gid}/plan"
+    welcome = f"{plan}/{ids[0]}"
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        _, page, _ = await frida.get(welcome)
+        outline = PageOutline(page)
+        assert "<legend>Innsjekk-avstemning</legend>" in page
+        assert not outline.unlabelled_inputs()
+        for name in ("checkin_question", "checkin_kind", "checkin_options"):
+            assert f'name="{name}"' in page
+        status, page, _ = await frida.submit(welcome, welcome, {
+            "kind": "welcome", "title": "Velkommen og innsjekk", "planned_minutes": "10",
+            "checkin_question": "  Hvordan går det i prosjektet? ", "checkin_kind": "single",
+            "checkin_options": "Godt\r\n\r\n  Sånn passe\r\nTungt\r\n"})
+        assert status == 200
+        checkin = (await server.app[LIVE].state(gid)).agenda[0].checkin_poll
+        assert checkin is not None
+        assert (checkin.question, checkin.kind, checkin.options) == (
+            "Hvordan går det i prosjektet?", "single", ("Godt", "Sånn passe", "Tungt"))
+        # the plan list shows the question; the edit form shows the poll as it is
+        _, page, _ = await frida.get(plan)
+        assert "Innsjekk: Hvordan går det i prosjektet?" in page
+        _, page, _ = await frida.get(welcome)
+        assert 'value="Hvordan går det i prosjektet?"' in page
+        assert '<option value="single" selected>' in page
+        assert ">Godt\nSånn passe\nTungt</textarea>" in page
+        # a poll the rules refuse is shown, and changes nothing
+        status, page, _ = await frida.submit(welcome, welcome, {
+            "kind": "welcome", "title": "Velkommen", "planned_minutes": "10",
+            "checkin_question": "Hvordan?", "checkin_kind": "single", "checkin_options": "Ja"})
+        assert status == 409 and "Sjekk innsjekk-avstemningen" in page
+        status, page, _ = await frida.submit(welcome, welcome, {
+            "kind": "welcome", "title": "Velkommen", "planned_minutes": "10",
+            "checkin_question": "x" * 301, "checkin_kind": "word"})
+        assert status == 400 and "Sjekk innsjekk-avstemningen" in page
+        assert (await server.app[LIVE].state(gid)).agenda[0].checkin_poll == checkin
+        # a new welcome item with a word poll: the options of a word poll are left out
+        status, _, _ = await frida.submit(plan, f"{plan}/add", {
+            "kind": "welcome", "title": "Velkommen tilbake", "planned_minutes": "5",
+            "checkin_question": "Ett ord?", "checkin_kind": "word", "checkin_options": "Ja"})
+        assert status == 200
+        added = (await server.app[LIVE].state(gid)).agenda[-1]
+        assert added.checkin_poll is not None
+        assert (added.checkin_poll.kind, added.checkin_poll.options) == ("word", ())
+        # an empty question removes the poll
+        last = f"{plan}/{added.id}"
+        await frida.submit(last, last, {"kind": "welcome", "title": "Velkommen tilbake",
+                                        "planned_minutes": "5", "checkin_question": " ",
+                                        "checkin_kind": "word"})
+        assert (await server.app[LIVE].state(gid)).agenda[-1].checkin_poll is None
+
+    # live: starting the welcome item launches the poll the planner set
+    kari, alice = await connect(world.cofacilitator), await connect(world.alice)
+    for client in (kari, alice):
+        assert (await send(client, gid, "room.join"))["ok"]
+    assert (await send(kari, gid, "room.open"))["ok"]
+    assert (await send(kari, gid, "agenda.next", from_item=None))["ok"]
+    await eventually(lambda: any(m["type"] == "poll.launched" for m in received(alice)),
+                     what="the check-in poll")
+    launched = next(m for m in received(alice) if m["type"] == "poll.launched")["data"]
+    assert {k: launched[k] for k in ("question", "kind", "options", "item_id")} == {
+        "question": "Hvordan går det i prosjektet?", "kind": "single",
+        "options": ["Godt", "Sånn passe", "Tungt"], "item_id": ids[0]}
+    assert (await send(alice, gid, "poll.answer", poll_id=launched["poll_id"],
+                       choices=[1]))["ok"]
 
 
 async def test_planner_errors_are_shown_and_change_nothing(
