@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
            "postgres": "postgresql+asyncpg"}
@@ -42,3 +49,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_or_new(sessions: async_sessionmaker,
+                         session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+    """The caller's session (inside its transaction), or a new one for this call alone."""
+    if session is not None:
+        yield session
+    else:
+        async with sessions() as own:
+            yield own
+
+
+@asynccontextmanager
+async def write_locked(sessions: async_sessionmaker, space: int,
+                       key: str) -> AsyncIterator[AsyncSession]:
+    """A session holding a write lock named (space, key) across all worker processes
+    until it commits or ends. PostgreSQL: a transaction advisory lock, waiters queue in
+    order. SQLite: BEGIN IMMEDIATE takes the database's write lock up front."""
+    async with sessions() as session:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            await session.execute(select(func.pg_advisory_xact_lock(space, func.hashtext(key))))
+        elif dialect == "sqlite":
+            await session.execute(text("BEGIN IMMEDIATE"))
+        yield session

@@ -21,15 +21,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 import pycrdt
 from pycrdt import Doc, Text, YMessageType, YSyncMessageType
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from rooms.db import session_or_new, write_locked
 from rooms.models import NoteUpdate
 
 TEXT = "text"  # the name of the shared Text in every note; the browser binds to the same
@@ -324,22 +325,12 @@ class NoteBook:
             for row in rows:
                 note.apply_row(row)
 
-    @asynccontextmanager
-    async def _session(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
-        if session is not None:
-            yield session
-        else:
-            async with self.sessions() as own:
-                yield own
+    def _session(self, session: AsyncSession | None) -> AbstractAsyncContextManager[AsyncSession]:
+        return session_or_new(self.sessions, session)
 
     @asynccontextmanager
     async def _writing(self, gathering_id: str, note_id: str) -> AsyncIterator[AsyncSession]:
         """A session holding the note's write lock across processes until it ends."""
-        async with self.sessions() as session:
-            dialect = session.get_bind().dialect.name
-            if dialect == "postgresql":
-                await session.execute(select(func.pg_advisory_xact_lock(
-                    NOTE_LOCK_SPACE, func.hashtext(f"{gathering_id}:{note_id}"))))
-            elif dialect == "sqlite":
-                await session.execute(text("BEGIN IMMEDIATE"))
+        async with write_locked(self.sessions, NOTE_LOCK_SPACE,
+                                f"{gathering_id}:{note_id}") as session:
             yield session

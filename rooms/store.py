@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from facilitation import AgendaSlot, Event, GatheringState, fold
 from facilitation.events import event_from, public_data
 from facilitation.state import BreakoutPlan, PollPlan
+from rooms.db import session_or_new, write_locked
 from rooms.models import AgendaItem, CommandReceipt, Gathering, GatheringEvent
 
 # first key of PostgreSQL's two-key advisory locks taken here: "one writer per gathering"
@@ -52,13 +53,8 @@ class GatheringStore:
     def __init__(self, sessions: async_sessionmaker) -> None:
         self.sessions = sessions
 
-    @asynccontextmanager
-    async def _session(self, session: AsyncSession | None) -> AsyncIterator[AsyncSession]:
-        if session is not None:
-            yield session
-        else:
-            async with self.sessions() as own:
-                yield own
+    def _session(self, session: AsyncSession | None) -> AbstractAsyncContextManager[AsyncSession]:
+        return session_or_new(self.sessions, session)
 
     @asynccontextmanager
     async def writing(self, gathering_id: str) -> AsyncIterator[AsyncSession]:
@@ -71,13 +67,7 @@ class GatheringStore:
         advisory lock for the transaction, waiters queue in order. SQLite: BEGIN IMMEDIATE
         takes the database's write lock up front. The unique (gathering, seq) stays the
         guarantee; the lock only makes clashes rare."""
-        async with self.sessions() as session:
-            dialect = session.get_bind().dialect.name
-            if dialect == "postgresql":
-                await session.execute(select(func.pg_advisory_xact_lock(
-                    WRITER_LOCK_SPACE, func.hashtext(gathering_id))))
-            elif dialect == "sqlite":
-                await session.execute(text("BEGIN IMMEDIATE"))
+        async with write_locked(self.sessions, WRITER_LOCK_SPACE, gathering_id) as session:
             yield session
 
     async def gathering(

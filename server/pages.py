@@ -21,13 +21,13 @@ from rooms.accounts import (
     redeem_invitation,
     start_session,
 )
-from rooms.directory import gatherings_of, role_in_theme, stage_names, visible_themes
+from rooms.directory import gatherings_of, stage_names, visible_themes
 from rooms.models import Gathering, Person, Theme
 from rooms.summaries import Summaries
+from server.access import gathering_access
 from server.app import SESSIONS, SETTINGS, SOURCE_ROOT, STORE
 from server.auth import (
     clear_session_cookie,
-    error_page,
     render,
     see_other,
     set_session_cookie,
@@ -142,21 +142,12 @@ async def my_gatherings(request: web.Request) -> web.Response:
 
 
 async def _room(request: web.Request, template: str, *, console: bool) -> web.Response:
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
-    gathering = await request.app[STORE].gathering(request.match_info["gathering"])
-    if gathering is None:
-        return error_page(request, 404, _("There is no gathering at this address."))
-    role = await role_in_theme(request.app[SESSIONS], person, gathering.theme_id)
-    if role is None:
-        return error_page(request, 403, _("This gathering belongs to a theme you are not a "
-                                          "member of."))
-    if console and not runs_gathering(role):
-        return error_page(request, 403, _("Only the facilitator of this theme and the "
-                                          "programme lead can open the facilitator console."))
+    access = await gathering_access(request, runners_only=console)
+    if isinstance(access, web.Response):
+        return access
     stages = await stage_names(request.app[SESSIONS])
-    return render(request, template, room_context(gathering, person, role, stages))
+    return render(request, template,
+                  room_context(access.gathering, access.person, access.role, stages))
 
 
 def room_context(gathering: Gathering, person: Person, role: Role,
