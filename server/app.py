@@ -21,10 +21,13 @@ from rooms.live import LiveRooms
 from rooms.notes import NoteBook
 from rooms.presence import MemoryPresence, Presence, RedisPresence
 from rooms.store import GatheringStore
+from server.media import MediaSockets
 from server.notes import NoteSockets, note_templates
 from server.reactions import Reactions
 from server.settings import Settings
 from server.sockets import SocketLayer
+from signaling.ice import IceConfig
+from signaling.peers import MediaPeers, MemoryPeers, PeerRegistry, RedisPeers
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,6 +89,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     notes = NoteSockets(sio, sockets, NoteBook(sessions, note_templates(sockets)))
     app[NOTES] = notes.book
     Reactions(sio, sockets)
+    ice = IceConfig.parse(settings.stun_urls, settings.turn_urls, settings.turn_secret,
+                          settings.turn_ttl)
+    registry: PeerRegistry = MemoryPeers() if redis is None else RedisPeers(
+        redis, prefix=f"{settings.redis_prefix}:media")
+    MediaSockets(sio, sockets, MediaPeers(registry, ice))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         clock = asyncio.create_task(run_clock(sockets.live))

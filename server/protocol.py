@@ -410,6 +410,8 @@ EPHEMERAL_EVENTS: dict[str, str] = {
     "presence.joined": "A person's first connection entered the room.",
     "presence.left": "A person's last connection left the room.",
     "reaction.sent": "Someone sent an emoji reaction (server/reactions.py).",
+    "peer_joined": "A media peer one may connect to joined the mesh (server/media.py).",
+    "peer_left": "A media peer left the gathering's mesh (server/media.py).",
 }
 
 

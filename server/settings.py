@@ -51,6 +51,22 @@ class Settings:
         "MAX_MESSAGE_BYTES", 65536, "Largest socket.io message accepted, in bytes.")
     static_dir: str = setting(
         "STATIC_DIR", "", "Folder of the built browser bundle. Empty: static/dist in the source.")
+    stun_urls: str = setting(
+        "STUN_URLS", "",
+        "Comma-separated STUN server URLs for the browsers' WebRTC connections, e.g. "
+        "stun:turn.example.org:3478. Empty (with no TURN): host candidates only, never a "
+        "public default.")
+    turn_urls: str = setting(
+        "TURN_URLS", "",
+        "Comma-separated TURN server URLs, e.g. turn:turn.example.org:3478?transport=udp,"
+        "turns:turn.example.org:443?transport=tcp. Needs TURN_SECRET.")
+    turn_secret: str = setting(
+        "TURN_SECRET", "",
+        "The TURN server's shared secret (coturn's static-auth-secret): the server derives "
+        "time-limited TURN credentials from it for each person.")
+    turn_ttl: int = setting(
+        "TURN_TTL", 3600,
+        "How many seconds issued TURN credentials stay valid; clients refresh them earlier.")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,2 +1,5 @@
-"""WebRTC signaling: relay between peers allowed to see each other, ICE/TURN settings,
-server-side peers. Built in the audio and video issue; empty until then."""
+"""WebRTC signaling: who may connect to whom (the rules are in facilitation/media.py), the
+registry of media peers across workers, the relay of offers, answers and ICE candidates,
+ICE/TURN settings with time-limited TURN credentials, and the plenary stage (a server-side
+aiortc peer that decodes each published stream once, encodes it once and forwards the same
+packets to every listener; not yet wired to the socket layer)."""

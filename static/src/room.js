@@ -1,11 +1,13 @@
 // Entry point of the participant's room page.
 import { startRoom } from "./app.js";
 import { setupBreakouts } from "./breakouts.js";
+import { setupMedia } from "./media/room-media.js";
 import { mountNote } from "./notes.js";
 import { setupPlenaryNotes } from "./plenary.js";
 import { setupQa } from "./qa.js";
 
 const room = startRoom();
 setupBreakouts({ ...room, mountNote });
+setupMedia(room);
 setupQa(room);
 setupPlenaryNotes(room, mountNote);

@@ -1,0 +1,33 @@
+"""Who may open a WebRTC connection to whom in the breakout mesh: pure rules.
+
+Two people in the same open breakout group see and hear each other; a runner (the
+facilitator or the programme lead) may visit any open group and connect to its members.
+Nothing else connects directly: the plenary stage goes through the server's own peer."""
+
+from __future__ import annotations
+
+from facilitation.roles import RUNNERS, Role
+from facilitation.state import Actor, BreakoutStatus, GatheringState
+
+Who = Actor | tuple[int, Role | str]  # an actor, or (person_id, role) of a registered media peer
+
+
+def _who(who: Who) -> tuple[int, Role]:
+    return (who.person_id, who.role) if isinstance(who, Actor) else (who[0], Role(who[1]))
+
+
+def may_connect(state: GatheringState, a: Who, b: Who) -> bool:
+    """True when a and b may connect to each other now (the rule is symmetric)."""
+    (a_id, a_role), (b_id, b_role) = _who(a), _who(b)
+    breakouts = state.breakouts
+    if a_id == b_id or breakouts is None or breakouts.status is not BreakoutStatus.OPEN:
+        return False
+    group_a, group_b = breakouts.group_of(a_id), breakouts.group_of(b_id)
+    if group_a is not None and group_b is not None:
+        return group_a.id == group_b.id
+    # a runner who is in no group visits: they may connect to anyone in a group
+    if group_a is None and a_role in RUNNERS:
+        return group_b is not None
+    if group_b is None and b_role in RUNNERS:
+        return group_a is not None
+    return False

@@ -1,0 +1,374 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { constraintsFor, deviceOptions, LocalMedia } from "../src/media/local-media.js";
+import { Mesh } from "../src/media/mesh.js";
+import { PeerLink } from "../src/media/peer-link.js";
+import {
+  applyMediaMessage, decideOnDescription, diffPeers, iceRefreshDelayMs, isPolite, meshKey,
+  mustQueueCandidate, peersFromJoin,
+} from "../src/media/negotiation.js";
+import { levelOf, nextSpeaking } from "../src/media/speaking.js";
+import { tick } from "./fakes.js";
+
+// --- perfect negotiation ---------------------------------------------------------------------
+
+test("exactly one of two peers is polite, whatever the order", () => {
+  assert.equal(isPolite("a1", "b2"), true);
+  assert.equal(isPolite("b2", "a1"), false);
+  assert.notEqual(isPolite("x", "y"), isPolite("y", "x"));
+});
+
+const decide = (over) => decideOnDescription({
+  type: "offer", polite: true, makingOffer: false, signalingState: "stable", ...over,
+});
+
+test("an offer in a stable state is applied and answered", () => {
+  assert.deepEqual(decide({}), { ignore: false, collision: false, rollback: false, answerPending: false, reply: true });
+});
+
+test("crossing offers: the impolite peer ignores, the polite one rolls back and answers", () => {
+  const impolite = decide({ polite: false, signalingState: "have-local-offer" });
+  assert.equal(impolite.ignore, true);
+  assert.equal(impolite.collision, true);
+  const polite = decide({ polite: true, signalingState: "have-local-offer" });
+  assert.deepEqual(polite, { ignore: false, collision: true, rollback: true, answerPending: false, reply: true });
+});
+
+test("an offer while our own is being made collides even in a stable state", () => {
+  assert.equal(decide({ polite: false, makingOffer: true }).ignore, true);
+  const polite = decide({ polite: true, makingOffer: true });
+  assert.equal(polite.collision, true);
+  assert.equal(polite.rollback, false); // nothing set locally yet: setRemoteDescription rolls back
+  assert.equal(polite.reply, true);
+});
+
+test("an offer while an answer is being applied is no collision", () => {
+  const d = decide({ polite: false, signalingState: "have-local-offer", isSettingRemoteAnswerPending: true });
+  assert.equal(d.ignore, false);
+  assert.equal(d.collision, false);
+});
+
+test("an answer to our offer is applied with the pending flag, and not answered", () => {
+  const d = decide({ type: "answer", signalingState: "have-local-offer" });
+  assert.deepEqual(d, { ignore: false, collision: false, rollback: false, answerPending: true, reply: false });
+});
+
+test("a stale answer (our offer was rolled back) is ignored", () => {
+  assert.equal(decide({ type: "answer", signalingState: "stable" }).ignore, true);
+});
+
+test("remote candidates wait for the remote description", () => {
+  assert.equal(mustQueueCandidate(null), true);
+  assert.equal(mustQueueCandidate({ type: "offer", sdp: "v=0" }), false);
+});
+
+// --- membership --------------------------------------------------------------------------
+
+test("diffPeers opens links to new peers and closes links to peers no longer allowed", () => {
+  assert.deepEqual(diffPeers(["a", "b"], ["b", "c"]), { add: ["c"], remove: ["a"] });
+  assert.deepEqual(diffPeers([], []), { add: [], remove: [] });
+  assert.deepEqual(diffPeers(new Map([["a", 1]]).keys(), ["a"]), { add: [], remove: [] });
+});
+
+test("join answer and pushed media messages give the allowed peers, never myself", () => {
+  const peers = peersFromJoin({ ok: true, peer: "me", peers: [
+    { peer: "p2", person_id: 2, name: "Bjørn" }, { peer: "me", person_id: 1, name: "Alice" }] });
+  assert.deepEqual([...peers.keys()], ["p2"]);
+  const joined = applyMediaMessage(peers, { type: "peer_joined", peer: "p3", person_id: 3, name: "<b>Cecilie</b>" }, "me");
+  assert.deepEqual([...joined.keys()], ["p2", "p3"]);
+  assert.equal(joined.get("p3").name, "<b>Cecilie</b>");
+  assert.deepEqual([...applyMediaMessage(joined, { type: "peer_left", peer: "p2" }, "me").keys()], ["p3"]);
+  assert.deepEqual([...applyMediaMessage(joined, { type: "peer_joined", peer: "me" }, "me").keys()], ["p2", "p3"]);
+  assert.equal(peers.size, 1); // not changed in place
+});
+
+const member = (person_id) => ({ person_id, name: `P${person_id}` });
+const state = (status, groups, phase = "live", round = 1) => ({
+  phase, breakouts: { round, status, groups },
+});
+
+test("meshKey: a mesh only in my open group; a move or a new round is a new mesh", () => {
+  const groups = [{ id: "g1", members: [member(1), member(2)] }, { id: "g2", members: [member(3)] }];
+  assert.equal(meshKey(state("open", groups), 1), "1:g1");
+  assert.equal(meshKey(state("open", groups), 3), "1:g2");
+  assert.equal(meshKey(state("open", groups), 9), null);
+  assert.equal(meshKey(state("proposed", groups), 1), null);
+  assert.equal(meshKey(state("recalled", groups), 1), null);
+  assert.equal(meshKey(state("open", groups, "ended"), 1), null);
+  assert.equal(meshKey({ phase: "live", breakouts: null }, 1), null);
+  assert.equal(meshKey(state("open", groups, "live", 2), 1), "2:g1");
+});
+
+test("ICE servers are refreshed before their time-to-live runs out", () => {
+  assert.equal(iceRefreshDelayMs(3600), 2700 * 1000);
+  assert.equal(iceRefreshDelayMs(2), 5000);
+  assert.equal(iceRefreshDelayMs(undefined), null);
+  assert.equal(iceRefreshDelayMs(0), null);
+});
+
+// --- local media and speaking ------------------------------------------------------------
+
+test("constraints ask for 640x360 and an exact device when one is chosen", () => {
+  assert.deepEqual(constraintsFor(), { audio: true, video: { width: { ideal: 640 }, height: { ideal: 360 } } });
+  const chosen = constraintsFor({ audio: false, videoDevice: "cam2" });
+  assert.equal(chosen.audio, false);
+  assert.deepEqual(chosen.video.deviceId, { exact: "cam2" });
+});
+
+test("device options keep labels and number the hidden ones", () => {
+  const devices = [
+    { kind: "videoinput", deviceId: "c1", label: "Front camera" },
+    { kind: "videoinput", deviceId: "c2", label: "" },
+    { kind: "audioinput", deviceId: "m1", label: "Mic" },
+    { kind: "videoinput", deviceId: "", label: "" },
+  ];
+  assert.deepEqual(deviceOptions(devices, "videoinput", "Kamera"),
+    [{ id: "c1", label: "Front camera" }, { id: "c2", label: "Kamera 2" }]);
+});
+
+test("the speaking level is the RMS of the samples; the ring holds through short pauses", () => {
+  assert.equal(levelOf(new Float32Array(0)), 0);
+  assert.ok(Math.abs(levelOf(Float32Array.from([0.5, -0.5])) - 0.5) < 1e-9);
+  let s = { speaking: false, quietSince: null };
+  s = nextSpeaking(s, 0.05, 0);
+  assert.equal(s.speaking, true);
+  s = nextSpeaking(s, 0.015, 100); // between the thresholds: still speaking
+  assert.equal(s.speaking, true);
+  s = nextSpeaking(s, 0.001, 200);
+  assert.equal(s.speaking, true);
+  s = nextSpeaking(s, 0.001, 500);
+  assert.equal(s.speaking, true);
+  s = nextSpeaking(s, 0.001, 800);
+  assert.equal(s.speaking, false);
+  assert.equal(nextSpeaking({ speaking: false, quietSince: null }, 0.015, 0).speaking, false);
+});
+
+// --- the mesh with a fake transport and fake links ----------------------------------------
+
+class FakeTransport {
+  constructor(answer) {
+    this.answer = answer;
+    this.handlers = {};
+    this.sent = [];
+  }
+
+  on(name, handler) { this.handlers[name] = handler; return () => delete this.handlers[name]; }
+  join() { this.sent.push("join"); return Promise.resolve(this.answer); }
+  leave() { this.sent.push("leave"); return Promise.resolve({ ok: true }); }
+  ice() { return Promise.resolve({ ok: true, ice_servers: [], ice_ttl: 60 }); }
+  signal(fields) { this.sent.push(fields); return Promise.resolve({ ok: true }); }
+}
+
+class FakeLink {
+  constructor(options) {
+    Object.assign(this, options);
+    this.received = [];
+    this.closed = false;
+    this.pc = { peer: options.peer };
+  }
+
+  receive(signal) { this.received.push(signal); }
+  close() { this.closed = true; }
+  setIceServers(servers) { this.iceServers = servers; }
+}
+
+test("the mesh links to the allowed peers, follows joins and leaves, and holds early signals", async () => {
+  const transport = new FakeTransport({ ok: true, peer: "m", ice_servers: [], ice_ttl: 0,
+    peers: [{ peer: "a", person_id: 2, name: "A" }, { peer: "z", person_id: 3, name: "Z" }] });
+  const gone = [];
+  const mesh = new Mesh({ transport, localMedia: null, PeerLinkClass: FakeLink, onRemoteGone: (p) => gone.push(p) });
+  await mesh.join();
+  assert.deepEqual(mesh.links().map((pc) => pc.peer), ["a", "z"]);
+  const [a, z] = [mesh.linksByPeer.get("a"), mesh.linksByPeer.get("z")];
+  assert.equal(a.polite, false); // "m" > "a"
+  assert.equal(z.polite, true);
+
+  // a signal from someone not announced yet waits for their peer_joined
+  transport.handlers.signal({ gathering: "g", from: "q", description: { type: "offer", sdp: "x" } });
+  assert.equal(mesh.linksByPeer.has("q"), false);
+  transport.handlers.media({ gathering: "g", type: "peer_joined", peer: "q", person_id: 4, name: "Q" });
+  assert.deepEqual(mesh.linksByPeer.get("q").received, [{ description: { type: "offer", sdp: "x" }, candidate: undefined }]);
+
+  // a link sends through the transport, addressed to its peer
+  a.send({ candidate: { candidate: "c" } });
+  assert.deepEqual(transport.sent.at(-1), { to: "a", candidate: { candidate: "c" } });
+
+  transport.handlers.media({ gathering: "g", type: "peer_left", peer: "a" });
+  assert.equal(a.closed, true);
+  assert.deepEqual(gone, ["a"]);
+
+  // join again (I moved group): only the new group's peers stay
+  transport.answer = { ok: true, peer: "m", ice_servers: [{ urls: "turn:x" }], peers: [{ peer: "q", name: "Q" }] };
+  await mesh.join();
+  assert.deepEqual(mesh.links().map((pc) => pc.peer), ["q"]);
+  assert.equal(z.closed, true);
+  assert.deepEqual(mesh.linksByPeer.get("q").iceServers, [{ urls: "turn:x" }]);
+
+  await mesh.leave();
+  assert.equal(mesh.links().length, 0);
+  assert.equal(transport.sent.at(-1), "leave");
+  await tick();
+});
+
+test("a new peer id after a reconnect closes the old links", async () => {
+  const transport = new FakeTransport({ ok: true, peer: "m1", peers: [{ peer: "a", name: "A" }] });
+  const mesh = new Mesh({ transport, localMedia: null, PeerLinkClass: FakeLink });
+  await mesh.join();
+  const old = mesh.linksByPeer.get("a");
+  transport.answer = { ok: true, peer: "m2", peers: [{ peer: "a", name: "A" }] };
+  await mesh.join();
+  assert.equal(old.closed, true);
+  assert.notEqual(mesh.linksByPeer.get("a"), old);
+  await mesh.destroy();
+});
+
+test("a refused join leaves the mesh empty", async () => {
+  const transport = new FakeTransport({ ok: false, error: { code: "forbidden" } });
+  const mesh = new Mesh({ transport, localMedia: null, PeerLinkClass: FakeLink });
+  const answer = await mesh.join();
+  assert.equal(answer.ok, false);
+  assert.equal(mesh.joined, false);
+  assert.equal(mesh.links().length, 0);
+});
+
+test("links to people who left my group close; the others stay", async () => {
+  const transport = new FakeTransport({ ok: true, peer: "m", peers: [
+    { peer: "a", person_id: 2, name: "A" }, { peer: "b", person_id: 3, name: "B" }] });
+  const mesh = new Mesh({ transport, localMedia: null, PeerLinkClass: FakeLink });
+  await mesh.join();
+  const b = mesh.linksByPeer.get("b");
+  const groups = [{ id: "g1", members: [member(1), member(2)] }, { id: "g2", members: [member(3)] }];
+  const { groupMemberIds } = await import("../src/media/negotiation.js");
+  mesh.restrictTo(groupMemberIds(state("open", groups), 1));
+  assert.deepEqual(mesh.links().map((pc) => pc.peer), ["a"]);
+  assert.equal(b.closed, true);
+  assert.deepEqual([...groupMemberIds(state("recalled", groups), 1)], []);
+  await mesh.destroy();
+});
+
+// --- PeerLink against a fake RTCPeerConnection ----------------------------------------------
+
+class FakePC {
+  constructor() {
+    this.signalingState = "stable";
+    this.localDescription = null;
+    this.remoteDescription = null;
+    this.calls = [];
+    this.candidates = [];
+  }
+
+  addTrack(track) { this.calls.push(`addTrack ${track.kind}`); }
+  addTransceiver(kind, init) { this.calls.push(`addTransceiver ${kind} ${init.direction}`); }
+  async setRemoteDescription(d) {
+    this.calls.push(`setRemote ${d.type}`);
+    this.remoteDescription = d;
+    this.signalingState = d.type === "offer" ? "have-remote-offer" : "stable";
+  }
+
+  async setLocalDescription(d) {
+    const type = d ? d.type : (this.signalingState === "have-remote-offer" ? "answer" : "offer");
+    this.calls.push(`setLocal ${type}`);
+    this.localDescription = { type, toJSON: () => ({ type, sdp: "v=0" }) };
+    this.signalingState = type === "offer" ? "have-local-offer" : "stable";
+  }
+
+  async addIceCandidate(c) { this.candidates.push(c); }
+  getSenders() { return []; }
+  close() { this.calls.push("close"); }
+}
+
+const stream = { getTracks: () => [{ kind: "audio" }, { kind: "video" }] };
+
+test("the impolite side offers first; the polite side adds its media to the answer", async () => {
+  const sent = [];
+  const impolite = new PeerLink({ peer: "a", polite: false, stream, send: (m) => sent.push(m),
+    RTCPeerConnectionClass: FakePC });
+  assert.deepEqual(impolite.pc.calls, ["addTrack audio", "addTrack video"]);
+  const polite = new PeerLink({ peer: "z", polite: true, stream, send: (m) => sent.push(m),
+    RTCPeerConnectionClass: FakePC, firstOfferWaitMs: 60000 });
+  assert.deepEqual(polite.pc.calls, []);
+  // a candidate before the offer waits for it
+  await polite.receive({ candidate: { candidate: "c1" } });
+  assert.deepEqual(polite.pc.candidates, []);
+  await polite.receive({ description: { type: "offer", sdp: "v=0" } });
+  assert.deepEqual(polite.pc.calls, ["setRemote offer", "addTrack audio", "addTrack video", "setLocal answer"]);
+  assert.deepEqual(polite.pc.candidates, [{ candidate: "c1" }]);
+  assert.deepEqual(sent.at(-1), { description: { type: "answer", sdp: "v=0" } });
+  polite.close();
+  impolite.close();
+});
+
+test("an impolite side with no camera or microphone still offers to receive", () => {
+  const link = new PeerLink({ peer: "a", polite: false, stream: { getTracks: () => [] }, send: () => {},
+    RTCPeerConnectionClass: FakePC });
+  assert.deepEqual(link.pc.calls, ["addTransceiver audio recvonly", "addTransceiver video recvonly"]);
+  link.close();
+});
+
+test("an impolite side ignores a crossing offer and its candidates fail quietly", async () => {
+  const link = new PeerLink({ peer: "a", polite: false, stream, send: () => {}, RTCPeerConnectionClass: FakePC });
+  await link.negotiate();
+  assert.equal(link.pc.signalingState, "have-local-offer");
+  await link.receive({ description: { type: "offer", sdp: "v=0" } });
+  assert.equal(link.ignoreOffer, true);
+  assert.equal(link.pc.remoteDescription, null);
+  link.close();
+});
+
+// --- LocalMedia with fake devices -------------------------------------------------------------
+
+class FakeTrack {
+  constructor(kind, device) { Object.assign(this, { kind, device, enabled: true, stopped: false }); }
+  stop() { this.stopped = true; }
+}
+
+class FakeStream {
+  constructor(tracks) { this.tracks = tracks; }
+  getTracks() { return [...this.tracks]; }
+  addTrack(t) { this.tracks.push(t); }
+  removeTrack(t) { this.tracks = this.tracks.filter((x) => x !== t); }
+}
+
+test("mute and camera off keep the tracks (disabled); a new device keeps them off", async () => {
+  const asked = [];
+  const mediaDevices = {
+    async getUserMedia(c) {
+      asked.push(c);
+      const tracks = [];
+      if (c.audio) tracks.push(new FakeTrack("audio", c.audio.deviceId ? c.audio.deviceId.exact : "mic"));
+      if (c.video) tracks.push(new FakeTrack("video", c.video.deviceId ? c.video.deviceId.exact : "cam"));
+      return new FakeStream(tracks);
+    },
+    async enumerateDevices() { return []; },
+  };
+  const local = new LocalMedia({ mediaDevices });
+  await local.start();
+  assert.deepEqual(asked[0].video, { width: { ideal: 640 }, height: { ideal: 360 } });
+  local.setMuted(true);
+  local.setCameraOff(true);
+  assert.equal(local.track("audio").enabled, false);
+  assert.equal(local.track("video").enabled, false);
+  const old = local.track("video");
+  const fresh = await local.useDevice("video", "cam2");
+  assert.equal(fresh.device, "cam2");
+  assert.equal(old.stopped, true);
+  assert.equal(local.track("video"), fresh);
+  assert.equal(fresh.enabled, false); // still off
+  assert.equal(asked[1].audio, false);
+  local.stop();
+  assert.equal(local.stream, null);
+});
+
+test("without a camera the microphone alone is used", async () => {
+  const mediaDevices = {
+    async getUserMedia(c) {
+      if (c.video) throw new Error("NotFoundError");
+      return new FakeStream([new FakeTrack("audio", "mic")]);
+    },
+  };
+  const local = new LocalMedia({ mediaDevices });
+  await local.start();
+  assert.equal(local.track("video"), null);
+  assert.ok(local.track("audio"));
+});

@@ -1,0 +1,129 @@
+"""The breakout mesh in real headless Chromium: three participants in one open breakout
+group all see each other's video.
+
+Each participant has their own browser context with Chromium's fake camera and
+microphone. The facilitator (a socket client here: the console is tested elsewhere)
+opens the room and one group of three. Every page then joins the mesh through the real
+signaling server (`media.join`, `signal`), and `getStats()` on each of its
+RTCPeerConnections shows decoded video from both others. The group's video tiles carry
+each person's name; mute and camera are toggle buttons; axe-core finds nothing. When the
+facilitator calls everyone back, the links close and the camera stops."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from rooms.accounts import start_session
+from tests.conftest import connect_client, send
+from tests.e2e.conftest import LiveServer, chromium
+from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
+
+pytestmark = pytest.mark.e2e
+
+DECODED_WITHIN_S = 20
+
+# For every RTCPeerConnection of the page: how many video frames it decoded, and its state.
+DECODED = """async () => {
+  const out = [];
+  for (const pc of window.forumMedia.links()) {
+    let frames = 0;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+    });
+    out.push({ frames, state: pc.connectionState, signaling: pc.signalingState,
+      ice: pc.iceConnectionState, local: pc.localDescription && pc.localDescription.type,
+      remote: pc.remoteDescription && pc.remoteDescription.type });
+  }
+  return out;
+}"""
+
+
+async def decoded_from_everyone(page: Any, others: int, log: list[str]) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + DECODED_WITHIN_S
+    links: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        links = await page.evaluate(DECODED)
+        if len(links) == others and all(link["frames"] > 0 for link in links):
+            return links
+        await asyncio.sleep(0.25)
+    traces = await page.evaluate("() => window.forumMedia.mesh.traces()")
+    raise AssertionError(f"not decoding video from {others} others: {links}; console: {log}; "
+                         f"negotiation: {traces}")
+
+
+async def test_three_in_a_group_see_each_other(live_server: LiveServer) -> None:
+    world = live_server.world
+    gathering = world.gathering.id
+    cecilie = await live_server.add_participant("Cecilie <b>Celle</b>", "cecilie@example.org")
+    people = [world.alice, world.bjorn, cecilie]
+    token = await start_session(live_server.sessions, world.facilitator.id, days=1)
+    frida = await connect_client(live_server.url, token)
+    try:
+        assert (await send(frida, gathering, "room.join"))["ok"]
+        async with chromium() as browser:
+            signed_in = [await sign_in(browser, live_server, person) for person in people]
+            for who in signed_in:
+                await enter_room(who, f"/g/{gathering}")
+            pages = [who.page for who in signed_in]
+            logs: list[list[str]] = [[] for _ in pages]
+            for page, log in zip(pages, logs, strict=True):
+                page.on("console", lambda message, log=log: log.append(
+                    f"{message.type}: {message.text}") if message.type in ("warning", "error")
+                    else None)
+
+            assert (await send(frida, gathering, "room.open"))["ok"]
+            answer = await send(frida, gathering, "breakouts.propose", rule="random",
+                                group_size=3, spread_municipalities=False)
+            assert answer["ok"], answer
+            assert (await send(frida, gathering, "breakouts.open", minutes=10))["ok"]
+
+            # every page: the group's video, a tile for each person with their name as text
+            for page in pages:
+                await page.locator("#media-box").wait_for(state="visible")
+                tiles = page.locator("#media-tiles li.media-tile")
+                for person in people:
+                    await tiles.filter(has_text=person.name).wait_for()
+                await tiles.filter(has_text="(deg)").wait_for()
+                assert await page.locator("#media-tiles b").count() == 0
+                assert await tiles.count() == 3
+
+            # every page decodes video from both others
+            for page, log in zip(pages, logs, strict=True):
+                links = await decoded_from_everyone(page, others=2, log=log)
+                assert all(link["state"] == "connected" for link in links), links
+
+            # mute and camera off are toggle buttons, the devices a labelled choice
+            alice = pages[0]
+            mute = alice.get_by_role("button", name="Demp mikrofonen")
+            assert await mute.get_attribute("aria-pressed") == "false"
+            await mute.click()
+            assert await mute.get_attribute("aria-pressed") == "true"
+            muted = await alice.evaluate(
+                "() => window.forumMedia.local.stream.getAudioTracks().every(t => !t.enabled)")
+            assert muted
+            # the others' fake microphones beep: their tiles light up as speaking, in text too
+            speaking = alice.locator("#media-tiles li.media-tile.is-speaking")
+            await speaking.locator(".media-speaking").filter(has_text="snakker").first.wait_for()
+            assert await speaking.filter(has_text="(deg)").count() == 0
+            camera = alice.get_by_role("button", name="Slå av kameraet")
+            await camera.click()
+            assert await camera.get_attribute("aria-pressed") == "true"
+            await alice.get_by_label("Kamera", exact=True).wait_for()
+            await alice.get_by_label("Mikrofon", exact=True).wait_for()
+
+            await assert_accessible(alice, "room with the group's video")
+
+            # called back: the links close and the camera stops
+            assert (await send(frida, gathering, "breakouts.recall"))["ok"]
+            for page in pages:
+                await page.locator("#media-box").wait_for(state="hidden")
+                await page.wait_for_function("() => window.forumMedia.links().length === 0")
+                assert await page.evaluate("() => window.forumMedia.local.stream === null")
+            for who in signed_in:
+                assert who.errors == [], who.errors
+    finally:
+        await frida.disconnect()

@@ -1,0 +1,75 @@
+"""Who may connect to whom in the breakout mesh: a table of cases, no I/O."""
+
+from __future__ import annotations
+
+import pytest
+
+from facilitation import Actor, GatheringState, Role
+from facilitation.media import Who, may_connect
+from facilitation.state import BreakoutPlan, Breakouts, BreakoutStatus, Group, Member
+
+FRIDA = Actor(1, "Frida Fasilitator", Role.FACILITATOR)
+PER = Actor(2, "Per Programleder", Role.PROGRAMME_LEAD)
+ANNE = Actor(3, "Anne", Role.PARTICIPANT)
+BJORN = Actor(4, "Bjørn", Role.PARTICIPANT)
+CARL = Actor(5, "Carl", Role.PARTICIPANT)
+DINA = Actor(6, "Dina", Role.PARTICIPANT)
+EVA = Actor(8, "Eva Ekspert", Role.EXPERT)
+OLA = Actor(9, "Ola Observatør", Role.OBSERVER)
+LATE = Actor(7, "Late", Role.PARTICIPANT)  # in no group
+KARI = Actor(10, "Kari Kofasilitator", Role.FACILITATOR)  # a runner placed in a group
+
+
+def group(gid: str, *people: Actor) -> Group:
+    return Group(gid, gid, tuple(Member(p.person_id, p.name) for p in people))
+
+
+GROUPS = (group("g1", ANNE, BJORN, KARI), group("g2", CARL, DINA, EVA))
+
+
+def state(status: BreakoutStatus | None) -> GatheringState:
+    breakouts = None if status is None else Breakouts(1, None, BreakoutPlan(), GROUPS,
+                                                      status=status)
+    return GatheringState("g", (), breakouts=breakouts)
+
+
+OPEN = BreakoutStatus.OPEN
+CASES: list[tuple[str, BreakoutStatus | None, Who, Who, bool]] = [
+    ("same open group", OPEN, ANNE, BJORN, True),
+    ("same group, expert member", OPEN, CARL, EVA, True),
+    ("other group", OPEN, ANNE, CARL, False),
+    ("not in a group", OPEN, ANNE, LATE, False),
+    ("nobody to nobody", OPEN, LATE, OLA, False),
+    ("observer outside the groups", OPEN, OLA, ANNE, False),
+    ("oneself", OPEN, ANNE, ANNE, False),
+    ("proposed, not open", BreakoutStatus.PROPOSED, ANNE, BJORN, False),
+    ("recalled", BreakoutStatus.RECALLED, ANNE, BJORN, False),
+    ("no breakouts at all", None, ANNE, BJORN, False),
+    ("facilitator visits group 1", OPEN, FRIDA, ANNE, True),
+    ("facilitator visits group 2", OPEN, FRIDA, DINA, True),
+    ("a member accepts the visiting facilitator", OPEN, DINA, FRIDA, True),
+    ("programme lead visits", OPEN, PER, CARL, True),
+    ("two visiting runners", OPEN, FRIDA, PER, False),
+    ("runner and someone in no group", OPEN, FRIDA, LATE, False),
+    ("runner visiting, groups closed", BreakoutStatus.RECALLED, FRIDA, ANNE, False),
+    ("runner in a group is a member: same group", OPEN, KARI, ANNE, True),
+    ("runner in a group is a member: not another group", OPEN, KARI, CARL, False),
+    ("runner in a group and a visiting runner", OPEN, FRIDA, KARI, True),
+    ("a registered peer as (person_id, role)", OPEN, ANNE, (4, Role.PARTICIPANT), True),
+    ("a registered runner as (person_id, role)", OPEN, CARL, (1, "facilitator"), True),
+    ("a registered peer in another group", OPEN, ANNE, (5, Role.PARTICIPANT), False),
+]
+
+
+@pytest.mark.parametrize(("case", "status", "a", "b", "allowed"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_may_connect(case: str, status: BreakoutStatus | None, a: Who, b: Who,
+                     allowed: bool) -> None:
+    assert may_connect(state(status), a, b) is allowed
+
+
+@pytest.mark.parametrize(("case", "status", "a", "b", "allowed"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_the_rule_is_symmetric(case: str, status: BreakoutStatus | None, a: Who, b: Who,
+                               allowed: bool) -> None:
+    assert may_connect(state(status), b, a) is may_connect(state(status), a, b)

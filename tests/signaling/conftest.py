@@ -1,0 +1,76 @@
+"""Fixtures of the signaling tests: aiortc on loopback, a breakout group that is open."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import socketio
+
+from tests.conftest import Connect, send
+from tests.factories import World
+
+TURN_SECRET = "turn-test-secret"
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice never offers 127.0.0.1; on a loopback-only host the peers would never meet.
+    In tests only: make it gather on loopback."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6:
+                        ["127.0.0.1"])
+
+
+def turnserver_path() -> str:
+    """coturn's `turnserver`; installed when missing (Debian). Skipped only outside CI."""
+    path = shutil.which("turnserver")
+    if path is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "coturn"], check=False,
+                       capture_output=True, env={**os.environ,
+                                                 "DEBIAN_FRONTEND": "noninteractive"},
+                       timeout=300)
+        path = shutil.which("turnserver")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("coturn (turnserver) is required in CI but missing")
+        pytest.skip("coturn (turnserver) is not installed")
+    return path
+
+
+@dataclass
+class Group:
+    """A gathering with its breakout groups open: Alice and Bjørn in the one group, the
+    facilitator (a runner, visiting) and the observer (in no group) in the room too."""
+
+    gid: str
+    clients: dict[str, socketio.AsyncClient]
+
+
+@pytest.fixture
+async def open_group(world: World, connect: Connect) -> Group:
+    gid = world.gathering.id
+    people = {"frida": world.facilitator, "alice": world.alice, "bjorn": world.bjorn,
+              "ola": world.observer, "eva": world.expert}
+    clients = {}
+    for name, person in people.items():
+        clients[name] = await connect(person)
+        assert (await send(clients[name], gid, "room.join"))["ok"]
+    frida = clients["frida"]
+    assert (await send(frida, gid, "room.open"))["ok"]
+    answer = await send(frida, gid, "breakouts.propose", rule="random", group_size=2)
+    assert answer["ok"], answer
+    assert (await send(frida, gid, "breakouts.open", minutes=5))["ok"]
+    return Group(gid, clients)
+
+
+def collect(client: socketio.AsyncClient, event: str) -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    client.on(event, seen.append)
+    return seen
+

@@ -1,0 +1,214 @@
+"""The breakout mesh over the real server: media.join, the signal relay and its refusals,
+with real aiortc peer connections exchanging video through the server's signaling."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import socketio
+
+from server.settings import Settings
+from tests.conftest import Connect
+from tests.factories import World
+from tests.server.live_helpers import eventually
+from tests.signaling.conftest import Group, collect
+from tests.signaling.mesh_peer import MeshPeer
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    # Messages up to 256 KiB reach the server, so the relay's own 64 KiB SDP limit is tested.
+    return Settings(database_url=sqlite_url, secret_key="test-secret", host="127.0.0.1",
+                    max_message_bytes=256 * 1024)
+
+
+async def media_join(client: socketio.AsyncClient, gid: str) -> dict[str, Any]:
+    answer: dict[str, Any] = await client.call("media.join", {"gathering": gid}, timeout=10)
+    return answer
+
+
+async def signal(client: socketio.AsyncClient, message: Any) -> dict[str, Any]:
+    answer: dict[str, Any] = await client.call("signal", message, timeout=10)
+    return answer
+
+
+def code(answer: dict[str, Any]) -> str:
+    assert answer["ok"] is False, answer
+    return str(answer["error"]["code"])
+
+
+async def test_two_group_members_connect_and_exchange_video(
+        open_group: Group, loopback_ice: None) -> None:
+    gid, c = open_group.gid, open_group.clients
+    joined_alice = collect(c["alice"], "media")
+    bjorn = await media_join(c["bjorn"], gid)
+    assert bjorn["ok"] and bjorn["peers"] == [] and bjorn["ice_servers"] == []
+    assert bjorn["ice_ttl"] == 3600
+    alice = await media_join(c["alice"], gid)
+    assert alice["peer"] == c["alice"].get_sid()
+    assert [(p["peer"], p["name"]) for p in alice["peers"]] == [(bjorn["peer"], "Bjørn Brekke")]
+    assert joined_alice == []  # Alice was not a peer yet when Bjørn joined
+    peers = [MeshPeer(c["alice"], gid), MeshPeer(c["bjorn"], gid)]
+    try:
+        assert (await peers[0].offer(bjorn["peer"])) == {"ok": True}
+        await eventually(lambda: all(p.frames >= 3 for p in peers), within=20,
+                         what="frames both ways")
+        assert all(a == {"ok": True} for p in peers for a in p.answers)
+        assert peers[0].pc.connectionState == peers[1].pc.connectionState == "connected"
+    finally:
+        for p in peers:
+            await p.close()
+
+
+async def test_joining_tells_the_peers_one_may_connect_to_and_leaving_tells_everyone(
+        open_group: Group, world: World) -> None:
+    gid, c = open_group.gid, open_group.clients
+    heard = {name: collect(client, "media") for name, client in c.items()}
+    ola = await media_join(c["ola"], gid)  # the observer: in no group
+    frida = await media_join(c["frida"], gid)  # the facilitator: visits
+    assert ola["peers"] == [] and frida["peers"] == []
+    alice = await media_join(c["alice"], gid)
+    assert {p["name"] for p in alice["peers"]} == {"Frida Fasilitator"}
+    await eventually(lambda: len(heard["frida"]) == 1, what="peer_joined to the facilitator")
+    assert heard["frida"][0] == {"gathering": gid, "type": "peer_joined",
+                                 "peer": alice["peer"], "person_id": world.alice.id,
+                                 "name": "Alice Askvik"}
+    bjorn = await media_join(c["bjorn"], gid)
+    assert {p["name"] for p in bjorn["peers"]} == {"Frida Fasilitator", "Alice Askvik"}
+    await eventually(lambda: len(heard["alice"]) == 1, what="peer_joined to Alice")
+    assert heard["ola"] == []  # the observer is told about nobody
+    visit = {"gathering": gid, "to": alice["peer"], "candidate": None}
+    assert (await signal(c["frida"], visit)) == {"ok": True}  # the facilitator visits
+    assert code(await signal(c["ola"], visit)) == "forbidden"
+    assert (await c["bjorn"].call("media.leave", {"gathering": gid}, timeout=10)) == {"ok": True}
+    left = {"gathering": gid, "type": "peer_left", "peer": bjorn["peer"]}
+    for name in ("alice", "frida", "ola"):
+        await eventually(lambda n=name: left in heard[n], what=f"peer_left to {name}")
+    # after leaving, Bjørn is no peer: a signal to him is not found
+    answer = await signal(c["alice"], {"gathering": gid, "to": bjorn["peer"],
+                                       "candidate": None})
+    assert code(answer) == "not_found"
+
+
+async def test_a_disconnected_peer_is_gone(open_group: Group) -> None:
+    gid, c = open_group.gid, open_group.clients
+    heard = collect(c["alice"], "media")
+    await media_join(c["alice"], gid)
+    bjorn = await media_join(c["bjorn"], gid)
+    await c["bjorn"].disconnect()
+    await eventually(lambda: {"gathering": gid, "type": "peer_left", "peer": bjorn["peer"]}
+                     in heard, what="peer_left on disconnect")
+    answer = await signal(c["alice"], {"gathering": gid, "to": bjorn["peer"], "candidate": None})
+    assert code(answer) == "not_found"
+
+
+async def test_candidates_and_their_end_are_relayed(open_group: Group) -> None:
+    gid, c = open_group.gid, open_group.clients
+    got = collect(c["bjorn"], "signal")
+    alice = await media_join(c["alice"], gid)
+    bjorn = await media_join(c["bjorn"], gid)
+    candidate = {"candidate": "candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host",
+                 "sdpMid": "0", "sdpMLineIndex": 0}
+    for body in ({"candidate": candidate}, {"candidate": None},
+                 {"description": {"type": "rollback"}}):
+        answer = await signal(c["alice"], {"gathering": gid, "to": bjorn["peer"], **body})
+        assert answer == {"ok": True}
+    await eventually(lambda: len(got) == 3, what="three relayed signals")
+    assert got == [
+        {"gathering": gid, "from": alice["peer"], "candidate": candidate},
+        {"gathering": gid, "from": alice["peer"], "candidate": None},
+        {"gathering": gid, "from": alice["peer"], "description": {"type": "rollback",
+                                                                  "sdp": ""}},
+    ]
+
+
+async def test_a_peer_outside_the_group_is_refused_and_nothing_is_relayed(
+        open_group: Group, loopback_ice: None) -> None:
+    gid, c = open_group.gid, open_group.clients
+    got = {name: collect(client, "signal") for name, client in c.items()}
+    alice = await media_join(c["alice"], gid)
+    ola = await media_join(c["ola"], gid)
+    eva = await media_join(c["eva"], gid)
+    intruder = MeshPeer(c["ola"], gid)
+    try:
+        assert code(await intruder.offer(alice["peer"])) == "forbidden"
+        # and the other way round: a group member cannot reach someone outside the group
+        answer = await signal(c["alice"], {"gathering": gid, "to": ola["peer"],
+                                           "candidate": None})
+        assert code(answer) == "forbidden"
+        answer = await signal(c["eva"], {"gathering": gid, "to": ola["peer"],
+                                         "candidate": None})
+        assert code(answer) == "forbidden"
+        assert eva["peers"] == []
+    finally:
+        await intruder.close()
+    await asyncio.sleep(0.2)  # a relayed message would have arrived by now
+    assert all(seen == [] for seen in got.values())
+
+
+async def test_recalling_the_groups_stops_the_relay(open_group: Group) -> None:
+    from tests.conftest import send
+
+    gid, c = open_group.gid, open_group.clients
+    await media_join(c["alice"], gid)
+    bjorn = await media_join(c["bjorn"], gid)
+    body = {"gathering": gid, "to": bjorn["peer"], "candidate": None}
+    assert (await signal(c["alice"], body)) == {"ok": True}
+    assert (await send(c["frida"], gid, "breakouts.recall"))["ok"]
+    assert code(await signal(c["alice"], body)) == "forbidden"
+    again = await media_join(c["alice"], gid)  # what a client does on breakout events
+    assert again["ok"] and again["peers"] == []
+
+
+async def test_signals_need_a_media_peer_and_a_member(open_group: Group, world: World,
+                                                      connect: Connect) -> None:
+    gid, c = open_group.gid, open_group.clients
+    bjorn = await media_join(c["bjorn"], gid)
+    body = {"gathering": gid, "to": bjorn["peer"], "candidate": None}
+    assert code(await signal(c["alice"], body)) == "rejected"  # Alice did not media.join
+    outsider = await connect(world.outsider)
+    assert code(await media_join(outsider, gid)) == "forbidden"
+    assert code(await signal(outsider, body)) == "forbidden"
+    assert code(await media_join(c["alice"], "no-such-gathering")) == "not_found"
+    # a member who has not joined the room is told to join it first
+    alice_again = await connect(world.alice)
+    assert code(await media_join(alice_again, gid)) == "rejected"
+
+
+BAD: list[tuple[str, Any, str]] = [
+    ("not an object", "hello", "invalid_format"),
+    ("neither description nor candidate", {"to": "x"}, "invalid_format"),
+    ("both", {"to": "x", "candidate": None, "description": {"type": "offer", "sdp": "v=0"}},
+     "invalid_format"),
+    ("description null", {"to": "x", "description": None}, "invalid_format"),
+    ("unknown description type", {"to": "x", "description": {"type": "pranswer", "sdp": ""}},
+     "invalid_format"),
+    ("extra field", {"to": "x", "candidate": None, "note": 1}, "invalid_format"),
+    ("candidate not a string", {"to": "x", "candidate": {"candidate": 5}}, "invalid_format"),
+    ("no target", {"candidate": None}, "invalid_format"),
+    ("sdp too large", {"to": "x", "description": {"type": "offer", "sdp": "v" * (64 * 1024 + 1)}},
+     "too_large"),
+    ("candidate too large", {"to": "x", "candidate": {"candidate": "c" * 1025}}, "too_large"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "expected"), BAD, ids=[b[0] for b in BAD])
+async def test_bad_signals(case: str, body: Any, expected: str, open_group: Group) -> None:
+    gid, c = open_group.gid, open_group.clients
+    await media_join(c["alice"], gid)
+    message = {"gathering": gid, **body} if isinstance(body, dict) else body
+    assert code(await signal(c["alice"], message)) == expected
+
+
+async def test_a_flood_of_signals_is_rate_limited(open_group: Group) -> None:
+    gid, c = open_group.gid, open_group.clients
+    await media_join(c["alice"], gid)
+    bjorn = await media_join(c["bjorn"], gid)
+    body = {"gathering": gid, "to": bjorn["peer"], "candidate": None}
+    answers = await asyncio.gather(*(signal(c["alice"], body) for _ in range(260)))
+    codes = [a["error"]["code"] if not a["ok"] else "ok" for a in answers]
+    assert codes.count("ok") >= 199  # the burst (200, minus the join) gets through
+    assert "rate_limited" in codes
+    assert set(codes) == {"ok", "rate_limited"}

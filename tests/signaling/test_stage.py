@@ -1,0 +1,326 @@
+"""The plenary stage with real aiortc peers on loopback: decode once, encode once, forward.
+
+One aiortc publisher (generated 640x360 video + audio) and aiortc listeners, all in this
+process, talking to `signaling.stage.Stage` directly (the socket layer is not involved)."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aioice.ice
+import av
+import pytest
+from aiortc import (
+    AudioStreamTrack,
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
+from aiortc.mediastreams import MediaStreamError
+
+from signaling.stage import ListenerTrack, Stage, StageConfig, StageError
+
+WIDTH, HEIGHT = 640, 360
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice never offers 127.0.0.1; on this host loopback is all there is."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+class PatternVideo(VideoStreamTrack):
+    """640x360 frames from a few precomputed images (a moving bar), counting what it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = 0
+        self._frames = []
+        for step in range(8):
+            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+            luma = bytearray(WIDTH * HEIGHT)
+            for row in range(HEIGHT):
+                start = row * WIDTH + step * 80
+                luma[start : start + 80] = b"\xe0" * 80
+            frame.planes[0].update(bytes(luma))
+            frame.planes[1].update(bytes([128]) * (WIDTH * HEIGHT // 4))
+            frame.planes[2].update(bytes([90 + step * 10]) * (WIDTH * HEIGHT // 4))
+            self._frames.append(frame)
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        source = self._frames[self.sent % len(self._frames)]
+        frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+        for plane, src in zip(frame.planes, source.planes, strict=True):
+            plane.update(bytes(src))
+        frame.pts, frame.time_base = pts, time_base
+        self.sent += 1
+        return frame
+
+
+def config() -> RTCConfiguration:
+    return RTCConfiguration(iceServers=[])
+
+
+async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+class Listener:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.pc = RTCPeerConnection(config())
+        self.frames = {"audio": 0, "video": 0}
+        self.tasks: list[asyncio.Task[None]] = []
+
+        @self.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            self.tasks.append(asyncio.create_task(self._consume(track)))
+
+    async def _consume(self, track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                await track.recv()
+                self.frames[track.kind] += 1
+        except MediaStreamError:
+            pass
+
+    async def join(self, stage: Stage) -> None:
+        self.pc.addTransceiver("audio", direction="recvonly")
+        self.pc.addTransceiver("video", direction="recvonly")
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        answer = await stage.listen(self.name, self.pc.localDescription.sdp)
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+
+    async def send_pli(self) -> None:
+        """Send a real RTCP PLI for the stage's video stream, as a decoder would."""
+        sdp = self.pc.remoteDescription.sdp
+        video = sdp[sdp.index("m=video") :]
+        ssrc = int(re.search(r"a=ssrc:(\d+) ", video).group(1))  # type: ignore[union-attr]
+        receiver = next(r for r in self.pc.getReceivers() if r.track.kind == "video")
+        await receiver._send_rtcp_pli(ssrc)
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.wait_for(self.pc.close(), 5)
+
+
+class Publisher:
+    def __init__(self) -> None:
+        self.pc = RTCPeerConnection(config())
+        self.video = PatternVideo()
+        self.audio = AudioStreamTrack()
+        self.pc.addTrack(self.audio)
+        self.pc.addTrack(self.video)
+
+    async def publish(self, stage: Stage, publisher_id: str = "facilitator") -> None:
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        answer = await stage.publish(publisher_id, self.pc.localDescription.sdp)
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+
+
+@pytest.fixture
+async def peers() -> AsyncIterator[dict[str, Any]]:
+    stage = Stage()
+    made: dict[str, Any] = {"stage": stage, "listeners": [], "publisher": Publisher()}
+    try:
+        yield made
+    finally:
+        await asyncio.wait_for(stage.close(), 20)
+        for listener in made["listeners"]:
+            await listener.close()
+        await asyncio.wait_for(made["publisher"].pc.close(), 5)
+
+
+async def stage_with(peers: dict[str, Any], count: int) -> tuple[Stage, Publisher, list[Listener]]:
+    stage, publisher = peers["stage"], peers["publisher"]
+    await publisher.publish(stage)
+    listeners = [Listener(f"listener-{i}") for i in range(count)]
+    peers["listeners"] = listeners
+    await asyncio.gather(*(listener.join(stage) for listener in listeners))
+    return stage, publisher, listeners
+
+
+async def test_ten_listeners_decode_one_encode(peers: dict[str, Any]) -> None:
+    stage, publisher, listeners = await stage_with(peers, 10)
+    [video_id] = stage.tracks("facilitator", "video")
+    [audio_id] = stage.tracks("facilitator", "audio")
+
+    await wait_for(
+        lambda: all(ls.frames["video"] > 20 and ls.frames["audio"] > 20 for ls in listeners),
+        40,
+        "every listener to decode 20 video frames and 20 audio frames",
+    )
+    sent = publisher.video.sent
+    encoded = stage.encoded_frames[video_id]
+    decoded_by_listeners = sum(ls.frames["video"] for ls in listeners)
+    # Each frame the publisher sent was encoded at most once, whatever the listener count ...
+    assert 20 < encoded <= sent + 2, (encoded, sent)
+    # ... while the listeners together decoded many times more frames than were encoded.
+    assert decoded_by_listeners > 5 * encoded, (decoded_by_listeners, encoded)
+    assert stage.encoders_created == {"video": 1, "audio": 1}
+    assert stage.encoded_frames[audio_id] > 0
+
+    # A listener that leaves does not stop the others.
+    leaving = listeners[0]
+    await stage.leave(leaving.name)
+    assert leaving.name not in stage.listeners
+    await wait_for(lambda: leaving.pc.connectionState == "closed", 10, "leaver closed")
+    before = [ls.frames["video"] for ls in listeners[1:]]
+    await wait_for(
+        lambda: all(
+            ls.frames["video"] > b + 10 for ls, b in zip(listeners[1:], before, strict=True)
+        ),
+        20,
+        "remaining listeners to keep decoding",
+    )
+    assert stage.stats()["tracks"][video_id]["listeners"] == 9
+    assert stage.encoders_created == {"video": 1, "audio": 1}
+
+    # close() closes every server-side peer; the clients see their connections close.
+    server_pcs = [p.pc for p in stage._publishers.values()] + [
+        ls.pc for ls in stage._listeners.values()
+    ]
+    assert len(server_pcs) == 10
+    await asyncio.wait_for(stage.close(), 20)
+    assert all(pc.connectionState == "closed" for pc in server_pcs)
+    assert stage.publishers == [] and stage.listeners == [] and stage.encoded_frames == {}
+    await wait_for(
+        lambda: (
+            all(ls.pc.connectionState == "closed" for ls in listeners)
+            and publisher.pc.connectionState == "closed"
+        ),
+        10,
+        "clients to see the stage close",
+    )
+    with pytest.raises(StageError) as refused:
+        await stage.listen("late", leaving.pc.localDescription.sdp)
+    assert refused.value.code == "stage-closed"
+
+
+async def test_keyframe_request_from_one_listener(peers: dict[str, Any]) -> None:
+    stage, _publisher, listeners = await stage_with(peers, 2)
+    [video_id] = stage.tracks("facilitator", "video")
+    await wait_for(
+        lambda: all(ls.frames["video"] > 10 for ls in listeners), 30, "listeners decoding"
+    )
+    # The joins' own keyframe requests are served (or coalesced) first.
+    await wait_for(
+        lambda: not stage.stats()["tracks"][video_id]["keyframe_pending"], 10, "joins' keyframes"
+    )
+    requests, keyframes = stage.keyframe_requests[video_id], stage.keyframes[video_id]
+
+    await listeners[1].send_pli()
+
+    await wait_for(
+        lambda: stage.keyframe_requests[video_id] > requests, 10, "the PLI to reach the encoder"
+    )
+    await wait_for(lambda: stage.keyframes[video_id] > keyframes, 10, "a forced keyframe")
+    before = listeners[0].frames["video"]
+    await wait_for(lambda: listeners[0].frames["video"] > before + 5, 10, "the other listener")
+
+
+async def test_publisher_after_listener_and_unpublish(peers: dict[str, Any]) -> None:
+    """A listener's m-lines stay inactive until renegotiation; unpublish ends the tracks."""
+    stage, publisher = peers["stage"], peers["publisher"]
+    early = Listener("early")
+    peers["listeners"] = [early]
+    await early.join(stage)
+    await publisher.publish(stage)
+    assert stage.publishers == ["facilitator"]
+    [video_id] = stage.tracks("facilitator", "video")
+    await asyncio.sleep(0.5)
+    assert stage.encoded_frames[video_id] == 0  # no listener attached: nothing is encoded
+    await stage.unpublish("facilitator")
+    assert stage.publishers == [] and stage.encoded_frames == {}
+    await wait_for(lambda: publisher.pc.connectionState == "closed", 10, "publisher closed")
+
+
+async def test_refusals() -> None:
+    stage = Stage(StageConfig(max_publishers=1))
+    try:
+        for bad in ("", "x" * 70_000):
+            with pytest.raises(StageError) as refused:
+                await stage.publish("p", bad)
+            assert refused.value.code == "bad-sdp"
+        with pytest.raises(StageError) as refused:
+            await stage.listen("", "v=0")
+        assert refused.value.code == "bad-id"
+        with pytest.raises(StageError) as refused:
+            await stage.publish("p", "not an sdp")
+        assert refused.value.code == "bad-sdp"
+        assert stage.publishers == []
+
+        publisher = Publisher()
+        try:
+            await publisher.publish(stage, "one")
+            with pytest.raises(StageError) as refused:
+                await stage.publish("one", publisher.pc.localDescription.sdp)
+            assert refused.value.code == "already-publishing"
+            with pytest.raises(StageError) as refused:
+                await stage.publish("two", publisher.pc.localDescription.sdp)
+            assert refused.value.code == "stage-full"
+            await stage.unpublish("one")
+            two_mics = RTCPeerConnection(config())
+            two_mics.addTrack(AudioStreamTrack())
+            two_mics.addTrack(AudioStreamTrack())
+            await two_mics.setLocalDescription(await two_mics.createOffer())
+            with pytest.raises(StageError) as refused:
+                await stage.publish("two", two_mics.localDescription.sdp)
+            assert refused.value.code == "too-many-tracks"
+            assert stage.publishers == [] and stage.encoded_frames == {}
+            await two_mics.close()
+        finally:
+            await stage.close()
+            await asyncio.wait_for(publisher.pc.close(), 5)
+    finally:
+        await stage.close()
+
+
+class _FakeFanout:
+    kind = "video"
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def request_keyframe(self) -> None:
+        self.requests += 1
+
+    def detach(self, track: ListenerTrack) -> None:
+        pass
+
+
+def _packet(pts: int) -> av.Packet:
+    packet = av.Packet(b"x")
+    packet.pts, packet.time_base = pts, fractions.Fraction(1, 90000)
+    return packet
+
+
+async def test_slow_listener_queue_is_bounded_and_resyncs_on_keyframe() -> None:
+    fanout = _FakeFanout()
+    track = ListenerTrack(fanout, maxsize=3)  # type: ignore[arg-type]
+    track.push(_packet(0), keyframe=False)  # before the first keyframe: skipped
+    track.push(_packet(1), keyframe=True)
+    track.push(_packet(2), keyframe=False)
+    track.push(_packet(3), keyframe=False)
+    assert [p.pts for p in track._queue] == [1, 2, 3]
+    track.push(_packet(4), keyframe=False)  # overflow: drop the backlog, ask for a keyframe
+    assert len(track._queue) == 0 and track.dropped == 3 and fanout.requests == 1
+    track.push(_packet(5), keyframe=False)  # still waiting for the keyframe
+    track.push(_packet(6), keyframe=True)
+    assert (await track.recv()).pts == 6
+    track.stop()
+    with pytest.raises(MediaStreamError):
+        await track.recv()

@@ -1,0 +1,231 @@
+"""TURN: Debian's coturn started on loopback with a shared secret; two aiortc peers that
+may use relay candidates only connect through it with credentials issued by the server
+(`media.ice`), signaled through the server's relay."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiortc import RTCIceServer
+
+from server.settings import Settings
+from tests.factories import World
+from tests.signaling.conftest import TURN_SECRET, Group, turnserver_path
+from tests.signaling.mesh_peer import MeshPeer
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on loopback."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket() as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+        return port
+
+
+def read_log(log: Path) -> str:
+    return log.read_text(errors="replace")[-4000:]
+
+
+async def listening(port: int, process: subprocess.Popen[bytes], log: Path,
+                    within: float = 10) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        if process.poll() is not None:
+            raise AssertionError(f"turnserver exited: {read_log(log)}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError("turnserver did not start listening") from None
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+
+
+def start_turnserver(port: int, relay_from: int, tmp_path: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [turnserver_path(), "--use-auth-secret", f"--static-auth-secret={TURN_SECRET}",
+         "--realm=forum.test", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+         f"--listening-port={port}", "--allow-loopback-peers", "--no-tls", "--no-dtls",
+         "--no-cli", "-n", "--log-file=stdout", f"--min-port={relay_from}",
+         f"--max-port={relay_from + 50}", f"--pidfile={tmp_path / 'turnserver.pid'}",
+         f"--userdb={tmp_path / 'turndb'}"],
+        stdout=(tmp_path / "turnserver.log").open("wb"), stderr=subprocess.STDOUT)
+
+
+@pytest.fixture
+async def turn_port(tmp_path: Any) -> AsyncIterator[int]:
+    port = free_port()
+    process = start_turnserver(port, free_port(), tmp_path)
+    try:
+        await listening(port, process, tmp_path / "turnserver.log")
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def settings(sqlite_url: str, turn_port: int) -> Settings:
+    return Settings(database_url=sqlite_url, secret_key="test-secret", host="127.0.0.1",
+                    turn_urls=f"turn:127.0.0.1:{turn_port}?transport=udp",
+                    turn_secret=TURN_SECRET, turn_ttl=600)
+
+
+def ice_servers(answer: dict[str, Any]) -> list[RTCIceServer]:
+    return [RTCIceServer(urls=s["urls"], username=s.get("username"),
+                         credential=s.get("credential")) for s in answer["ice_servers"]]
+
+
+async def test_two_peers_connect_through_coturn_with_server_issued_credentials(
+        open_group: Group, loopback_ice: None, turn_port: int, world: World) -> None:
+    gid, c = open_group.gid, open_group.clients
+    fresh = await c["alice"].call("media.ice", {"gathering": gid}, timeout=10)
+    assert fresh["ok"] and fresh["ice_ttl"] == 600
+    [turn] = fresh["ice_servers"]
+    assert turn["urls"] == [f"turn:127.0.0.1:{turn_port}?transport=udp"]
+    expires, person = turn["username"].split(":")
+    assert 590 <= int(expires) - time.time() <= 600 and int(person) == world.alice.id
+    bjorn = await c["bjorn"].call("media.join", {"gathering": gid}, timeout=10)
+    alice = await c["alice"].call("media.join", {"gathering": gid}, timeout=10)
+    peers = [MeshPeer(c["alice"], gid, ice_servers(alice), relay_only=True),
+             MeshPeer(c["bjorn"], gid, ice_servers(bjorn), relay_only=True)]
+    try:
+        assert (await peers[0].offer(bjorn["peer"])) == {"ok": True}
+        deadline = time.monotonic() + 30
+        while not all(p.frames >= 3 for p in peers):
+            assert time.monotonic() < deadline, [p.pc.connectionState for p in peers]
+            await asyncio.sleep(0.05)
+        for p in peers:
+            pair = p.selected_pair_types()
+            assert pair is not None and pair[0] == "relay", pair
+        assert "typ host" not in peers[0].pc.localDescription.sdp
+    finally:
+        for p in peers:
+            await p.close()
+
+
+async def test_coturn_accepts_issued_credentials_and_refuses_expired_or_forged_ones(
+        turn_port: int) -> None:
+    from aioice import stun, turn
+
+    from signaling.ice import turn_credentials
+
+    async def allocate(username: str, password: str) -> bool:
+        try:
+            transport, _ = await turn.create_turn_endpoint(
+                asyncio.DatagramProtocol, ("127.0.0.1", turn_port), username, password)
+        except stun.TransactionFailed:
+            return False
+        transport.close()
+        return True
+
+    now = int(time.time())
+    assert await allocate(*turn_credentials(TURN_SECRET, 7, expires=now + 60))
+    assert not await allocate(*turn_credentials(TURN_SECRET, 7, expires=now - 60))  # expired
+    assert not await allocate(*turn_credentials("forged", 7, expires=now + 60))
+
+
+BROWSER_PEER = """async ({iceServers, offer}) => {
+  const pc = new RTCPeerConnection({iceServers, iceTransportPolicy: "relay"});
+  window.pc = pc;
+  const stream = await navigator.mediaDevices.getUserMedia({video: true, audio: false});
+  for (const track of stream.getTracks()) pc.addTrack(track, stream);
+  const gathered = new Promise((resolve) => {
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") resolve();
+    });
+  });
+  if (offer) {
+    await pc.setRemoteDescription(offer);
+    await pc.setLocalDescription(await pc.createAnswer());
+  } else {
+    await pc.setLocalDescription(await pc.createOffer());
+  }
+  await gathered;  // no trickle: every (relay) candidate is in the description
+  return {type: pc.localDescription.type, sdp: pc.localDescription.sdp};
+}"""
+
+BROWSER_STATS = """async () => {
+  const stats = await window.pc.getStats();
+  let decoded = 0, local = null;
+  const byId = new Map();
+  stats.forEach((s) => byId.set(s.id, s));
+  stats.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") decoded = s.framesDecoded || 0;
+    if (s.type === "transport" && s.selectedCandidatePairId) {
+      const pair = byId.get(s.selectedCandidatePairId);
+      local = pair && byId.get(pair.localCandidateId).candidateType;
+    }
+  });
+  return {decoded, local, state: window.pc.connectionState};
+}"""
+
+
+@pytest.mark.e2e
+async def test_two_chromium_contexts_connect_through_coturn_relay_only(
+        open_group: Group, turn_port: int, server: Any) -> None:
+    from tests.e2e.conftest import chromium
+
+    gid, c = open_group.gid, open_group.clients
+    alice = await c["alice"].call("media.join", {"gathering": gid}, timeout=10)
+    bjorn = await c["bjorn"].call("media.join", {"gathering": gid}, timeout=10)
+    relayed: list[dict[str, Any]] = []
+    c["bjorn"].on("signal", relayed.append)
+    c["alice"].on("signal", relayed.append)
+    async with chromium() as browser:
+        pages = []
+        for _ in range(2):
+            context = await browser.new_context()
+            page = await context.new_page()
+            await page.goto(str(server.make_url("/healthz")))
+            pages.append(page)
+        offer = await pages[0].evaluate(BROWSER_PEER, {"iceServers": alice["ice_servers"],
+                                                       "offer": None})
+        assert "typ relay" in offer["sdp"] and "typ host" not in offer["sdp"]
+        sent = await c["alice"].call("signal", {"gathering": gid, "to": bjorn["peer"],
+                                                "description": offer}, timeout=10)
+        assert sent == {"ok": True}
+        await wait_for(lambda: len(relayed) == 1, "the offer at Bjørn")
+        answer = await pages[1].evaluate(BROWSER_PEER, {"iceServers": bjorn["ice_servers"],
+                                                        "offer": relayed[0]["description"]})
+        sent = await c["bjorn"].call("signal", {"gathering": gid, "to": alice["peer"],
+                                                "description": answer}, timeout=10)
+        assert sent == {"ok": True}
+        await wait_for(lambda: len(relayed) == 2, "the answer at Alice")
+        await pages[0].evaluate("(answer) => window.pc.setRemoteDescription(answer)",
+                                relayed[1]["description"])
+        deadline = time.monotonic() + 30
+        while True:
+            stats = [await page.evaluate(BROWSER_STATS) for page in pages]
+            if all(s["decoded"] > 0 for s in stats):
+                break
+            assert time.monotonic() < deadline, stats
+            await asyncio.sleep(0.1)
+        assert [s["local"] for s in stats] == ["relay", "relay"]
+
+
+async def wait_for(check: Any, what: str, within: float = 10) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)

@@ -1,0 +1,44 @@
+"""The mesh's signaling across two real worker processes sharing Redis: the media peers
+are in Redis, and a signal to a peer connected to the other worker arrives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import send
+from tests.test_two_workers import Cluster, cluster, eventually  # noqa: F401  (fixture)
+
+
+async def test_signals_reach_a_peer_on_the_other_worker(cluster: Cluster) -> None:  # noqa: F811
+    gid, world = cluster.world.gathering.id, cluster.world
+    frida = await cluster.connect(cluster.a, world.facilitator)
+    alice = await cluster.connect(cluster.a, world.alice)
+    bjorn = await cluster.connect(cluster.b, world.bjorn)
+    media: dict[str, list[dict[str, Any]]] = {"alice": [], "bjorn": []}
+    signals: list[dict[str, Any]] = []
+    alice.on("media", media["alice"].append)
+    bjorn.on("media", media["bjorn"].append)
+    bjorn.on("signal", signals.append)
+    for client in (frida, alice, bjorn):
+        assert (await send(client, gid, "room.join"))["ok"]
+    assert (await send(frida, gid, "room.open"))["ok"]
+    assert (await send(frida, gid, "breakouts.propose", rule="random", group_size=2))["ok"]
+    assert (await send(frida, gid, "breakouts.open", minutes=5))["ok"]
+
+    on_b = await bjorn.call("media.join", {"gathering": gid}, timeout=10)
+    on_a = await alice.call("media.join", {"gathering": gid}, timeout=10)
+    assert [p["peer"] for p in on_a["peers"]] == [on_b["peer"]]  # worker A sees B's peer
+    await eventually(lambda: any(m["type"] == "peer_joined" and m["peer"] == on_a["peer"]
+                                 for m in media["bjorn"]), "peer_joined across workers")
+    offer = {"type": "offer", "sdp": "v=0\r\n"}
+    answer = await alice.call("signal", {"gathering": gid, "to": on_b["peer"],
+                                         "description": offer}, timeout=10)
+    assert answer == {"ok": True}
+    await eventually(lambda: signals == [{"gathering": gid, "from": on_a["peer"],
+                                          "description": offer}], "the offer on worker B")
+    await bjorn.disconnect()
+    await eventually(lambda: any(m["type"] == "peer_left" and m["peer"] == on_b["peer"]
+                                 for m in media["alice"]), "peer_left across workers")
+    gone = await alice.call("signal", {"gathering": gid, "to": on_b["peer"],
+                                       "candidate": None}, timeout=10)
+    assert gone["error"]["code"] == "not_found"
