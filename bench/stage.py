@@ -11,8 +11,9 @@ steady window of `--seconds` is divided by the wall time; RSS is read from /proc
 The listener process cannot also decode N VP8 streams on a 2-core machine without starving
 the server, so only `--decoding` listeners (default 2) decode; the others receive, decrypt,
 depacketise and report RTCP like any listener but skip the VP8 decode (aiortc's decoder is
-replaced in THIS process only). The server is untouched. Recording: no recorder exists yet,
-so no recording line is printed. A measurement, never a test: nothing asserts on time.
+replaced in THIS process only). The server is untouched. The last line is one recording at
+the same size, measured by `bench/recording.py` (`--no-recording` skips it). A measurement,
+never a test: nothing asserts on time.
 Both processes patch aioice to gather on 127.0.0.1 (this host has only loopback)."""
 
 from __future__ import annotations
@@ -232,7 +233,10 @@ async def main(args: argparse.Namespace) -> None:
             f"{r['decoded_by_listeners']}",
             flush=True,
         )
-    print("recording: no recorder yet, not measured")
+    if args.recording:
+        from bench.recording import measure_recording
+
+        print(await measure_recording(args.seconds), flush=True)
 
 
 if __name__ == "__main__":
@@ -240,6 +244,7 @@ if __name__ == "__main__":
     parser.add_argument("--listeners", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--decoding", type=int, default=2)
+    parser.add_argument("--no-recording", dest="recording", action="store_false")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     asyncio.run(serve() if arguments.serve else main(arguments))

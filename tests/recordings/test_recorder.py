@@ -1,0 +1,263 @@
+"""The recorder: real aiortc peers on loopback feeding it, the file checked with PyAV; its
+queue bound and its bounded stop(); its storage rules."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import aioice.ice
+import av
+import pytest
+from aiortc import (
+    AudioStreamTrack,
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
+from aiortc.mediastreams import MediaStreamError
+
+from recordings.recorder import Recorder, RecorderConfig
+from recordings.storage import SOURCE_ROOT, StorageError, data_directory, recording_path
+
+WIDTH, HEIGHT, FPS = 640, 360, 30
+VIDEO_FRAMES = 4 * FPS  # about 4 s of video
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice never offers 127.0.0.1; on this host loopback is all there is."""
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+class LateVideo(VideoStreamTrack):
+    """640x360 at 30 fps whose first frame comes `delay` s late (the audio starts first); it
+    sends exactly `limit` frames, then nothing more."""
+
+    def __init__(self, limit: int, delay: float) -> None:
+        super().__init__()
+        self.limit, self.delay = limit, delay
+        self.sent = 0
+        self.finished = asyncio.Event()
+        self.first_sent_at: float | None = None
+        self._frames = []
+        for step in range(6):
+            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+            luma = bytearray(frame.planes[0].buffer_size)
+            for row in range(HEIGHT):
+                start = row * frame.planes[0].line_size + step * 100
+                luma[start : start + 100] = b"\xe0" * 100
+            frame.planes[0].update(bytes(luma))
+            frame.planes[1].update(bytes([128]) * frame.planes[1].buffer_size)
+            frame.planes[2].update(bytes([80 + step * 20]) * frame.planes[2].buffer_size)
+            self._frames.append(frame)
+
+    async def recv(self) -> av.VideoFrame:
+        if self.sent == 0:
+            await asyncio.sleep(self.delay)
+            self.first_sent_at = time.monotonic()
+        if self.sent >= self.limit:
+            self.finished.set()
+            await asyncio.Event().wait()  # until the connection closes and cancels us
+            raise MediaStreamError
+        pts, time_base = await self.next_timestamp()
+        source = self._frames[self.sent % len(self._frames)]
+        frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+        for plane, src in zip(frame.planes, source.planes, strict=True):
+            plane.update(bytes(src))
+        frame.pts, frame.time_base = pts, time_base
+        self.sent += 1
+        return frame
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    """Streams, decoded video frames and each stream's time span, read back with PyAV."""
+    info: dict[str, Any] = {"kinds": set(), "frames": {"audio": 0, "video": 0}, "span": {}}
+    with av.open(str(path)) as container:
+        for stream in container.streams:
+            info["kinds"].add(stream.type)
+            if isinstance(stream, av.video.stream.VideoStream):
+                info["size"] = (stream.width, stream.height)
+        first: dict[str, float] = {}
+        last: dict[str, float] = {}
+        for packet in container.demux():
+            kind = packet.stream.type
+            if packet.pts is not None:
+                moment = float(packet.pts * packet.time_base)
+                first[kind] = min(first.get(kind, moment), moment)
+                last[kind] = max(last.get(kind, moment), moment)
+            for frame in packet.decode():
+                info["frames"][kind] += 1
+                if isinstance(frame, av.VideoFrame):
+                    assert (frame.width, frame.height) == info["size"]
+        info["start"] = first
+        info["span"] = {kind: last[kind] - first[kind] for kind in first}
+    return info
+
+
+async def wait_for(predicate: Any, within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def test_audio_first_recording_has_both_streams(
+    loopback_ice: None, tmp_path: Path
+) -> None:
+    sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    video = LateVideo(VIDEO_FRAMES, delay=0.5)
+    sender.addTrack(AudioStreamTrack())
+    sender.addTrack(video)
+    recorder = Recorder(tmp_path / "recordings")
+
+    @receiver.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        recorder.attach(track)
+
+    try:
+        await sender.setLocalDescription(await sender.createOffer())
+        await receiver.setRemoteDescription(sender.localDescription)
+        await receiver.setLocalDescription(await receiver.createAnswer())
+        await sender.setRemoteDescription(
+            RTCSessionDescription(receiver.localDescription.sdp, "answer")
+        )
+        await asyncio.wait_for(video.finished.wait(), 30)
+        # The last frames in flight reach the receiver (aiortc's jitter buffer releases a
+        # frame when the next one starts, so the very last frame may never come).
+        await asyncio.sleep(1.0)
+        started = time.monotonic()
+        result = await recorder.stop(timeout=10)
+        assert time.monotonic() - started < 10.5
+    finally:
+        await recorder.stop(timeout=10)
+        await asyncio.wait_for(sender.close(), 5)
+        await asyncio.wait_for(receiver.close(), 5)
+
+    # The audio really started first, by about the video's delay.
+    assert recorder.first_seen["video"] - recorder.first_seen["audio"] > 0.3, recorder.first_seen
+    assert result.complete and result.error is None, result
+    assert result.streams == ("audio", "video"), result
+    assert result.dropped == {"audio": 0, "video": 0}, result
+    assert result.path is not None and result.path.parent == (tmp_path / "recordings").resolve()
+    assert result.path.name == f"{result.id}.mp4" and len(result.id) == 32
+
+    info = read_file(result.path)
+    assert info["kinds"] == {"audio", "video"}, info
+    assert info["size"] == (WIDTH, HEIGHT), info
+    sent = video.sent  # everything the sender produced from its first video frame on
+    assert sent == VIDEO_FRAMES
+    assert abs(info["frames"]["video"] - sent) <= 0.1 * sent, (info, sent)
+    sent_seconds = sent / FPS
+    video_seconds = info["span"]["video"] + 1 / FPS
+    assert abs(video_seconds - sent_seconds) <= 0.1 * sent_seconds, (info, sent_seconds)
+    # The audio covers the video, and the video starts about when it arrived (in sync).
+    assert info["span"]["audio"] >= 0.9 * video_seconds, info
+    offset = info["start"]["video"] - info["start"]["audio"]
+    assert 0.3 < offset < 1.0, info
+    assert info["frames"]["audio"] > 0
+
+
+class HungRecorder(Recorder):
+    """An encoder that hangs on its first frame until released."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def _write(self, kind: str, frame: Any, when: float) -> None:
+        self.entered.set()
+        self.release.wait(30)
+
+
+async def test_full_queue_drops_and_counts_and_stop_is_bounded(tmp_path: Path) -> None:
+    recorder = HungRecorder(tmp_path, kinds=("video",), config=RecorderConfig(queue_size=3))
+    frame = av.VideoFrame(64, 36, "yuv420p")
+    try:
+        assert recorder.video_frame(frame)  # the worker takes it and hangs
+        assert await asyncio.to_thread(recorder.entered.wait, 5)
+
+        started = time.monotonic()
+        offered = [recorder.video_frame(frame) for _ in range(10)]
+        assert time.monotonic() - started < 0.1  # never blocks the event loop
+        assert offered == [True] * 3 + [False] * 7
+        assert recorder.dropped == {"video": 7} and recorder.received == {"video": 11}
+        assert not recorder.audio_frame(frame)  # a kind not expected is refused
+
+        started = time.monotonic()
+        result = await recorder.stop(timeout=0.5)
+        elapsed = time.monotonic() - started
+        assert 0.45 <= elapsed < 1.0, elapsed
+        assert not result.complete
+        assert result.dropped == {"video": 7}
+        assert not recorder.video_frame(frame)  # stopped: nothing more is taken
+        assert await recorder.stop(timeout=0.5) is result
+    finally:
+        recorder.release.set()
+    assert await asyncio.to_thread(recorder._done.wait, 5)  # the worker ends once released
+
+
+async def test_stop_without_frames_leaves_no_file(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path)
+    result = await recorder.stop(timeout=5)
+    assert result.complete and result.path is None and result.streams == ()
+    assert await asyncio.to_thread(lambda: list(tmp_path.iterdir())) == []
+
+
+def test_storage_refuses_source_tree_and_foreign_names(tmp_path: Path) -> None:
+    with pytest.raises(StorageError):
+        data_directory(SOURCE_ROOT / "var" / "recordings")
+    with pytest.raises(StorageError):
+        data_directory(SOURCE_ROOT)
+    directory = data_directory(tmp_path / "rec")
+    good = "0123456789abcdef0123456789abcdef"
+    assert recording_path(directory, good) == directory / f"{good}.mp4"
+    bad_ids = ["../etc/passwd", "/etc/passwd", good.upper(), good + "/..", good[:-1], ""]
+    bad_ids.append(good + "\x00")
+    for bad in bad_ids:
+        with pytest.raises(StorageError):
+            recording_path(directory, bad)
+
+
+async def test_early_audio_is_held_and_shared_frames_are_not_modified(tmp_path: Path) -> None:
+    """No network: 0.3 s of audio before the first video frame; the frames given to the
+    recorder (shared with the stage's encoder in production) keep their own timestamps."""
+    recorder = Recorder(tmp_path)
+    given: list[Any] = []
+    for i in range(45):
+        audio = av.AudioFrame(format="s16", layout="stereo", samples=960)
+        audio.sample_rate = 48000
+        audio.planes[0].update(bytes(audio.planes[0].buffer_size))
+        audio.pts, audio.time_base = 7_000 + i * 960, fractions.Fraction(1, 48000)
+        given.append(audio)
+        recorder.audio_frame(audio)
+        if i >= 15 and i % 2:
+            video = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+            for plane in video.planes:
+                plane.update(bytes([i * 5]) * plane.buffer_size)
+            video.pts, video.time_base = 123_456 + i * 1_800, fractions.Fraction(1, 90000)
+            given.append(video)
+            recorder.video_frame(video)
+        await asyncio.sleep(0.02)
+    result = await recorder.stop(timeout=10)
+    assert result.complete and result.streams == ("audio", "video"), result
+    assert [f.pts for f in given if isinstance(f, av.AudioFrame)] == [
+        7_000 + i * 960 for i in range(45)
+    ]
+    assert [f.pts for f in given if isinstance(f, av.VideoFrame)] == [
+        123_456 + i * 1_800 for i in range(15, 45) if i % 2
+    ]
+    assert result.path is not None
+    info = await asyncio.to_thread(read_file, result.path)
+    assert info["kinds"] == {"audio", "video"} and info["size"] == (WIDTH, HEIGHT), info
+    assert info["frames"]["video"] == 15, info
+    assert info["start"]["video"] - info["start"]["audio"] > 0.2, info
