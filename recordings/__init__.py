@@ -1,1 +1,3 @@
-"""Server-side recording of expert slots. Built in the audio and video issue; empty until then."""
+"""Server-side recording of expert slots: `recorder.Recorder` writes the decoded audio and
+video it is handed to an MP4 file off the event loop; `storage` names files unguessably
+and keeps them outside the source tree. Not yet wired to the stage or the rooms."""
