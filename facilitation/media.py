@@ -7,7 +7,7 @@ Nothing else connects directly: the plenary stage goes through the server's own 
 from __future__ import annotations
 
 from facilitation.roles import RUNNERS, Role
-from facilitation.state import Actor, BreakoutStatus, GatheringState
+from facilitation.state import Actor, BreakoutStatus, GatheringState, Phase
 
 Who = Actor | tuple[int, Role | str]  # an actor, or (person_id, role) of a registered media peer
 
@@ -31,3 +31,25 @@ def may_connect(state: GatheringState, a: Who, b: Who) -> bool:
     if group_b is None and b_role in RUNNERS:
         return group_a is not None
     return False
+
+
+# -- the plenary stage ----------------------------------------------------------------------
+
+
+def may_publish(state: GatheringState, who: Who) -> bool:
+    """True when `who` may send audio and video to the plenary stage now: a runner (the
+    facilitator, the programme lead), the person in the spotlight (the expert whose slot
+    runs) and whoever has the floor from the speaking queue. Nobody once the gathering ended.
+    How many may publish at once is a setting (STAGE_MAX_PUBLISHERS), enforced by the stage."""
+    person_id, role = _who(who)
+    if state.phase is Phase.ENDED:
+        return False
+    if role in RUNNERS:
+        return True
+    on_stage = (state.spotlight, state.speaker)
+    return any(ref is not None and ref.person_id == person_id for ref in on_stage)
+
+
+def may_listen(state: GatheringState, who: Who) -> bool:
+    """Everyone in the gathering (a member of its theme) may watch the stage."""
+    return _who(who)[1] is not Role.SYSTEM

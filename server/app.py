@@ -26,6 +26,7 @@ from server.notes import NoteSockets, note_templates
 from server.reactions import Reactions
 from server.settings import Settings
 from server.sockets import SocketLayer
+from server.stage_sockets import StageRouter, setup_stage
 from signaling.ice import IceConfig
 from signaling.peers import MediaPeers, MemoryPeers, PeerRegistry, RedisPeers
 
@@ -38,6 +39,7 @@ STORE = web.AppKey("store", GatheringStore)
 LIVE = web.AppKey("live", LiveRooms)
 SOCKETS = web.AppKey("sockets", SocketLayer)
 NOTES = web.AppKey("notes", NoteBook)
+STAGE = web.AppKey("stage", StageRouter)
 
 
 @web.middleware
@@ -94,6 +96,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     registry: PeerRegistry = MemoryPeers() if redis is None else RedisPeers(
         redis, prefix=f"{settings.redis_prefix}:media")
     MediaSockets(sio, sockets, MediaPeers(registry, ice))
+    stage = setup_stage(sio, sockets, redis, settings.redis_prefix,
+                        settings.stage_max_publishers, ice)
+    app[STAGE] = stage
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         clock = asyncio.create_task(run_clock(sockets.live))
@@ -106,6 +111,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         await engine.dispose()
 
     app.cleanup_ctx.append(resources)
+    app.cleanup_ctx.append(stage.run)  # after resources: stops before Redis is closed
     app.cleanup_ctx.append(notes.janitor)
     from server.pages import setup_pages
 

@@ -412,6 +412,8 @@ EPHEMERAL_EVENTS: dict[str, str] = {
     "reaction.sent": "Someone sent an emoji reaction (server/reactions.py).",
     "peer_joined": "A media peer one may connect to joined the mesh (server/media.py).",
     "peer_left": "A media peer left the gathering's mesh (server/media.py).",
+    "publishers": "Someone went on or off the plenary stage (`stage` push, "
+                  "server/stage_sockets.py).",
 }
 
 

@@ -67,6 +67,10 @@ class Settings:
     turn_ttl: int = setting(
         "TURN_TTL", 3600,
         "How many seconds issued TURN credentials stay valid; clients refresh them earlier.")
+    stage_max_publishers: int = setting(
+        "STAGE_MAX_PUBLISHERS", 4,
+        "How many people may publish audio and video to a gathering's plenary stage at once "
+        "(runners, the expert in the spotlight, whoever has the floor); one more is refused.")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -56,6 +56,10 @@ class SocketLayer:
         self.connections: dict[str, Connection] = {}
         # called with the sid of every closed connection (the shared notes forget it)
         self.on_close: list[Callable[[str], Awaitable[None]]] = []
+        # called with (gathering id, wire events) after every commit's broadcast, on the
+        # worker that committed (the stage takes off who lost the floor). Under the
+        # gathering's command lock: a hook must not wait for the gathering's state.
+        self.after_publish: list[Callable[[str, list[dict[str, Any]]], Awaitable[None]]] = []
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
         sio.on("command", self.on_command)
@@ -63,6 +67,8 @@ class SocketLayer:
     async def publish(self, gathering_id: str, events: list[dict[str, Any]]) -> None:
         for event in events:
             await self.sio.emit("event", event, room=room_of(gathering_id))
+        for hook in self.after_publish:
+            await hook(gathering_id, events)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         request = environ["aiohttp.request"]

@@ -1,10 +1,10 @@
 """The plenary stage: server-side aiortc peers, decode once, encode once, forward packets.
 
 One `Stage` per gathering, living in the one process that owns the gathering (signaling for
-its server-side peers is routed there). Not wired into the socket layer yet; the API is
-shaped for it: every call takes a participant id and an SDP string and returns an SDP
-string, and raises `StageError` (with a stable `code`) for anything the socket handler
-should turn into an error reply.
+its server-side peers is routed there). The socket layer is server/stage_sockets.py: every
+call takes a participant id (the tab's socket.io sid) and an SDP string and returns an SDP
+string, and raises `StageError` (with a stable `code`) that the handler turns into an error
+reply.
 
     stage = Stage()
     answer = await stage.publish(publisher_id, offer_sdp)   # publisher sends audio+video
@@ -47,6 +47,7 @@ from typing import Any
 import av
 from aiortc import (
     MediaStreamTrack,
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -344,6 +345,8 @@ class _Publisher:
 class _Listener:
     pc: RTCPeerConnection
     tracks: list[ListenerTrack] = field(default_factory=list)
+    #: (mid, publisher id, kind) of each m-line that carries a published track
+    assigned: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 _CODEC_FOR_KIND = {"video": "video/vp8", "audio": "audio/opus"}
@@ -377,6 +380,16 @@ def _require_media(pc: RTCPeerConnection) -> None:
         raise StageError("bad-sdp", "expected 1 to 8 audio/video m-lines")
 
 
+def server_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
+    """The configuration of every server-side peer: max-bundle, always.
+
+    aiortc 1.16's default "balanced" policy gives the second m-line of a kind the transport
+    of the first of that kind and marks it bundled; when the offer then BUNDLEs everything
+    onto the first m-line's transport, that second m-line is skipped and left on a transport
+    that is stopped: a listener's second video (a second publisher) never gets a packet."""
+    return RTCConfiguration(iceServers=ice_servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
 def _check(participant_id: str, sdp: str) -> None:
     if not isinstance(participant_id, str) or not 0 < len(participant_id) <= MAX_ID_LENGTH:
         raise StageError("bad-id")
@@ -397,6 +410,9 @@ class Stage:
         )
         self._closed = False
         self.encoders_created: dict[str, int] = {}
+        #: called with the publisher id whenever a publisher leaves the stage (also when its
+        #: connection fails), so the owner can tell the listeners
+        self.on_unpublished: Callable[[str], Any] | None = None
 
     # -- observation (tests, metrics) --
 
@@ -419,6 +435,16 @@ class Stage:
             return []
         return [f.track_id for f in publisher.fanouts if kind in (None, f.kind)]
 
+    def kinds(self, publisher_id: str) -> list[str]:
+        """The kind of each track `publisher_id` publishes, in m-line order."""
+        publisher = self._publishers.get(publisher_id)
+        return [] if publisher is None else [f.kind for f in publisher.fanouts]
+
+    def listener_tracks(self, listener_id: str) -> list[tuple[str, str, str]]:
+        """(mid, publisher id, kind) of the m-lines that carry a track to this listener."""
+        listener = self._listeners.get(listener_id)
+        return [] if listener is None else list(listener.assigned)
+
     @property
     def publishers(self) -> list[str]:
         return list(self._publishers)
@@ -430,7 +456,7 @@ class Stage:
     # -- operations --
 
     def _new_pc(self) -> RTCPeerConnection:
-        return RTCPeerConnection(RTCConfiguration(iceServers=list(self.config.ice_servers)))
+        return RTCPeerConnection(server_configuration(list(self.config.ice_servers)))
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -507,6 +533,7 @@ class Stage:
                 listener.tracks.append(track)
                 transceiver.sender.replaceTrack(track)
                 transceiver.direction = "sendonly"
+                listener.assigned.append((transceiver.mid, fanout.publisher_id, fanout.kind))
                 if fanout.kind == "video":
                     _hook_keyframe_requests(transceiver.sender, fanout)
             await pc.setLocalDescription(await pc.createAnswer())
@@ -539,6 +566,13 @@ class Stage:
             self._fanouts.pop(fanout.track_id, None)
             await fanout.stop()
         await self._close_pc(publisher.pc)
+        if self.on_unpublished is not None:
+            try:
+                result = self.on_unpublished(publisher_id)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("stage: on_unpublished failed")
 
     async def leave(self, listener_id: str) -> None:
         listener = self._listeners.pop(listener_id, None)

@@ -2,6 +2,7 @@
 import { startRoom } from "./app.js";
 import { setupBreakouts } from "./breakouts.js";
 import { setupMedia } from "./media/room-media.js";
+import { setupStage } from "./media/stage.js";
 import { mountNote } from "./notes.js";
 import { setupPlenaryNotes } from "./plenary.js";
 import { setupQa } from "./qa.js";
@@ -9,5 +10,6 @@ import { setupQa } from "./qa.js";
 const room = startRoom();
 setupBreakouts({ ...room, mountNote });
 setupMedia(room);
+setupStage(room);
 setupQa(room);
 setupPlenaryNotes(room, mountNote);

@@ -73,3 +73,49 @@ def test_may_connect(case: str, status: BreakoutStatus | None, a: Who, b: Who,
 def test_the_rule_is_symmetric(case: str, status: BreakoutStatus | None, a: Who, b: Who,
                                allowed: bool) -> None:
     assert may_connect(state(status), b, a) is may_connect(state(status), a, b)
+
+
+# -- the plenary stage ----------------------------------------------------------------------
+
+from facilitation.media import may_listen, may_publish  # noqa: E402
+from facilitation.state import PersonRef, Phase  # noqa: E402
+
+
+def ref(actor: Actor) -> PersonRef:
+    return PersonRef(actor.person_id, actor.name, None)
+
+
+def plenary(spotlight: Actor | None = None, speaker: Actor | None = None,
+            phase: Phase = Phase.LIVE) -> GatheringState:
+    return GatheringState("g", (), phase=phase,
+                          spotlight=None if spotlight is None else ref(spotlight),
+                          speaker=None if speaker is None else ref(speaker))
+
+
+PUBLISH_CASES: list[tuple[str, GatheringState, Who, bool]] = [
+    ("the facilitator", plenary(), FRIDA, True),
+    ("the programme lead", plenary(), PER, True),
+    ("a runner before the room opens", plenary(phase=Phase.LOBBY), KARI, True),
+    ("the expert in the spotlight", plenary(spotlight=EVA), EVA, True),
+    ("an expert not in the spotlight", plenary(spotlight=ANNE), EVA, False),
+    ("a participant in the spotlight (given by hand)", plenary(spotlight=ANNE), ANNE, True),
+    ("whoever has the floor", plenary(speaker=BJORN), BJORN, True),
+    ("a participant without the floor", plenary(speaker=BJORN), ANNE, False),
+    ("an observer given the floor", plenary(speaker=OLA), OLA, True),
+    ("a participant with nothing on", plenary(), ANNE, False),
+    ("an observer", plenary(), OLA, False),
+    ("as a registered (id, role) pair", plenary(speaker=BJORN), (4, "participant"), True),
+    ("nobody after the end", plenary(speaker=BJORN, phase=Phase.ENDED), BJORN, False),
+    ("not even the facilitator after the end", plenary(phase=Phase.ENDED), FRIDA, False),
+]
+
+
+@pytest.mark.parametrize(("case", "gathering", "who", "expected"), PUBLISH_CASES,
+                         ids=[c[0] for c in PUBLISH_CASES])
+def test_may_publish(case: str, gathering: GatheringState, who: Who, expected: bool) -> None:
+    assert may_publish(gathering, who) is expected
+
+
+@pytest.mark.parametrize("who", [FRIDA, PER, ANNE, EVA, OLA, LATE])
+def test_everyone_in_the_gathering_may_listen(who: Actor) -> None:
+    assert may_listen(plenary(), who)

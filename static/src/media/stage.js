@@ -1,0 +1,472 @@
+// The plenary stage in the browser. In plenary (room live, not in a breakout group) every
+// page listens: one recvonly RTCPeerConnection to the server's aiortc peer, with
+// MAX_PUBLISHERS video and MAX_PUBLISHERS audio transceivers; the server fills them with the
+// people on stage. When the publishers change (a pushed `stage` message) the listener
+// connection is replaced by a fresh one (a new offer), which is simpler than renegotiating
+// with aiortc and costs a second or so. Whoever may publish (a runner, the expert in the
+// spotlight, the person with the floor: stage-state.js) sends their camera and microphone
+// on a second, sendonly connection. The server peer does not trickle: each offer goes out
+// once ICE gathering is complete (or after ICE_WAIT_MS), the answer carries all candidates.
+//
+// Screen sharing (runners and the spotlighted expert) replaces the camera track on the
+// video sender (`replaceTrack`: no renegotiation, the listeners' m-lines stay the same);
+// stopping the share, or the browser's own "stop sharing", puts the camera back.
+
+import { byId, el, setText } from "../dom.js";
+import { format, gettext } from "../i18n.js";
+import { deviceOptions, LocalMedia } from "./local-media.js";
+import { SocketTransport } from "./mesh.js";
+import { SpeakingMeter } from "./speaking.js";
+import {
+  diffPublishers, inPlenary, MAX_PUBLISHERS, mayShareScreen, publishReason, readPublishers, readTracks,
+  slotsFor,
+} from "./stage-state.js";
+
+const LOCAL = "local";
+const ICE_WAIT_MS = 2000;
+const RETRY_MS = 3000;
+const RELISTEN_DEBOUNCE_MS = 150;
+
+// Resolves when ICE gathering is complete, or after `ms`, whichever comes first.
+export function iceGathered(pc, ms = ICE_WAIT_MS) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("icegatheringstatechange", check);
+      resolve();
+    };
+    const check = () => { if (pc.iceGatheringState === "complete") done(); };
+    const timer = setTimeout(done, ms);
+    pc.addEventListener("icegatheringstatechange", check);
+  });
+}
+
+// An offer with every local candidate in it.
+async function fullOffer(pc) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await iceGathered(pc);
+  return { type: "offer", sdp: pc.localDescription.sdp };
+}
+
+export function setupStage({ client, session, boot, listeners, announce = () => {} }) {
+  const ui = {
+    box: byId("stage-video-box"), status: byId("stage-video-status"), tiles: byId("stage-video-tiles"),
+    empty: byId("stage-video-empty"), publish: byId("stage-video-publish"), mute: byId("stage-video-mute"),
+    camera: byId("stage-video-camera"), screen: byId("stage-video-screen"), sound: byId("stage-video-sound"),
+    devices: byId("stage-video-devices"), micDevices: byId("stage-video-mic-devices"),
+    cameraSelect: byId("stage-video-camera-select"), micSelect: byId("stage-video-mic-select"),
+  };
+  if (!ui.box || !globalThis.RTCPeerConnection) return null;
+
+  const transport = new SocketTransport(client.socket, boot.gathering);
+  const local = new LocalMedia();
+  const meter = new SpeakingMeter();
+  const tiles = new Map(); // person_id | LOCAL -> {item, video, audio, badge, label, speaking}
+  let publishers = [];
+  let iceServers = null;
+  let listenPc = null;
+  let publishPc = null;
+  let screenTrack = null;
+  let wantListen = false;
+  let wantPublish = false;
+  let listening = false; // the listener connection matches `publishers`
+  let reason = null; // why I may publish now, or null
+  let chosen = false; // I asked to be on stage (runners and experts click; the floor is automatic)
+  let busy = false;
+  let retry = null;
+  let relisten = null;
+
+  const you = () => (session.state && session.state.you) || { person_id: boot.person_id };
+  const me = () => String(boot.person_id);
+
+  // --- tiles ---------------------------------------------------------------------------------
+
+  function tile(key, name) {
+    let entry = tiles.get(key);
+    if (!entry) {
+      const video = el("video", { autoplay: true, playsinline: true, muted: true });
+      video.muted = true;
+      const badge = el("span", { class: "media-speaking", hidden: true }, gettext("speaking"));
+      const label = el("p", { class: "media-name" });
+      const item = el("li", { class: "media-tile", "data-publisher": key }, video, label, badge);
+      entry = { item, video, audio: null, badge, label, speaking: false };
+      tiles.set(key, entry);
+      if (key === LOCAL) ui.tiles.prepend(item);
+      else ui.tiles.append(item);
+    }
+    setText(entry.label, name);
+    ui.empty.hidden = tiles.size > 0;
+    return entry;
+  }
+
+  function showSpeaking(key) {
+    const entry = tiles.get(key);
+    if (!entry) return;
+    const on = entry.speaking && !(key === LOCAL && local.muted);
+    entry.item.classList.toggle("is-speaking", on);
+    entry.badge.hidden = !on;
+  }
+
+  const speaking = (key) => (on) => {
+    const entry = tiles.get(key);
+    if (!entry) return;
+    entry.speaking = on;
+    showSpeaking(key);
+  };
+
+  function dropTile(key) {
+    const entry = tiles.get(key);
+    if (!entry) return;
+    meter.unwatch(key);
+    entry.video.srcObject = null;
+    if (entry.audio) entry.audio.srcObject = null;
+    entry.item.remove();
+    tiles.delete(key);
+    ui.empty.hidden = tiles.size > 0;
+  }
+
+  function showRemote(person, stream) {
+    const entry = tile(person.person_id, person.name);
+    entry.video.srcObject = stream;
+    if (stream.getAudioTracks().length) {
+      if (!entry.audio) {
+        entry.audio = el("audio", { autoplay: true });
+        entry.item.append(entry.audio);
+      }
+      entry.audio.srcObject = stream;
+      entry.audio.play().catch(() => { ui.sound.hidden = false; });
+      meter.watch(person.person_id, stream, speaking(person.person_id));
+    }
+  }
+
+  // Names for everyone on stage (but me: my own tile shows my camera, not the echo).
+  function renderPublisherNames() {
+    const others = publishers.filter((p) => p.person_id !== me());
+    for (const p of others) tile(p.person_id, p.name);
+    const keep = new Set(others.map((p) => p.person_id));
+    for (const key of [...tiles.keys()]) if (key !== LOCAL && !keep.has(key)) dropTile(key);
+  }
+
+  function showLocal() {
+    const name = you().name ? format(gettext("%(name)s (you)"), { name: you().name }) : gettext("You");
+    const entry = tile(LOCAL, name);
+    const stream = screenTrack ? new MediaStream([screenTrack]) : local.stream;
+    if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
+    meter.watch(LOCAL, local.stream, speaking(LOCAL));
+  }
+
+  // --- ICE servers (the mesh's `media.ice`: TURN credentials when configured) -----------------
+
+  async function ice() {
+    if (iceServers) return iceServers;
+    const answer = await transport.ice();
+    iceServers = answer && answer.ok && Array.isArray(answer.ice_servers) ? answer.ice_servers : [];
+    // TURN credentials expire: fetch again for the next connection after their time is up
+    const ttl = answer && typeof answer.ice_ttl === "number" ? answer.ice_ttl : null;
+    if (ttl) setTimeout(() => { iceServers = null; }, Math.max(5, ttl * 0.75) * 1000);
+    return iceServers;
+  }
+
+  // --- listening -----------------------------------------------------------------------------
+
+  function closeListener() {
+    if (!listenPc) return;
+    listenPc.ontrack = null;
+    listenPc.close();
+    listenPc = null;
+  }
+
+  async function listen() {
+    closeListener();
+    const pc = new RTCPeerConnection({ iceServers: await ice() });
+    listenPc = pc;
+    const video = [];
+    const audio = [];
+    for (let i = 0; i < MAX_PUBLISHERS; i += 1) video.push(pc.addTransceiver("video", { direction: "recvonly" }));
+    for (let i = 0; i < MAX_PUBLISHERS; i += 1) audio.push(pc.addTransceiver("audio", { direction: "recvonly" }));
+    const offer = await fullOffer(pc);
+    const answer = await transport.request("stage.listen", { description: offer });
+    if (listenPc !== pc) return true; // replaced meanwhile
+    if (!answer || !answer.ok || !answer.description) {
+      closeListener();
+      console.warn("stage.listen refused:", answer && answer.error && answer.error.code);
+      return false;
+    }
+    if (Array.isArray(answer.publishers)) publishers = readPublishers(answer.publishers);
+    await pc.setRemoteDescription(answer.description);
+    // each publisher's tracks: by mid when the server says (`tracks`), else by m-line order
+    const streams = new Map();
+    const add = (personId, transceiver) => {
+      if (personId == null || String(personId) === me() || !transceiver) return;
+      if (transceiver.currentDirection === "inactive") return;
+      const key = String(personId);
+      if (!streams.has(key)) streams.set(key, new MediaStream());
+      streams.get(key).addTrack(transceiver.receiver.track);
+    };
+    const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t]));
+    const tracks = readTracks(answer.tracks);
+    if (tracks) {
+      for (const t of tracks) add(t.person_id, byMid.get(t.mid));
+    } else {
+      slotsFor(publishers, "video").forEach((personId, i) => add(personId, video[i]));
+      slotsFor(publishers, "audio").forEach((personId, i) => add(personId, audio[i]));
+    }
+    renderPublisherNames();
+    for (const p of publishers) if (streams.has(p.person_id)) showRemote(p, streams.get(p.person_id));
+    return true;
+  }
+
+  async function stopListening() {
+    const had = listenPc !== null;
+    closeListener();
+    for (const key of [...tiles.keys()]) if (key !== LOCAL) dropTile(key);
+    if (had) await transport.request("stage.leave");
+  }
+
+  // --- publishing ----------------------------------------------------------------------------
+
+  function videoSender() {
+    return publishPc ? publishPc.getSenders().find((s) => s.track && s.track.kind === "video") || null : null;
+  }
+
+  async function publish() {
+    setText(ui.status, gettext("Starting your camera and microphone…"));
+    await local.start();
+    if (!local.track("video") && !local.track("audio")) {
+      setText(ui.status, gettext("No camera or microphone: you can watch and listen."));
+      return false;
+    }
+    const pc = new RTCPeerConnection({ iceServers: await ice() });
+    publishPc = pc;
+    for (const track of local.stream.getTracks()) {
+      pc.addTransceiver(track, { direction: "sendonly", streams: [local.stream] });
+    }
+    const offer = await fullOffer(pc);
+    const answer = await transport.request("stage.publish", { description: offer });
+    if (publishPc !== pc) return true;
+    if (!answer || !answer.ok || !answer.description) {
+      closePublisher();
+      setText(ui.status, gettext("Could not put you on stage. Trying again…"));
+      return false;
+    }
+    await pc.setRemoteDescription(answer.description);
+    setText(ui.status, "");
+    showLocal();
+    renderControls();
+    renderDevices();
+    announce(gettext("You are on stage: everyone in plenary sees and hears you."));
+    return true;
+  }
+
+  function closePublisher() {
+    if (publishPc) publishPc.close();
+    publishPc = null;
+  }
+
+  async function unpublish() {
+    const had = publishPc !== null;
+    closePublisher();
+    stopScreen(false);
+    local.stop();
+    dropTile(LOCAL);
+    renderControls();
+    // stage.unpublish: off stage, still listening (the server announces the new publishers)
+    if (had) {
+      await transport.request("stage.unpublish");
+      announce(gettext("You are no longer on stage."));
+    }
+  }
+
+  // --- screen sharing ------------------------------------------------------------------------
+
+  async function startScreen() {
+    let display;
+    try {
+      display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch {
+      return;
+    }
+    const track = display.getVideoTracks()[0];
+    const sender = videoSender();
+    if (!track || !sender) {
+      for (const t of display.getTracks()) t.stop();
+      return;
+    }
+    screenTrack = track;
+    track.addEventListener("ended", () => stopScreen(true));
+    await sender.replaceTrack(track);
+    showLocal();
+    renderControls();
+    announce(gettext("You are sharing your screen."));
+  }
+
+  function stopScreen(backToCamera) {
+    if (!screenTrack) return;
+    screenTrack.stop();
+    screenTrack = null;
+    const sender = videoSender();
+    if (backToCamera && sender) sender.replaceTrack(local.track("video")).catch(() => {});
+    if (backToCamera) {
+      showLocal();
+      announce(gettext("You stopped sharing your screen."));
+    }
+    renderControls();
+  }
+
+  // --- controls ------------------------------------------------------------------------------
+
+  function renderControls() {
+    const on = publishPc !== null;
+    ui.publish.hidden = reason === null || reason === "floor";
+    ui.publish.setAttribute("aria-pressed", String(chosen));
+    ui.mute.hidden = !on;
+    ui.camera.hidden = !on;
+    ui.devices.hidden = !on;
+    ui.micDevices.hidden = !on;
+    ui.screen.hidden = !on || !mayShareScreen(reason) || !navigator.mediaDevices?.getDisplayMedia;
+    ui.mute.setAttribute("aria-pressed", String(local.muted));
+    ui.camera.setAttribute("aria-pressed", String(local.cameraOff));
+    ui.screen.setAttribute("aria-pressed", String(screenTrack !== null));
+    ui.mute.disabled = !local.track("audio");
+    ui.camera.disabled = !local.track("video");
+    tiles.get(LOCAL)?.item.classList.toggle("is-camera-off", local.cameraOff && !screenTrack);
+    showSpeaking(LOCAL);
+  }
+
+  async function renderDevices() {
+    const devices = await local.devices();
+    fill(ui.cameraSelect, deviceOptions(devices, "videoinput", gettext("Camera")), local.track("video"));
+    fill(ui.micSelect, deviceOptions(devices, "audioinput", gettext("Microphone")), local.track("audio"));
+  }
+
+  function fill(select, options, track) {
+    const current = track && track.getSettings ? track.getSettings().deviceId : null;
+    select.replaceChildren(...options.map((o) => {
+      const option = el("option", { value: o.id }, o.label);
+      option.selected = o.id === current;
+      return option;
+    }));
+    select.disabled = options.length < 2;
+  }
+
+  async function chooseDevice(kind, select) {
+    if (!select.value) return;
+    try {
+      const track = await local.useDevice(kind, select.value);
+      const sender = publishPc?.getSenders().find((s) => s.track && s.track.kind === kind);
+      if (sender && !(kind === "video" && screenTrack)) await sender.replaceTrack(track);
+      if (kind === "audio") meter.watch(LOCAL, local.stream, speaking(LOCAL));
+      if (kind === "video") showLocal();
+      setText(ui.status, "");
+    } catch {
+      setText(ui.status, gettext("That device could not be started."));
+    }
+    renderControls();
+  }
+
+  ui.publish.addEventListener("click", () => {
+    chosen = !chosen;
+    renderControls();
+    update();
+  });
+  ui.mute.addEventListener("click", () => {
+    local.setMuted(!local.muted);
+    meter.resume();
+    renderControls();
+    announce(local.muted ? gettext("Your microphone is muted.") : gettext("Your microphone is on."));
+  });
+  ui.camera.addEventListener("click", () => {
+    local.setCameraOff(!local.cameraOff);
+    renderControls();
+    announce(local.cameraOff ? gettext("Your camera is off.") : gettext("Your camera is on."));
+  });
+  ui.screen.addEventListener("click", () => (screenTrack ? stopScreen(true) : startScreen()));
+  ui.cameraSelect.addEventListener("change", () => chooseDevice("video", ui.cameraSelect));
+  ui.micSelect.addEventListener("change", () => chooseDevice("audio", ui.micSelect));
+  ui.sound.addEventListener("click", () => {
+    meter.resume();
+    for (const entry of tiles.values()) entry.audio?.play().catch(() => {});
+    ui.sound.hidden = true;
+  });
+
+  // --- bringing the connections in line with what is wanted, one step at a time -------------
+
+  async function settle() {
+    if (busy) return;
+    busy = true;
+    clearTimeout(retry);
+    try {
+      for (;;) {
+        const publishing = publishPc !== null;
+        if (!wantPublish && publishing) await unpublish();
+        else if (!wantListen && (listenPc || listening)) {
+          await stopListening();
+          listening = false;
+        } else if (wantPublish && !publishing) {
+          if (!(await publish())) throw new Error("publish");
+        } else if (wantListen && !listening) {
+          listening = true;
+          if (!(await listen())) {
+            listening = false;
+            throw new Error("listen");
+          }
+        } else break;
+      }
+    } catch (error) {
+      if (error.message !== "publish" && error.message !== "listen") console.warn("stage", error);
+      retry = setTimeout(settle, RETRY_MS);
+    } finally {
+      busy = false;
+      ui.box.hidden = !wantListen;
+      renderControls();
+    }
+  }
+
+  function update() {
+    const state = session.state;
+    const live = client.connected && inPlenary(state, boot.person_id);
+    const before = reason;
+    reason = live ? publishReason(state, you()) : null;
+    if (reason === "floor" && before !== "floor") chosen = true; // given the floor: on stage
+    if (reason === null) chosen = false;
+    wantListen = live;
+    wantPublish = live && reason !== null && chosen;
+    renderControls();
+    settle();
+  }
+
+  transport.on("stage", (message) => {
+    if (message.type !== "publishers") return;
+    const next = readPublishers(message.publishers);
+    const { changed } = diffPublishers(publishers, next);
+    publishers = next;
+    renderPublisherNames();
+    if (!changed) return;
+    clearTimeout(relisten);
+    relisten = setTimeout(() => {
+      listening = false; // a fresh listener connection for the new set of publishers
+      settle();
+    }, RELISTEN_DEBOUNCE_MS);
+  });
+
+  // a new socket after a reconnect: the server forgot this connection's stage
+  client.on("connect", () => {
+    closeListener();
+    closePublisher();
+    stopScreen(false);
+    listening = false;
+  });
+  client.on("disconnect", () => update());
+  listeners.push(() => update());
+
+  const api = {
+    links: () => [listenPc, publishPc].filter(Boolean),
+    listener: () => listenPc,
+    publisher: () => publishPc,
+    publishers: () => publishers,
+    local,
+  };
+  globalThis.forumStage = api;
+  return api;
+}
