@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
 
-from facilitation import Actor
 from server.errors import ErrorCode, ProtocolError, error_answer
-from server.ratelimit import TokenBucket
+from server.feature_sockets import FeatureGate
 from server.sockets import SocketLayer
 from signaling.peers import MediaPeers, media_room
 from signaling.relay import (
@@ -28,7 +26,10 @@ from signaling.relay import (
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
+def _refusal(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, SignalRefused):
+        return error_answer(ProtocolError(ErrorCode(exc.code), exc.message))
+    return error_answer(exc)
 
 
 class MediaSockets:
@@ -37,7 +38,8 @@ class MediaSockets:
         self.sio = sio
         self.sockets = sockets
         self.peers = peers
-        self.buckets: dict[str, TokenBucket] = {}
+        self.gate = FeatureGate(sockets, rate=SIGNALS_PER_SECOND, burst=SIGNAL_BURST,
+                                what="media messages", refusal=_refusal)
         sio.on("media.join", self.on_join)
         sio.on("media.leave", self.on_leave)
         sio.on("media.ice", self.on_ice)
@@ -45,52 +47,28 @@ class MediaSockets:
         sockets.on_close.append(self.on_disconnect)
 
     async def on_join(self, sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
-        return await self._answer(sid, data, extra, self._join)
+        return await self.gate.answer(sid, data, extra, self._join)
 
     async def on_leave(self, sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
-        return await self._answer(sid, data, extra, self._leave)
+        return await self.gate.answer(sid, data, extra, self._leave)
 
     async def on_ice(self, sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
-        return await self._answer(sid, data, extra, self._ice)
+        return await self.gate.answer(sid, data, extra, self._ice)
 
     async def on_signal(self, sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
-        return await self._answer(sid, data, extra, self._signal)
+        return await self.gate.answer(sid, data, extra, self._signal)
 
     async def on_disconnect(self, sid: str) -> None:
-        self.buckets.pop(sid, None)
+        self.gate.forget(sid)
         try:
             for gathering_id in self.peers.joined(sid):
                 await self.peers.leave(sid, gathering_id, self._broadcast)
         except Exception:  # the other close hooks (presence) must still run
             log.exception("could not announce that media peer %s left", sid)
 
-    async def _answer(self, sid: str, data: Any, extra: tuple[Any, ...],
-                      handler: Handler) -> dict[str, Any]:
-        try:
-            if sid not in self.sockets.connections:
-                raise ProtocolError(ErrorCode.UNAUTHENTICATED, "sign in first")
-            bucket = self.buckets.setdefault(
-                sid, TokenBucket(SIGNALS_PER_SECOND, SIGNAL_BURST))
-            if not bucket.take():
-                raise ProtocolError(ErrorCode.RATE_LIMITED, "too many media messages; slow down")
-            if extra or not isinstance(data, dict):
-                raise ProtocolError(ErrorCode.INVALID_FORMAT, "send one object")
-            return await handler(sid, data)
-        except SignalRefused as refused:
-            return error_answer(ProtocolError(ErrorCode(refused.code), refused.message))
-        except Exception as exc:  # every failure becomes an error code in the ack
-            return error_answer(exc)
-
-    async def _actor(self, sid: str, gathering_id: str) -> Actor:
-        connection = self.sockets.connections[sid]
-        actor = await self.sockets._actor(connection, gathering_id)
-        if gathering_id not in connection.joined:
-            raise ProtocolError(ErrorCode.REJECTED, "join the gathering's room first")
-        return actor
-
     async def _join(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         ref = MediaRef.model_validate(data)
-        actor = await self._actor(sid, ref.gathering)
+        actor = await self.gate.joined_actor(sid, ref.gathering)
         state = await self.sockets.live.state(ref.gathering)
         await self.sio.enter_room(sid, media_room(ref.gathering))
         return await self.peers.join(sid, actor, ref.gathering, state, self._emit, time.time())
@@ -103,12 +81,12 @@ class MediaSockets:
 
     async def _ice(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         ref = MediaRef.model_validate(data)
-        actor = await self._actor(sid, ref.gathering)
+        actor = await self.gate.joined_actor(sid, ref.gathering)
         return {"ok": True, **self.peers.ice_answer(actor, time.time())}
 
     async def _signal(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         signal = Signal.model_validate(data)
-        actor = await self._actor(sid, signal.gathering)
+        actor = await self.gate.joined_actor(sid, signal.gathering)
         state = await self.sockets.live.state(signal.gathering)
         await check_signal(self.peers.registry, state, sid, actor, signal)
         await self.sio.emit("signal", signal.relayed(sid), to=signal.to)

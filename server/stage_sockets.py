@@ -37,12 +37,11 @@ from aiortc import RTCIceServer, RTCPeerConnection
 from pydantic import StringConstraints
 from redis.asyncio import Redis
 
-from facilitation import Actor
 from facilitation.media import may_publish
 from facilitation.roles import Role
 from rooms.live import LiveRooms
 from server.errors import ErrorCode, ProtocolError, error_answer
-from server.ratelimit import TokenBucket
+from server.feature_sockets import FeatureGate
 from server.sockets import SocketLayer, room_of
 from signaling.ice import IceConfig
 from signaling.relay import SDP_MAX, GatheringId, MediaRef, Strict
@@ -409,8 +408,6 @@ class StageRouter:
 
 # -- the edge -------------------------------------------------------------------------------
 
-Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
-
 
 class StageSockets:
     def __init__(self, sio: socketio.AsyncServer, sockets: SocketLayer, router: StageRouter,
@@ -418,7 +415,8 @@ class StageSockets:
         self.sio = sio
         self.sockets = sockets
         self.router = router
-        self.buckets: dict[str, TokenBucket] = {}
+        self.gate = FeatureGate(sockets, rate=STAGE_REQUESTS_PER_SECOND, burst=STAGE_BURST,
+                                what="stage requests", refusal=stage_answer)
         self.local: dict[str, set[str]] = {}  # sid on this worker -> gatherings on stage
         sio.on("stage.publish", self.on_publish)
         sio.on("stage.listen", self.on_listen)
@@ -428,19 +426,19 @@ class StageSockets:
         sockets.after_publish.append(self.on_events)
 
     async def on_publish(self, sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
-        return await self._answer(sid, data, extra, self._publish)
+        return await self.gate.answer(sid, data, extra, self._publish)
 
     async def on_listen(self, sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
-        return await self._answer(sid, data, extra, self._listen)
+        return await self.gate.answer(sid, data, extra, self._listen)
 
     async def on_unpublish(self, sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
-        return await self._answer(sid, data, extra, self._unpublish)
+        return await self.gate.answer(sid, data, extra, self._unpublish)
 
     async def on_leave(self, sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
-        return await self._answer(sid, data, extra, self._leave)
+        return await self.gate.answer(sid, data, extra, self._leave)
 
     async def on_disconnect(self, sid: str) -> None:
-        self.buckets.pop(sid, None)
+        self.gate.forget(sid)
         for gathering_id in self.local.pop(sid, set()):
             try:
                 await self.router.call({"op": "leave", "gathering": gathering_id, "sid": sid},
@@ -460,31 +458,9 @@ class StageSockets:
         except Exception:
             log.exception("stage review of %s failed", gathering_id)
 
-    async def _answer(self, sid: str, data: Any, extra: tuple[Any, ...],
-                      handler: Handler) -> dict[str, Any]:
-        try:
-            if sid not in self.sockets.connections:
-                raise ProtocolError(ErrorCode.UNAUTHENTICATED, "sign in first")
-            bucket = self.buckets.setdefault(
-                sid, TokenBucket(STAGE_REQUESTS_PER_SECOND, STAGE_BURST))
-            if not bucket.take():
-                raise ProtocolError(ErrorCode.RATE_LIMITED, "too many stage requests; slow down")
-            if extra or not isinstance(data, dict):
-                raise ProtocolError(ErrorCode.INVALID_FORMAT, "send one object")
-            return await handler(sid, data)
-        except Exception as exc:  # every failure becomes an error code in the ack
-            return stage_answer(exc)
-
-    async def _actor(self, sid: str, gathering_id: str) -> Actor:
-        connection = self.sockets.connections[sid]
-        actor = await self.sockets._actor(connection, gathering_id)
-        if gathering_id not in connection.joined:
-            raise ProtocolError(ErrorCode.REJECTED, "join the gathering's room first")
-        return actor
-
     async def _offer(self, op: str, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         offer = StageOffer.model_validate(data)
-        actor = await self._actor(sid, offer.gathering)
+        actor = await self.gate.joined_actor(sid, offer.gathering)
         request = {"op": op, "gathering": offer.gathering, "sid": sid,
                    "person_id": actor.person_id, "name": actor.name,
                    "role": actor.role.value, "sdp": offer.description.sdp}
