@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.models import Invitation, Person, WebSession
@@ -57,6 +57,16 @@ async def redeem_invitation(sessions: async_sessionmaker, token: str) -> Person 
                 return None
         await session.commit()
         return await session.get(Person, invitation.person_id)
+
+
+async def invitations_since(sessions: async_sessionmaker, person_id: int,
+                            since: datetime) -> int:
+    """How many sign-in links the person was given after `since` (every worker sees them)."""
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count(Invitation.id)).where(
+                Invitation.person_id == person_id, Invitation.created_at > since))
+        return int(count or 0)
 
 
 async def revoke_invitations(sessions: async_sessionmaker, person_id: int) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +18,7 @@ from facilitation.roles import runs_gathering
 from rooms.accounts import (
     create_invitation,
     end_session,
+    invitations_since,
     person_by_email,
     redeem_invitation,
     start_session,
@@ -43,6 +45,7 @@ from server.sockets import SESSION_COOKIE
 
 POSTBOX = web.AppKey("postbox", Postbox)
 TOKEN = r"{token:[A-Za-z0-9_-]{20,100}}"
+log = logging.getLogger(__name__)
 
 
 def local_zone() -> ZoneInfo:
@@ -109,11 +112,23 @@ async def sign_in(request: web.Request) -> web.Response:
     return response
 
 
+LINKS_PER_HOUR = 3  # per address: nobody can flood a person's inbox through this form
+
+
+async def _may_send_link(request: web.Request, person: Person) -> bool:
+    since = datetime.now(UTC) - timedelta(hours=1)
+    if await invitations_since(request.app[SESSIONS], person.id, since) < LINKS_PER_HOUR:
+        return True
+    log.warning("sign-in link for person %s not sent: %s links in the last hour",
+                person.id, LINKS_PER_HOUR)
+    return False
+
+
 async def request_link(request: web.Request) -> web.Response:
     settings, sessions = request.app[SETTINGS], request.app[SESSIONS]
     email = str((await request.post()).get("email", "")).strip()
     person = await person_by_email(sessions, email) if 3 <= len(email) <= 320 else None
-    if person is not None:
+    if person is not None and await _may_send_link(request, person):
         token = await create_invitation(sessions, person.id, days=settings.invitation_days)
         request.app[POSTBOX].post_sign_in_link(person.email, sign_in_url(settings, token))
     # The same answer whether or not the address is known: no account enumeration.

@@ -220,3 +220,19 @@ async def test_landing_and_sign_out(server: TestServer, sessions: async_sessionm
         assert alice.cookie(SESSION_COOKIE) is None
         _, _, response = await alice.get("/gatherings", allow_redirects=False)
         assert (response.status, response.headers["Location"]) == (303, "/")
+
+
+async def test_a_person_gets_at_most_three_links_an_hour_from_the_form(
+        server: TestServer, world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="server.mail")
+    async with Browser(server) as visitor:
+        answers = []
+        for _ in range(5):
+            status, page, _ = await visitor.submit("/", "/signin/request",
+                                                   {"email": world.bjorn.email})
+            assert status == 200
+            answers.append(page)
+    links = re.findall(r"https?://\S+/signin/\S+", caplog.text)
+    assert len(links) == 3  # the fourth and fifth ask send nothing...
+    assert len(set(answers)) == 1  # ...and the answer does not tell
+    assert "not sent" in caplog.text
