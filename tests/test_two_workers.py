@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,8 +126,14 @@ class Cluster:
             return [(seq, type_) for seq, type_ in rows]
 
 
-@pytest.fixture
-async def cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+StartWorker = Callable[[str, dict[str, str], Path], Worker]
+
+
+@asynccontextmanager
+async def running_cluster(postgres_url: str, redis_url: str, tmp_path: Path,
+                          start: StartWorker) -> AsyncIterator[Cluster]:
+    """Two workers started by `start` on one fresh database and one Redis prefix; all of it
+    stopped and cleaned up afterwards."""
     engine = create_engine(postgres_url)
     prefix = f"forum-test-{uuid.uuid4().hex}"
     workers: list[Worker] = []
@@ -138,7 +145,7 @@ async def cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> AsyncIte
         env = {**os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": redis_url,
                "REDIS_PREFIX": prefix, "SECRET_KEY": "two-workers-secret",
                "PYTHONUNBUFFERED": "1"}
-        workers = [start_worker("A", env, tmp_path), start_worker("B", env, tmp_path)]
+        workers = [start("A", env, tmp_path), start("B", env, tmp_path)]
         await asyncio.gather(*(w.wait_healthy() for w in workers))
         yield Cluster(workers[0], workers[1], world, sessions, clients)
     finally:
@@ -154,6 +161,12 @@ async def cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> AsyncIte
         finally:
             await redis.aclose()
         await engine.dispose()
+
+
+@pytest.fixture
+async def cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    async with running_cluster(postgres_url, redis_url, tmp_path, start_worker) as running:
+        yield running
 
 
 async def eventually(check: Callable[[], bool], what: str) -> None:

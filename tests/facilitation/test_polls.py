@@ -8,15 +8,14 @@ from dataclasses import replace
 
 import pytest
 
-from facilitation import Actor, AgendaSlot, GatheringState, Phase, Rejected, Role, fold
+from facilitation import Actor, AgendaSlot, GatheringState, Phase, Role
 from facilitation import commands as c
 from facilitation import polls as p
 from facilitation.events import Event, event_from, public_data
-from facilitation.rules import decide
 from facilitation.snapshot import live_view
 from facilitation.state import PollKind, PollPlan, WordCount
+from tests.facilitation.deciding import T0, rejected, run
 
-T0 = 1_800_000_000.0
 CHECKIN = PollPlan("Hvordan går det?", PollKind.SINGLE, ("Bra", "Sånn passe", "Dårlig"))
 
 AGENDA = (
@@ -30,20 +29,6 @@ ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune")
 BJORN = Actor(4, "Bjørn Brekke", Role.PARTICIPANT, "Brekke kommune")
 EVA = Actor(5, "Eva Ekspert", Role.EXPERT)
 CARL = Actor(7, "Carl Cederås", Role.PARTICIPANT, "Cederås kommune")
-
-
-def run(state: GatheringState, actor: Actor, command: c.Command,
-        now: float = T0) -> tuple[GatheringState, list[Event]]:
-    new_state, events = decide(state, actor, command, now)
-    assert new_state.version == state.version + len(events)
-    assert fold(state, events) == new_state
-    return new_state, events
-
-
-def rejected(state: GatheringState, actor: Actor, command: c.Command) -> Rejected:
-    with pytest.raises(Rejected) as caught:
-        decide(state, actor, command, T0)
-    return caught.value
 
 
 def live() -> GatheringState:

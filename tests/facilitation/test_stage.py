@@ -8,15 +8,15 @@ from dataclasses import replace
 
 import pytest
 
-from facilitation import Actor, AgendaSlot, GatheringState, Phase, Rejected, Role, fold
+from facilitation import Actor, AgendaSlot, GatheringState, Phase, Rejected, Role
 from facilitation import commands as c
 from facilitation import stage as st
 from facilitation.events import Event, event_from
 from facilitation.rules import decide
 from facilitation.snapshot import live_view
 from facilitation.state import Context, PersonRef
-
-T0 = 1_800_000_000.0
+from tests.facilitation import deciding
+from tests.facilitation.deciding import T0
 
 FRIDA = Actor(1, "Frida Fasilitator", Role.FACILITATOR)
 ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune")
@@ -41,10 +41,7 @@ AGENDA = (
 
 def run(state: GatheringState, actor: Actor, command: c.Command, now: float = T0,
         context: Context = THEME) -> tuple[GatheringState, list[Event]]:
-    new_state, events = decide(state, actor, command, now, context)
-    assert new_state.version == state.version + len(events)
-    assert fold(state, events) == new_state
-    return new_state, events
+    return deciding.run(state, actor, command, now, context)
 
 
 def live() -> GatheringState:

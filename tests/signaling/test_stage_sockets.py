@@ -18,18 +18,16 @@ import socketio
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from rooms.db import create_engine, sessionmaker
-from rooms.migrate import upgrade
 from server.app import STAGE
 from server.errors import ProtocolError
 from server.settings import Settings
 from server.stage_sockets import StageRouter, stage_answer
 from tests.conftest import Connect, send
-from tests.factories import World, build_world
+from tests.factories import World
 from tests.server.live_helpers import eventually
 from tests.signaling.conftest import collect
 from tests.signaling.stage_peer import StageListener, StagePublisher
-from tests.test_two_workers import ROOT, Cluster, Worker, free_port
+from tests.test_two_workers import ROOT, Cluster, Worker, free_port, running_cluster
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -224,34 +222,9 @@ def start_loopback_worker(name: str, env: dict[str, str], log_dir: Path) -> Work
 @pytest.fixture
 async def stage_cluster(postgres_url: str, redis_url: str,
                         tmp_path: Path) -> AsyncIterator[Cluster]:
-    engine = create_engine(postgres_url)
-    prefix = f"forum-test-{uuid.uuid4().hex}"
-    workers: list[Worker] = []
-    clients: list[socketio.AsyncClient] = []
-    try:
-        await upgrade(engine)
-        sessions = sessionmaker(engine)
-        world = await build_world(sessions)
-        env = {**os.environ, "DATABASE_URL": postgres_url, "REDIS_URL": redis_url,
-               "REDIS_PREFIX": prefix, "SECRET_KEY": "two-workers-secret",
-               "PYTHONUNBUFFERED": "1"}
-        workers = [start_loopback_worker("A", env, tmp_path),
-                   start_loopback_worker("B", env, tmp_path)]
-        await asyncio.gather(*(w.wait_healthy() for w in workers))
-        yield Cluster(workers[0], workers[1], world, sessions, clients)
-    finally:
-        for client in clients:
-            await client.disconnect()
-        for worker in workers:
-            worker.stop()
-        redis = Redis.from_url(redis_url)
-        try:
-            keys = [key async for key in redis.scan_iter(f"{prefix}:*")]
-            if keys:
-                await redis.delete(*keys)
-        finally:
-            await redis.aclose()
-        await engine.dispose()
+    async with running_cluster(postgres_url, redis_url, tmp_path,
+                               start_loopback_worker) as running:
+        yield running
 
 
 async def test_a_listener_on_another_worker_decodes_the_owners_stage(

@@ -4,7 +4,8 @@
 
 import { byId, el, setText } from "../dom.js";
 import { format, gettext } from "../i18n.js";
-import { deviceOptions, LocalMedia } from "./local-media.js";
+import { renderDeviceSelects } from "./device-select.js";
+import { LocalMedia } from "./local-media.js";
 import { Mesh, SocketTransport } from "./mesh.js";
 import { groupMemberIds, meshKey } from "./negotiation.js";
 import { SpeakingMeter } from "./speaking.js";
@@ -122,21 +123,8 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     showSpeaking(LOCAL);
   }
 
-  async function renderDevices() {
-    const devices = await local.devices();
-    fill(ui.cameraSelect, deviceOptions(devices, "videoinput", gettext("Camera")), local.track("video"));
-    fill(ui.micSelect, deviceOptions(devices, "audioinput", gettext("Microphone")), local.track("audio"));
-  }
-
-  function fill(select, options, track) {
-    if (!select) return;
-    const chosen = track && track.getSettings ? track.getSettings().deviceId : null;
-    select.replaceChildren(...options.map((o) => {
-      const option = el("option", { value: o.id }, o.label);
-      option.selected = o.id === chosen;
-      return option;
-    }));
-    select.disabled = options.length < 2;
+  function renderDevices() {
+    return renderDeviceSelects(local, ui.cameraSelect, ui.micSelect);
   }
 
   async function chooseDevice(kind, select) {

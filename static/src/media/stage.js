@@ -14,7 +14,8 @@
 
 import { byId, el, setText } from "../dom.js";
 import { format, gettext } from "../i18n.js";
-import { deviceOptions, LocalMedia } from "./local-media.js";
+import { renderDeviceSelects } from "./device-select.js";
+import { LocalMedia } from "./local-media.js";
 import { SocketTransport } from "./mesh.js";
 import { SpeakingMeter } from "./speaking.js";
 import {
@@ -334,20 +335,8 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     showSpeaking(LOCAL);
   }
 
-  async function renderDevices() {
-    const devices = await local.devices();
-    fill(ui.cameraSelect, deviceOptions(devices, "videoinput", gettext("Camera")), local.track("video"));
-    fill(ui.micSelect, deviceOptions(devices, "audioinput", gettext("Microphone")), local.track("audio"));
-  }
-
-  function fill(select, options, track) {
-    const current = track && track.getSettings ? track.getSettings().deviceId : null;
-    select.replaceChildren(...options.map((o) => {
-      const option = el("option", { value: o.id }, o.label);
-      option.selected = o.id === current;
-      return option;
-    }));
-    select.disabled = options.length < 2;
+  function renderDevices() {
+    return renderDeviceSelects(local, ui.cameraSelect, ui.micSelect);
   }
 
   async function chooseDevice(kind, select) {

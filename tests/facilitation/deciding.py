@@ -1,0 +1,29 @@
+"""What the pure rule tests share: a fake clock, and `decide` with the invariants every
+decision must keep (each event advances the version by one; the events fold to the state)."""
+
+from __future__ import annotations
+
+import pytest
+
+from facilitation import Actor, GatheringState, Rejected, fold
+from facilitation import commands as c
+from facilitation.events import Event
+from facilitation.rules import NO_CONTEXT, decide
+from facilitation.state import Context
+
+T0 = 1_800_000_000.0  # the fake clock starts here; tests add seconds to it
+
+
+def run(state: GatheringState, actor: Actor, command: c.Command, now: float = T0,
+        context: Context = NO_CONTEXT) -> tuple[GatheringState, list[Event]]:
+    new_state, events = decide(state, actor, command, now, context)
+    assert new_state.version == state.version + len(events)
+    assert fold(state, events) == new_state
+    return new_state, events
+
+
+def rejected(state: GatheringState, actor: Actor, command: c.Command,
+             now: float = T0) -> Rejected:
+    with pytest.raises(Rejected) as caught:
+        decide(state, actor, command, now)
+    return caught.value
