@@ -22,6 +22,9 @@ NEEDS_CONTEXT = frozenset({
     "room.join", "agenda.next", "agenda.previous", "breakouts.propose", "breakouts.move",
     "breakouts.open",
 })
+# Who is present matters only where people are grouped: a join (a late joiner's placement)
+# needs who met whom, not the whole room, which would make seating a room quadratic.
+PRESENCE_CONTEXT = NEEDS_CONTEXT - {"room.join"}
 # Agenda planning needs other things: who may be named as an expert, the agenda to copy.
 PLANNING_CONTEXT = frozenset({"agenda.add_item", "agenda.update_item", "agenda.copy_from"})
 # The stage: whom an expert slot starting, or the facilitator, may give the stage to.
@@ -44,8 +47,8 @@ class ContextSource:
         people = await self.people(gathering_id) if command.type in STAGE_CONTEXT else ()
         if command.type not in NEEDS_CONTEXT:
             return Context(people=people)
-        return Context(present=await self.present(gathering_id),
-                       met=await self.met(gathering_id),
+        present = await self.present(gathering_id) if command.type in PRESENCE_CONTEXT else ()
+        return Context(present=present, met=await self.met(gathering_id),
                        stage_names=await self.stages(), people=people)
 
     async def people(self, gathering_id: str) -> tuple[PersonRef, ...]:
