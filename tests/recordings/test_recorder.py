@@ -7,6 +7,7 @@ import asyncio
 import fractions
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,10 @@ class LateVideo(VideoStreamTrack):
     """640x360 at 30 fps whose first frame comes `delay` s late (the audio starts first); it
     sends exactly `limit` frames, then nothing more."""
 
-    def __init__(self, limit: int, delay: float) -> None:
+    def __init__(self, limit: int, delay: float,
+                 after: Callable[[], bool] = lambda: True) -> None:
         super().__init__()
-        self.limit, self.delay = limit, delay
+        self.limit, self.delay, self.after = limit, delay, after
         self.sent = 0
         self.finished = asyncio.Event()
         self.first_sent_at: float | None = None
@@ -60,6 +62,9 @@ class LateVideo(VideoStreamTrack):
 
     async def recv(self) -> av.VideoFrame:
         if self.sent == 0:
+            # count the delay from `after` (the audio reaching the far side), so a slow
+            # connection set-up on a loaded machine cannot eat into the audio's head start
+            await wait_for(self.after, 10, "the audio to reach the far side")
             await asyncio.sleep(self.delay)
             self.first_sent_at = time.monotonic()
         if self.sent >= self.limit:
@@ -114,10 +119,10 @@ async def test_audio_first_recording_has_both_streams(
 ) -> None:
     sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    video = LateVideo(VIDEO_FRAMES, delay=0.5)
+    recorder = Recorder(tmp_path / "recordings")
+    video = LateVideo(VIDEO_FRAMES, delay=0.5, after=lambda: "audio" in recorder.first_seen)
     sender.addTrack(AudioStreamTrack())
     sender.addTrack(video)
-    recorder = Recorder(tmp_path / "recordings")
 
     @receiver.on("track")
     def on_track(track: MediaStreamTrack) -> None:
