@@ -12,8 +12,19 @@ The listener process cannot also decode N VP8 streams on a 2-core machine withou
 the server, so only `--decoding` listeners (default 2) decode; the others receive, decrypt,
 depacketise and report RTCP like any listener but skip the VP8 decode (aiortc's decoder is
 replaced in THIS process only). The server is untouched. The last line is one recording at
-the same size, measured by `bench/recording.py` (`--no-recording` skips it). A measurement,
-never a test: nothing asserts on time.
+the same size, measured by `bench/recording.py` (`--no-recording` skips it).
+
+    .venv/bin/python bench/stage.py --listeners 10 25 --seconds 10 --record
+
+`--record` runs each N twice, without and then with a recording made the production way
+(`server/stage_recordings.py`): the stage subprocess creates a `recordings.Recorder` (in a
+`tempfile.mkdtemp()` directory outside the source tree, removed afterwards) for the
+publisher's kinds right after the publish and `stage.tap`s the publisher, so the recorder is
+fed the stage's own decoded frames (no second decode). Printed per N: the server's CPU with
+and without the recording, the recorder thread's CPU (`RecordingResult.cpu_seconds` over
+the recording's wall time, and over the same window as the server CPU), and, as a sanity
+check, each stream's packet count and pts span in the file as PyAV reads it.
+A measurement, never a test: nothing asserts on time.
 Both processes patch aioice to gather on 127.0.0.1 (this host has only loopback)."""
 
 from __future__ import annotations
@@ -23,7 +34,9 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -48,11 +61,55 @@ def rss_mib() -> tuple[float, float]:
 # -- the server subprocess ------------------------------------------------------------------
 
 
-async def serve() -> None:
+def probe(path: Path) -> dict[str, tuple[int, float]]:
+    """Per stream kind of the file: packets (= frames here) and the span of their pts in s."""
+    import av
+
+    times: dict[str, list[float]] = {}
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            if packet.pts is not None and packet.time_base is not None:
+                times.setdefault(packet.stream.type, []).append(
+                    float(packet.pts * packet.time_base)
+                )
+    return {kind: (len(t), max(t) - min(t)) for kind, t in times.items()}
+
+
+async def serve(record: bool) -> None:
+    from recordings.recorder import Recorder
     from signaling.stage import Stage
 
     stage = Stage()
     done = asyncio.Event()
+    directory = Path(tempfile.mkdtemp(prefix="bench-stage-"))
+    recording: dict[str, Any] = {}  # recorder, sink, publisher, started
+
+    def start_recording(publisher: str) -> None:
+        """As `server.stage_recordings.StageRecordings._start`."""
+        kinds = tuple(k for k in ("audio", "video") if k in stage.kinds(publisher))
+        recorder = Recorder(directory, kinds)
+
+        def sink(kind: str, frame: Any) -> object:
+            offer = recorder.video_frame if kind == "video" else recorder.audio_frame
+            return offer(frame)
+
+        stage.tap(publisher, sink)
+        recording.update(
+            recorder=recorder, sink=sink, publisher=publisher, started=time.monotonic()
+        )
+
+    async def stop_recording() -> dict[str, Any]:
+        stage.untap(recording["publisher"], recording["sink"])
+        result = await recording["recorder"].stop(10)
+        return {
+            "cpu_seconds": result.cpu_seconds,
+            "wall": time.monotonic() - recording["started"],
+            "complete": result.complete,
+            "encoded": result.encoded,
+            "dropped": result.dropped,
+            "file": probe(result.path) if result.path else {},
+            "error": result.error,
+        }
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
@@ -65,6 +122,8 @@ async def serve() -> None:
             reply: dict[str, Any] = {}
             if op == "publish":
                 reply["sdp"] = await stage.publish(request["id"], request["sdp"])
+                if record:
+                    start_recording(request["id"])
             elif op == "listen":
                 reply["sdp"] = await stage.listen(request["id"], request["sdp"])
             elif op == "stats":
@@ -75,8 +134,12 @@ async def serve() -> None:
                     "rss": rss,
                     "hwm": hwm,
                     "stage": stage.stats(),
+                    "recorder_cpu": recording["recorder"].cpu_seconds if recording else 0.0,
                 }
             elif op == "close":
+                if recording:
+                    reply["recording"] = await stop_recording()
+                shutil.rmtree(directory, ignore_errors=True)
                 await stage.close()
                 done.set()
             writer.write(json.dumps(reply).encode() + b"\n")
@@ -135,13 +198,18 @@ async def inbound_video_packets(pc: Any) -> int:
     )
 
 
-async def run_one(listeners: int, seconds: float) -> dict[str, Any]:
+async def run_one(listeners: int, seconds: float, record: bool) -> dict[str, Any]:
     from aiortc import RTCSessionDescription
 
     from tests.signaling.test_stage import Listener, Publisher
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--serve", stdout=asyncio.subprocess.PIPE, cwd=ROOT
+        sys.executable,
+        __file__,
+        "--serve",
+        *(["--record"] if record else []),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
     )
     try:
         assert proc.stdout is not None
@@ -183,9 +251,11 @@ async def run_one(listeners: int, seconds: float) -> dict[str, Any]:
 
         video = next(t for t in after["stage"]["tracks"].values() if t["kind"] == "video")
         video_before = next(t for t in before["stage"]["tracks"].values() if t["kind"] == "video")
+        wall = after["wall"] - before["wall"]
         result = {
             "listeners": listeners,
-            "cpu_percent": 100 * (after["cpu"] - before["cpu"]) / (after["wall"] - before["wall"]),
+            "cpu_percent": 100 * (after["cpu"] - before["cpu"]) / wall,
+            "recorder_percent": 100 * (after["recorder_cpu"] - before["recorder_cpu"]) / wall,
             "rss_idle": idle["rss"],
             "rss": after["rss"],
             "hwm": after["hwm"],
@@ -197,7 +267,7 @@ async def run_one(listeners: int, seconds: float) -> dict[str, Any]:
             "encoders": after["stage"]["encoders_created"],
             "decoded_by_listeners": sum(p.frames["video"] for p in peers),
         }
-        await rpc.call(op="close")
+        result["recording"] = (await rpc.call(op="close")).get("recording")
         for peer in peers:
             await peer.close()
         await publisher.pc.close()
@@ -211,17 +281,36 @@ async def run_one(listeners: int, seconds: float) -> dict[str, Any]:
             await proc.wait()
 
 
+def print_recording(r: dict[str, Any], without: float) -> None:
+    rec = r["recording"]
+    files = ", ".join(
+        f"{kind} {frames} frames over {span:.1f} s" for kind, (frames, span) in rec["file"].items()
+    )
+    print(
+        f"    recording at {r['listeners']} listeners: server CPU {r['cpu_percent']:5.1f}% with vs "
+        f"{without:5.1f}% without ({r['cpu_percent'] - without:+.1f}); recorder thread "
+        f"{rec['cpu_seconds']:.2f} s CPU / {rec['wall']:.1f} s wall = "
+        f"{100 * rec['cpu_seconds'] / rec['wall']:.1f}% (in the window "
+        f"{r['recorder_percent']:.1f}%); encoded {rec['encoded']} dropped "
+        f"{rec['dropped']} complete {rec['complete']} error {rec['error']}; file: {files}",
+        flush=True,
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     skip_decoding_after(args.decoding)
     print(
         f"stage benchmark: 1 publisher 640x360 @30 fps, window {args.seconds:.0f} s, "
         f"{os.cpu_count()} cores; server = stage subprocess"
     )
-    for count in args.listeners:
-        r = await run_one(count, args.seconds)
+    modes = (False, True) if args.record else (False,)
+    without = 0.0
+    for count, record in [(n, rec) for n in args.listeners for rec in modes]:
+        r = await run_one(count, args.seconds, record)
         at_30 = r["cpu_percent"] * 30 * args.seconds / max(r["frames_received"], 1)
         print(
-            f"listeners={r['listeners']:>3}  server CPU {r['cpu_percent']:5.1f}% of one core "
+            f"listeners={r['listeners']:>3}{' +recording' if record else ''}  "
+            f"server CPU {r['cpu_percent']:5.1f}% of one core "
             f"(scaled to 30 fps: {at_30:5.1f}%)  "
             f"RSS {r['rss']:6.1f} MiB (idle {r['rss_idle']:.1f}, peak {r['hwm']:.1f})  "
             f"receiving {r['receiving']}/{r['listeners']}  "
@@ -233,6 +322,9 @@ async def main(args: argparse.Namespace) -> None:
             f"{r['decoded_by_listeners']}",
             flush=True,
         )
+        if record:
+            print_recording(r, without)
+        without = r["cpu_percent"]
     if args.recording:
         from bench.recording import measure_recording
 
@@ -244,7 +336,17 @@ if __name__ == "__main__":
     parser.add_argument("--listeners", type=int, nargs="+", default=[10, 25, 50])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--decoding", type=int, default=2)
-    parser.add_argument("--no-recording", dest="recording", action="store_false")
+    parser.add_argument(
+        "--no-recording",
+        dest="recording",
+        action="store_false",
+        help="skip the stand-alone recording line (bench/recording.py)",
+    )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="run each N also with a recorder tapping the publisher in the stage process",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
-    asyncio.run(serve() if arguments.serve else main(arguments))
+    asyncio.run(serve(arguments.record) if arguments.serve else main(arguments))

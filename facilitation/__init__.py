@@ -9,6 +9,7 @@ from facilitation import notes as _notes  # noqa: F401  (registers its rules)
 from facilitation import planning as _planning  # noqa: F401  (registers its rules)
 from facilitation import polls as _polls  # noqa: F401  (registers its rules)
 from facilitation import questions as _questions  # noqa: F401  (registers its rules)
+from facilitation import recording as _recording  # noqa: F401  (registers its rules)
 from facilitation import stage as _stage  # noqa: F401  (registers its rules)
 from facilitation.commands import Command
 from facilitation.core import Rejected, apply, fold

@@ -79,10 +79,12 @@ def fold(state: GatheringState, events: Iterable[Event]) -> GatheringState:
 #                    item does what it says (a breakout item opens breakouts, ...);
 #   "joined":        after a person joins the room (a late joiner gets a group);
 #   "tick":          the server's clock (deadlines and warnings);
-#   "timer_changed": after the current item's timer is extended, paused or resumed.
+#   "timer_changed": after the current item's timer is extended, paused or resumed;
+#   "stage_changed": after the spotlight or the floor moved by hand;
+#   "ending":        just before the gathering ends (the state is the one it ends in).
 Hook = Callable[[GatheringState, Decision], list[Event]]
 HOOKS: dict[str, list[Hook]] = {"item_started": [], "joined": [], "tick": [],
-                                "timer_changed": []}
+                                "timer_changed": [], "stage_changed": [], "ending": []}
 
 
 def hook(moment: str) -> Callable[[Hook], Hook]:

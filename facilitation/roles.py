@@ -60,6 +60,12 @@ COMMAND_RIGHTS: dict[str, frozenset[Role]] = {
     "poll.close": RUNNERS,
     "stage.spotlight": RUNNERS,
     "stage.clear": RUNNERS,
+    "stage.take_off": RUNNERS,
+    # the person on stage agrees (or no longer agrees) to be recorded; runners record
+    "recording.consent": SPEAKERS,
+    "recording.withdraw": SPEAKERS,
+    "recording.start": RUNNERS,
+    "recording.stop": RUNNERS,
 }
 
 

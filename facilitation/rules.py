@@ -81,6 +81,11 @@ PHASE_RULES: dict[str, frozenset[Phase]] = {
     "poll.close": LIVE,
     "stage.spotlight": LIVE,
     "stage.clear": LIVE,
+    "stage.take_off": LIVE,
+    "recording.consent": LIVE,
+    "recording.withdraw": LIVE,
+    "recording.start": LIVE,
+    "recording.stop": LIVE,
 }
 
 
@@ -228,7 +233,7 @@ def _(command: c.SendChat, d: Decision) -> list[e.Event]:
 
 @decides
 def _(command: c.EndGathering, d: Decision) -> list[e.Event]:
-    return [e.GatheringEnded(at=d.now)]
+    return [*run_hooks("ending", d.state, d), e.GatheringEnded(at=d.now)]
 
 
 # --- apply: the fold -----------------------------------------------------------------

@@ -59,6 +59,8 @@ def live_view(state: GatheringState, viewer: int | None = None) -> dict[str, Any
         "qa_item": state.qa_item,
         "polls": polls_view(state, viewer),
         "spotlight": person(state.spotlight),
+        "consent": None if state.consent is None else dataclasses.asdict(state.consent),
+        "recording": None if state.recording is None else dataclasses.asdict(state.recording),
         "opened_at": state.opened_at,
         "ended_at": state.ended_at,
     }

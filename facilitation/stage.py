@@ -1,7 +1,8 @@
 """The stage: who is in the spotlight for everyone. An `expert_talk` agenda item gives its
 expert the stage when it starts, and so does a `qa` item that names an expert (the expert
 answers the questions); any other item starting takes the stage back. The facilitator may
-also put anyone of the theme on stage, or clear it, by hand."""
+also put anyone of the theme on stage, or clear it, by hand, and take the expert or whoever
+has the floor off the stage (`stage.take_off`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from facilitation.commands import Command
-from facilitation.core import Decision, Rejected, applies, decides, hook
+from facilitation.core import Decision, Rejected, applies, decides, fold, hook, run_hooks
 from facilitation.events import Event
 from facilitation.state import GatheringState, PersonRef
 
@@ -27,6 +28,12 @@ class Spotlight(Command):
 @dataclass(frozen=True)
 class ClearStage(Command):
     type = "stage.clear"
+
+
+@dataclass(frozen=True)
+class TakeOffStage(Command):
+    type = "stage.take_off"
+    person_id: int
 
 
 # --- events ------------------------------------------------------------------------------
@@ -47,12 +54,26 @@ class StageCleared(Event):
     at: float
 
 
+@dataclass(frozen=True)
+class FloorEnded(Event):
+    """The facilitator took the person with the floor off the stage."""
+
+    type: ClassVar[str] = "stage.floor_ended"
+    person_id: int
+    at: float
+
+
 # --- decisions ---------------------------------------------------------------------------
 
 
 def _known_person(d: Decision, person_id: int) -> PersonRef | None:
     """A person of the gathering's theme (the caller loads them into the context)."""
     return next((p for p in d.context.people if p.person_id == person_id), None)
+
+
+def _moved(d: Decision, events: list[Event]) -> list[Event]:
+    """The stage events of a command and what follows from them (a recording stops)."""
+    return [*events, *run_hooks("stage_changed", fold(d.state, events), d)] if events else []
 
 
 @decides
@@ -63,12 +84,27 @@ def _(command: Spotlight, d: Decision) -> list[Event]:
     person = _known_person(d, command.person_id)
     if person is None:
         raise Rejected("that person is not in this gathering's theme")
-    return [SpotlightGiven(person.person_id, person.name, person.municipality)]
+    return _moved(d, [SpotlightGiven(person.person_id, person.name, person.municipality)])
 
 
 @decides
 def _(command: ClearStage, d: Decision) -> list[Event]:
-    return [] if d.state.spotlight is None else [StageCleared(at=d.now)]
+    return _moved(d, [] if d.state.spotlight is None else [StageCleared(at=d.now)])
+
+
+@decides
+def _(command: TakeOffStage, d: Decision) -> list[Event]:
+    """Whoever is on stage by the spotlight or the floor leaves it; runners publish by
+    their own right and leave it themselves."""
+    spotlight, speaker = d.state.spotlight, d.state.speaker
+    events: list[Event] = []
+    if spotlight is not None and spotlight.person_id == command.person_id:
+        events.append(StageCleared(at=d.now))
+    if speaker is not None and speaker.person_id == command.person_id:
+        events.append(FloorEnded(command.person_id, d.now))
+    if not events:
+        raise Rejected("that person is neither in the spotlight nor has the floor")
+    return _moved(d, events)
 
 
 @hook("item_started")
@@ -98,3 +134,8 @@ def _apply_spotlight(s: GatheringState, ev: SpotlightGiven) -> GatheringState:
 @applies(StageCleared)
 def _apply_cleared(s: GatheringState, ev: StageCleared) -> GatheringState:
     return replace(s, spotlight=None)
+
+
+@applies(FloorEnded)
+def _apply_floor_ended(s: GatheringState, ev: FloorEnded) -> GatheringState:
+    return replace(s, speaker=None)

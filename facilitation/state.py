@@ -170,6 +170,28 @@ class PersonRef:
 
 
 @dataclass(frozen=True)
+class RecordingConsent:
+    """The person on stage agreed to be recorded during one agenda item."""
+
+    person_id: int
+    name: str
+    item_id: int | None
+    at: float
+
+
+@dataclass(frozen=True)
+class RecordingRun:
+    """A recording running now: only `person_id`'s own stage stream is recorded."""
+
+    person_id: int
+    name: str
+    item_id: int | None
+    started_at: float
+    by_person_id: int  # the runner who started it
+    consent_at: float  # when the person agreed
+
+
+@dataclass(frozen=True)
 class ChatMessage:
     seq: int
     author: PersonRef
@@ -284,6 +306,8 @@ class GatheringState:
     qa_item: int | None = None  # the Q&A agenda item running now (questions.opened)
     polls: tuple[Poll, ...] = ()  # in the order launched
     spotlight: PersonRef | None = None  # who has the stage (the expert in their slot)
+    consent: RecordingConsent | None = None  # the latest consent to be recorded, if any
+    recording: RecordingRun | None = None  # a recording running now
     notes_reopened: bool = False  # the facilitator reopened the notes after the end
     started_items: frozenset[int] = frozenset()  # ids of the agenda items ever started
     highest_item_id: int = 0  # the highest item id the agenda ever had (removed ones too)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -216,3 +217,25 @@ class Summary(Base):
     intro: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class Recording(Base):
+    """A recorded expert slot. The file is `<RECORDINGS_DIR>/<id>.mp4` (recordings/storage.py);
+    the consent it was made under is in the event log and copied here (who: `person_id`,
+    when: `consent_at`)."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_gathering", "gathering_id"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    gathering_id: Mapped[str] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"))
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    person_name: Mapped[str] = mapped_column(String(200))
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seconds: Mapped[float | None] = mapped_column(Float)
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    streams: Mapped[str] = mapped_column(String(20), default="")
+    status: Mapped[str] = mapped_column(String(12), default="recording")

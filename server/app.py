@@ -15,19 +15,24 @@ from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from recordings.storage import data_directory
 from rooms.clock import run_clock
 from rooms.db import create_engine, sessionmaker
 from rooms.live import LiveRooms
 from rooms.notes import NoteBook
 from rooms.presence import MemoryPresence, Presence, RedisPresence
+from rooms.recordings import RecordingArchive
 from rooms.store import GatheringStore
 from server.media import MediaSockets
+from server.media_state import MediaStateSockets
 from server.notes import NoteSockets, note_templates
 from server.reactions import Reactions
 from server.settings import Settings
 from server.sockets import SocketLayer
+from server.stage_recordings import StageRecordings
 from server.stage_sockets import StageRouter, setup_stage
 from signaling.ice import IceConfig
+from signaling.media_state import MediaStates, MemoryMediaStates, RedisMediaStates
 from signaling.peers import MediaPeers, MemoryPeers, PeerRegistry, RedisPeers
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +45,7 @@ LIVE = web.AppKey("live", LiveRooms)
 SOCKETS = web.AppKey("sockets", SocketLayer)
 NOTES = web.AppKey("notes", NoteBook)
 STAGE = web.AppKey("stage", StageRouter)
+RECORDINGS = web.AppKey("recordings", RecordingArchive)
 
 
 @web.middleware
@@ -96,8 +102,13 @@ def create_app(settings: Settings | None = None) -> web.Application:
     registry: PeerRegistry = MemoryPeers() if redis is None else RedisPeers(
         redis, prefix=f"{settings.redis_prefix}:media")
     MediaSockets(sio, sockets, MediaPeers(registry, ice))
+    states: MediaStates = MemoryMediaStates() if redis is None else RedisMediaStates(
+        redis, prefix=f"{settings.redis_prefix}:media-state")
+    MediaStateSockets(sio, sockets, states)
+    archive = RecordingArchive(sessions, data_directory(settings.recordings_path))
+    app[RECORDINGS] = archive
     stage = setup_stage(sio, sockets, redis, settings.redis_prefix,
-                        settings.stage_max_publishers, ice)
+                        settings.stage_max_publishers, ice, StageRecordings(archive))
     app[STAGE] = stage
 
     async def resources(app: web.Application) -> AsyncIterator[None]:

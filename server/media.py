@@ -18,6 +18,7 @@ from signaling.peers import MediaPeers, media_room
 from signaling.relay import (
     SIGNAL_BURST,
     SIGNALS_PER_SECOND,
+    MediaJoin,
     MediaRef,
     Signal,
     SignalRefused,
@@ -67,11 +68,12 @@ class MediaSockets:
             log.exception("could not announce that media peer %s left", sid)
 
     async def _join(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
-        ref = MediaRef.model_validate(data)
+        ref = MediaJoin.model_validate(data)
         actor = await self.gate.joined_actor(sid, ref.gathering)
         state = await self.sockets.live.state(ref.gathering)
         await self.sio.enter_room(sid, media_room(ref.gathering))
-        return await self.peers.join(sid, actor, ref.gathering, state, self._emit, time.time())
+        return await self.peers.join(sid, actor, ref.gathering, state, self._emit, time.time(),
+                                     visiting=ref.group, broadcast=self._broadcast)
 
     async def _leave(self, sid: str, data: dict[str, Any]) -> dict[str, Any]:
         ref = MediaRef.model_validate(data)

@@ -212,11 +212,13 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/gatherings", my_gatherings)
     from server.calendar import setup_calendar  # these import this module's helpers
     from server.planning import setup_planning
+    from server.recordings import setup_recordings
     from server.summary import setup_summaries
 
     setup_calendar(app)  # before /g/{gathering}, which would take /g/{id}.ics too
     setup_planning(app)
     setup_summaries(app)
+    setup_recordings(app)
     app.router.add_get("/g/{gathering}", room)
     app.router.add_get("/g/{gathering}/console", console)
     app.router.add_get("/healthz", healthz)

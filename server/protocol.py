@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from facilitation import breakouts as b
 from facilitation import commands as c
-from facilitation import notes, planning, stage
+from facilitation import notes, planning, recording, stage
 from facilitation import polls as p
 from facilitation import questions as q
 from facilitation.state import GroupingRule, PollKind, PollPlan
@@ -336,6 +336,27 @@ class ClearStage(Payload):
     command = stage.ClearStage
 
 
+class TakeOffStage(Payload):
+    command = stage.TakeOffStage
+    person_id: int
+
+
+class GiveConsent(Payload):
+    command = recording.GiveConsent
+
+
+class WithdrawConsent(Payload):
+    command = recording.WithdrawConsent
+
+
+class StartRecording(Payload):
+    command = recording.StartRecording
+
+
+class StopRecording(Payload):
+    command = recording.StopRecording
+
+
 class ReopenNotes(Payload):
     command = notes.ReopenNotes
 
@@ -402,6 +423,15 @@ COMMANDS: dict[str, CommandSpec] = {
         CommandSpec("poll.close", ClosePoll, "Close a poll."),
         CommandSpec("stage.spotlight", Spotlight, "Give someone the stage."),
         CommandSpec("stage.clear", ClearStage, "Take the stage back."),
+        CommandSpec("stage.take_off", TakeOffStage,
+                    "Take the expert or whoever has the floor off the stage."),
+        CommandSpec("recording.consent", GiveConsent,
+                    "The person in the spotlight agrees to be recorded in this item."),
+        CommandSpec("recording.withdraw", WithdrawConsent,
+                    "Withdraw one's consent; a recording of oneself stops."),
+        CommandSpec("recording.start", StartRecording,
+                    "Record the consenting person in the spotlight."),
+        CommandSpec("recording.stop", StopRecording, "Stop the recording."),
     )
 }
 
@@ -414,6 +444,8 @@ EPHEMERAL_EVENTS: dict[str, str] = {
     "peer_left": "A media peer left the gathering's mesh (server/media.py).",
     "publishers": "Someone went on or off the plenary stage (`stage` push, "
                   "server/stage_sockets.py).",
+    "media.state": "Someone's microphone or camera went on or off (server/media_state.py).",
+    "media.muted": "A runner muted this person's microphone (server/media_state.py).",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from yarl import URL
@@ -72,6 +73,16 @@ class Settings:
         "How many people may publish audio and video to a gathering's plenary stage at once "
         "(runners, the expert in the spotlight, whoever has the floor); one more is refused.")
 
+    recordings_dir: str = setting(
+        "RECORDINGS_DIR", "",
+        "Folder for recorded expert slots (MP4), outside the source tree and never served as "
+        "static files; downloads go through an authorised handler. Empty: "
+        "$XDG_DATA_HOME/klimasats-forum/recordings (~/.local/share/... by default).")
+    recording_retention_days: int = setting(
+        "RECORDING_RETENTION_DAYS", 365,
+        "Recordings are deleted this many days after they ended (checked hourly). 0: kept "
+        "until the facilitator deletes them.")
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
         environ = dict(os.environ if environ is None else environ)
@@ -82,6 +93,13 @@ class Settings:
                 values[f.name] = _convert(f.default, raw)
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def recordings_path(self) -> Path:
+        if self.recordings_dir:
+            return Path(self.recordings_dir)
+        data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(data) / "klimasats-forum" / "recordings"
 
     @property
     def base_url(self) -> URL:

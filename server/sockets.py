@@ -34,6 +34,12 @@ def room_of(gathering_id: str) -> str:
     return f"g:{gathering_id}"
 
 
+def person_room(gathering_id: str, person_id: int) -> str:
+    """The socket.io room of one person's tabs in a gathering (entered at `room.join`), so
+    a message reaches all of them on whichever worker they are connected."""
+    return f"person:{gathering_id}:{person_id}"
+
+
 @dataclass
 class Connection:
     """What one process knows of one socket: identity only, plus its rate bucket."""
@@ -144,6 +150,7 @@ class SocketLayer:
                      gathering_id: str) -> Outcome:
         # Enter the room before reading state, so no event falls between the two.
         await self.sio.enter_room(sid, room_of(gathering_id))
+        await self.sio.enter_room(sid, person_room(gathering_id, actor.person_id))
         if gathering_id not in connection.joined:
             connection.joined.add(gathering_id)
             person = _person(actor)

@@ -39,10 +39,12 @@ from redis.asyncio import Redis
 
 from facilitation.media import may_publish
 from facilitation.roles import Role
+from facilitation.state import GatheringState
 from rooms.live import LiveRooms
 from server.errors import ErrorCode, ProtocolError, error_answer
 from server.feature_sockets import FeatureGate
 from server.sockets import SocketLayer, room_of
+from server.stage_recordings import StageRecordings
 from signaling.ice import IceConfig
 from signaling.relay import SDP_MAX, GatheringId, MediaRef, Strict
 from signaling.stage import Stage, StageConfig, StageError, server_configuration
@@ -56,7 +58,8 @@ HEARTBEAT_SECONDS = 5
 FORWARD_TIMEOUT = 15.0  # seconds a worker waits for the owner's answer
 #: events after which someone on stage may have lost the right to publish
 FLOOR_EVENTS = frozenset({"hand.called", "agenda.item_started", "stage.spotlight",
-                          "stage.cleared", "gathering.ended"})
+                          "stage.cleared", "stage.floor_ended", "gathering.ended",
+                          "recording.started", "recording.stopped"})
 
 STAGE_CODES = {
     "bad-sdp": (ErrorCode.INVALID_FORMAT, "the session description is not usable"),
@@ -138,11 +141,12 @@ class StageHost:
     returns the ack; it raises ProtocolError/StageError for refusals."""
 
     def __init__(self, live: LiveRooms, emit: Emit, config: StageConfig,
-                 ice: IceConfig) -> None:
+                 ice: IceConfig, recordings: StageRecordings | None = None) -> None:
         self.live = live
         self.emit = emit
         self.config = config
         self.ice = ice
+        self.recordings = recordings
         self.rooms: dict[str, StageRoom] = {}
 
     def room(self, gathering_id: str) -> StageRoom:
@@ -157,6 +161,18 @@ class StageHost:
     async def _unpublished(self, room: StageRoom, peer: str) -> None:
         if room.on_stage.pop(peer, None) is not None:
             await self.announce(room)
+            await self._record(room)
+
+    async def _record(self, room: StageRoom, state: GatheringState | None = None) -> None:
+        """Bring the recording in line with the state (server/stage_recordings.py)."""
+        if self.recordings is None:
+            return
+        try:
+            state = state or await self.live.state(room.gathering)
+            peers = {peer: info.person_id for peer, info in room.on_stage.items()}
+            await self.recordings.reconcile(room.gathering, room.stage, state, peers)
+        except Exception:  # a recording problem must not break the stage
+            log.exception("recording on the stage of %s failed", room.gathering)
 
     def publishers(self, room: StageRoom) -> list[dict[str, Any]]:
         # in publication order: the order the stage assigns a listener's m-lines in
@@ -213,6 +229,7 @@ class StageHost:
         room.on_stage[sid] = OnStage(sid, request["person_id"], request["name"],
                                      request["role"], kinds)
         await self.announce(room)
+        await self._record(room, state)
         return {"ok": True, "description": {"type": "answer", "sdp": answer}}
 
     async def _listen(self, room: StageRoom, request: dict[str, Any]) -> dict[str, Any]:
@@ -231,18 +248,28 @@ class StageHost:
         for peer, info in list(room.on_stage.items()):
             if not may_publish(state, (info.person_id, Role(info.role))):
                 await room.stage.unpublish(peer)  # announces through _unpublished
+        await self._record(room, state)
 
     def owns(self, gathering_id: str) -> bool:
         return gathering_id in self.rooms
 
     async def drop(self, gathering_id: str) -> None:
+        """Close this process's stage of the gathering (it lost the owner key, or stops).
+        The gathering hears `closed` first, so its browsers let their connections go and
+        listen (and publish) again at once, wherever the stage lives next; then every peer
+        closes (its close_notify reaches connections already let go)."""
         room = self.rooms.pop(gathering_id, None)
         if room is not None:
+            if self.recordings is not None:
+                await self.recordings.stop(gathering_id, room.stage)
             room.stage.on_unpublished = None
+            room.on_stage.clear()
+            try:
+                await self.emit("stage", {"gathering": gathering_id, "type": "closed"},
+                                room_of(gathering_id))
+            except Exception:  # the peers must close all the same
+                log.exception("could not tell %s that its stage closed", gathering_id)
             await room.stage.close()
-            if room.on_stage:
-                room.on_stage.clear()
-                await self.announce(room)
 
     async def close(self) -> None:
         await asyncio.gather(*(self.drop(g) for g in list(self.rooms)), return_exceptions=True)
@@ -488,13 +515,15 @@ class StageSockets:
 
 
 def setup_stage(sio: socketio.AsyncServer, sockets: SocketLayer, redis: Redis | None,
-                prefix: str, max_publishers: int, ice: IceConfig) -> StageRouter:
+                prefix: str, max_publishers: int, ice: IceConfig,
+                recordings: StageRecordings | None = None) -> StageRouter:
     """Wire the stage into an app; returns the router (add `router.run` to cleanup_ctx)."""
 
     async def emit(event: str, data: dict[str, Any], room: str) -> None:
         await sio.emit(event, data, room=room)
 
-    host = StageHost(sockets.live, emit, StageConfig(max_publishers=max_publishers), ice)
+    host = StageHost(sockets.live, emit, StageConfig(max_publishers=max_publishers), ice,
+                     recordings)
     router = StageRouter(host, redis, prefix)
     StageSockets(sio, sockets, router)
     return router

@@ -20,7 +20,7 @@ from facilitation import Phase
 from rooms.directory import gatherings_of, role_in_theme, theme_by_slug
 from rooms.summaries import MAX_INTRO_CHARS, GatheringSummary, Summaries
 from server.access import Access, gathering_access
-from server.app import LIVE, NOTES, SESSIONS, SETTINGS, STORE
+from server.app import LIVE, NOTES, RECORDINGS, SESSIONS, SETTINGS, STORE
 from server.auth import error_page, render, see_other, signed_in
 from server.calendar import feed_url
 from server.i18n import gettext as _
@@ -59,8 +59,11 @@ async def _summary_access(request: web.Request) -> tuple[Access, GatheringSummar
     return access, summary
 
 
-def _context(access: Access, summary: GatheringSummary) -> dict[str, Any]:
+async def _context(request: web.Request, access: Access, summary: GatheringSummary
+                   ) -> dict[str, Any]:
+    recordings = await request.app[RECORDINGS].of_gathering(access.gathering.id)
     return {"gathering": access.gathering, "theme": access.gathering.theme, "s": summary,
+            "recordings": recordings,
             "runs": access.runs, "ended": summary.record.state.phase is Phase.ENDED,
             "kind_labels": kind_labels(), "rule_labels": rule_labels(), "moment": moment,
             "paragraphs": paragraphs, "max_intro": MAX_INTRO_CHARS}
@@ -71,15 +74,15 @@ async def summary_page(request: web.Request, *, error: str | None = None,
     found = await _summary_access(request)
     if isinstance(found, web.Response):
         return found
-    return render(request, "pages/summary.html", {**_context(*found), "error": error},
-                  status=status)
+    return render(request, "pages/summary.html",
+                  {**await _context(request, *found), "error": error}, status=status)
 
 
 async def summary_print(request: web.Request) -> web.Response:
     found = await _summary_access(request)
     if isinstance(found, web.Response):
         return found
-    return render(request, "pages/summary_print.html", _context(*found))
+    return render(request, "pages/summary_print.html", await _context(request, *found))
 
 
 async def save_summary(request: web.Request) -> web.Response:

@@ -5,7 +5,9 @@ and the rule for which of them a new peer is told about.
 `MediaPeers` is the logic behind the socket events `media.join`, `media.leave` and
 `media.ice` (their socket.io edge is server/media.py). Which peers may connect is decided
 by facilitation.media.may_connect against the gathering's live state, now: a peer that
-joined while its group was open is still refused once the groups are recalled."""
+joined while its group was open is still refused once the groups are recalled. A runner who
+is in no group may name the one group they visit; naming another one later is a new visit:
+the peers of the last one are told the runner left."""
 
 from __future__ import annotations
 
@@ -31,10 +33,11 @@ class Peer:
     person_id: int
     name: str
     role: str
+    visiting: str | None = None  # the group a runner in no group visits (None: any)
 
     @property
-    def who(self) -> tuple[int, Role]:
-        return self.person_id, Role(self.role)
+    def who(self) -> tuple[int, Role, str | None]:
+        return self.person_id, Role(self.role), self.visiting
 
     def public(self) -> dict[str, Any]:
         return {"peer": self.peer, "person_id": self.person_id, "name": self.name}
@@ -100,6 +103,11 @@ def media_room(gathering_id: str) -> str:
     return f"m:{gathering_id}"
 
 
+def peer_left(gathering_id: str, sid: str) -> dict[str, Any]:
+    """The `media` message that tells a gathering's media peers that `sid` left."""
+    return {"gathering": gathering_id, "type": "peer_left", "peer": sid}
+
+
 Emit = Callable[[str, dict[str, Any], str], Awaitable[None]]  # (event, data, to sid)
 Broadcast = Callable[[str, dict[str, Any], str, str], Awaitable[None]]  # (..., room, skip)
 
@@ -113,12 +121,16 @@ class MediaPeers:
         self.local: dict[str, set[str]] = {}  # sid on this worker -> gatherings it joined
 
     async def join(self, sid: str, actor: Actor, gathering_id: str, state: GatheringState,
-                   emit: Emit, now: float) -> dict[str, Any]:
-        me = Peer(sid, actor.person_id, actor.name, actor.role.value)
+                   emit: Emit, now: float, *, visiting: str | None = None,
+                   broadcast: Broadcast | None = None) -> dict[str, Any]:
+        me = Peer(sid, actor.person_id, actor.name, actor.role.value, visiting)
+        before = await self.registry.get(gathering_id, sid)
         await self.registry.add(gathering_id, me)
         self.local.setdefault(sid, set()).add(gathering_id)
+        if before is not None and before.visiting != visiting and broadcast is not None:
+            await broadcast("media", peer_left(gathering_id, sid), media_room(gathering_id), sid)
         allowed = [p for p in await self.registry.all(gathering_id)
-                   if p.peer != sid and may_connect(state, actor, p.who)]
+                   if p.peer != sid and may_connect(state, me.who, p.who)]
         for peer in allowed:
             await emit("media", {"gathering": gathering_id, "type": "peer_joined",
                                  **me.public()}, peer.peer)
@@ -137,8 +149,7 @@ class MediaPeers:
                 del self.local[sid]
         if not await self.registry.remove(gathering_id, sid):
             return False
-        await broadcast("media", {"gathering": gathering_id, "type": "peer_left", "peer": sid},
-                        media_room(gathering_id), sid)
+        await broadcast("media", peer_left(gathering_id, sid), media_room(gathering_id), sid)
         return True
 
     def joined(self, sid: str) -> set[str]:

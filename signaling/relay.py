@@ -51,6 +51,10 @@ class MediaRef(Strict):
     gathering: GatheringId
 
 
+class MediaJoin(MediaRef):
+    group: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
 class Signal(Strict):
     gathering: GatheringId
     to: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -81,11 +85,12 @@ async def check_signal(registry: PeerRegistry, state: GatheringState, sender_sid
                        sender: Actor, signal: Signal) -> None:
     """Refuse unless both are media peers of the gathering and may connect now."""
     gathering = signal.gathering
-    if await registry.get(gathering, sender_sid) is None:
+    me = await registry.get(gathering, sender_sid)
+    if me is None:
         raise SignalRefused("rejected", "send media.join for this gathering first")
     target = await registry.get(gathering, signal.to)
     if target is None:
         raise SignalRefused("not_found", "no such media peer in this gathering")
-    if not (may_connect(state, sender, target.who) and
-            may_connect(state, target.who, sender)):
+    who = (sender.person_id, sender.role, me.visiting)  # the role as of now, the visit joined
+    if not (may_connect(state, who, target.who) and may_connect(state, target.who, who)):
         raise SignalRefused("forbidden", "you may not connect to this peer now")

@@ -245,6 +245,9 @@ class _Fanout:
         self.received_frames = 0
         self.keyframes = 0
         self.keyframe_requests = 0
+        #: who else gets each decoded frame (a recorder): called on the loop with the frame
+        #: before the encoder thread sees it, so no second decode and no second reader
+        self.taps: list[Callable[[str, Any], object]] = []
         self._force_keyframe = False
         self._last_forced = -1e9
         config = stage.config
@@ -289,6 +292,8 @@ class _Fanout:
             while True:
                 frame = await self.source.recv()
                 self.received_frames += 1
+                for tap in tuple(self.taps):
+                    tap(self.kind, frame)
                 if not self.listeners:
                     continue  # nobody to send to: drain the receiver, encode nothing
                 keyframe = self._take_keyframe_request()
@@ -448,6 +453,22 @@ class Stage:
     @property
     def publishers(self) -> list[str]:
         return list(self._publishers)
+
+    def tap(self, publisher_id: str, sink: Callable[[str, Any], object]) -> tuple[str, ...]:
+        """Hand `sink(kind, frame)` every decoded frame `publisher_id` publishes from now
+        on; the kinds tapped. The frames are shared: `sink` must only read them."""
+        publisher = self._publishers.get(publisher_id)
+        if publisher is None:
+            return ()
+        for fanout in publisher.fanouts:
+            fanout.taps.append(sink)
+        return tuple(dict.fromkeys(f.kind for f in publisher.fanouts))
+
+    def untap(self, publisher_id: str, sink: Callable[[str, Any], object]) -> None:
+        publisher = self._publishers.get(publisher_id)
+        for fanout in [] if publisher is None else publisher.fanouts:
+            if sink in fanout.taps:
+                fanout.taps.remove(sink)
 
     @property
     def listeners(self) -> list[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -21,6 +24,11 @@ from server.app import create_app
 from server.settings import Settings
 from server.sockets import SESSION_COOKIE
 from tests.factories import World, build_world
+
+# Recordings go to $XDG_DATA_HOME/klimasats-forum/recordings unless RECORDINGS_DIR says
+# otherwise: tests (and the worker processes they start) write to a throwaway folder.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="forum-test-data-")
+atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], ignore_errors=True)
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -1,6 +1,7 @@
 // The facilitator's breakout panel: propose groups by a rule, adjust the proposal (move
 // people, rename groups: forms and selects, so everything works from the keyboard), open
-// the groups, message all of them, visit one, call everyone back.
+// the groups, message all of them, visit their notes, join one group's video (`video`: a
+// GroupVisit from media/visit.js, or null without WebRTC), call everyone back.
 
 import { serverTime } from "./clock.js";
 import { byId, el, setText } from "./dom.js";
@@ -40,7 +41,8 @@ function unplaced(state) {
     .map((p) => ({ person_id: p.person_id, name: p.name, municipality: p.municipality, stage: p.stage }));
 }
 
-export function setupBreakoutControls({ client, session, boot, listeners, setStatus, showError, mountNote }) {
+export function setupBreakoutControls({ client, session, boot, listeners, setStatus, showError, mountNote,
+  announce = () => {}, video = null }) {
   const ui = {
     panel: byId("breakouts-panel"), state: byId("breakouts-state"), timer: byId("breakouts-timer"),
     propose: byId("breakouts-propose"), rule: byId("breakouts-rule"), size: byId("breakouts-size"),
@@ -119,6 +121,21 @@ export function setupBreakoutControls({ client, session, boot, listeners, setSta
     return form;
   }
 
+  // at most one group's video at a time: joining another one leaves this one
+  function videoToggle(group, headingId) {
+    const on = video.group === group.id;
+    const toggle = el("button", { type: "button", class: "secondary", id: `bg-${group.id}-video`,
+      "aria-describedby": headingId },
+    on ? gettext("Leave the group's video") : gettext("Join the group's video"));
+    toggle.addEventListener("click", () => {
+      const joined = video.toggle(group.id) === group.id;
+      announce(format(joined ? gettext("You joined the video of %(group)s.")
+        : gettext("You left the video of %(group)s."), { group: group.name }));
+      render(session.state, true);
+    });
+    return toggle;
+  }
+
   function groupSection(state, group) {
     const b = state.breakouts;
     const editable = b.status !== "recalled";
@@ -149,7 +166,7 @@ export function setupBreakoutControls({ client, session, boot, listeners, setSta
         box.append(shelf.host(groupNoteId(b, group.id), false,
           format(gettext("Shared notes of %(group)s"), { group: group.name })));
       }
-      parts.push(toggle, box);
+      parts.push(toggle, video ? videoToggle(group, headingId) : null, box);
     }
     return el("section", { class: "breakout-group", "aria-labelledby": headingId }, ...parts);
   }
@@ -188,7 +205,10 @@ export function setupBreakoutControls({ client, session, boot, listeners, setSta
     const key = [b, state.presence];
     if (!force && rendered && rendered[0] === key[0] && rendered[1] === key[1]) return;
     rendered = key;
-    if (status !== "open") visiting.clear();
+    if (status !== "open") {
+      visiting.clear();
+      video?.clear();
+    }
     // drawing the lists again must not lose the keyboard focus or a half-typed name
     const active = document.activeElement;
     const focused = active && ui.groups.contains(active) ? active.id : null;

@@ -3,17 +3,24 @@ import { startRoom } from "./app.js";
 import { setupBreakoutControls } from "./breakout-controls.js";
 import { setupBreakouts } from "./breakouts.js";
 import { setupControls } from "./controls.js";
+import { setupMedia } from "./media/room-media.js";
 import { setupStage } from "./media/stage.js";
+import { GroupVisit } from "./media/visit.js";
 import { mountNote } from "./notes.js";
 import { setupPlenaryNotes } from "./plenary.js";
 import { setupQa } from "./qa.js";
+import { setupRecording } from "./recording.js";
 import { setupQaControls } from "./qa-controls.js";
 
 const room = startRoom();
 setupControls(room);
-setupBreakoutControls({ ...room, mountNote });
+// the facilitator joins one open group's video at a time (the breakout panel's toggle)
+const visit = new GroupVisit(() => media.refresh());
+const media = setupMedia(room, { visit: (state) => visit.target(state, room.boot.person_id) });
+setupBreakoutControls({ ...room, mountNote, video: media ? visit : null });
 setupBreakouts({ ...room, mountNote });
 setupQa(room);
+setupRecording(room);
 setupStage(room);
 setupPlenaryNotes(room, mountNote);
 setupQaControls(room);

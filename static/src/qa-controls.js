@@ -3,7 +3,7 @@
 // questions are buttons in the question list itself (qa.js).
 
 import { byId, el, setText } from "./dom.js";
-import { gettext } from "./i18n.js";
+import { format, gettext } from "./i18n.js";
 import { openPoll, parseOptions, pollProblem } from "./qa-state.js";
 import { pageLocale } from "./view.js";
 
@@ -18,6 +18,7 @@ export function pollProblemText(problem) {
 export function setupQaControls({ client, session, listeners, setStatus, showError }) {
   const ui = {
     stageForm: byId("stage-form"), stagePerson: byId("stage-person"), stageClear: byId("stage-clear"),
+    takeOff: byId("stage-take-off"),
     anonymous: byId("anonymous-allowed"), launch: byId("poll-launch"), question: byId("poll-question"),
     kind: byId("poll-kind"), options: byId("poll-options"), optionsField: byId("poll-options-field"),
     close: byId("poll-close"),
@@ -46,6 +47,10 @@ export function setupQaControls({ client, session, listeners, setStatus, showErr
   function refresh(state) {
     const live = state.phase === "live";
     ui.stageClear.disabled = !live || !state.spotlight;
+    // whoever has the floor is on stage too: the facilitator can end their turn
+    const speaker = live ? state.speaker : null;
+    ui.takeOff.hidden = !speaker;
+    if (speaker) setText(ui.takeOff, format(gettext("Take %(name)s off the stage"), { name: speaker.name }));
     for (const control of ui.stageForm.elements) {
       if (control !== ui.stageClear) control.disabled = !live;
     }
@@ -62,6 +67,10 @@ export function setupQaControls({ client, session, listeners, setStatus, showErr
     if (personId) run("stage.spotlight", { person_id: personId });
   });
   ui.stageClear.addEventListener("click", () => run("stage.clear"));
+  ui.takeOff.addEventListener("click", () => {
+    const speaker = session.state && session.state.speaker;
+    if (speaker) run("stage.take_off", { person_id: speaker.person_id });
+  });
   ui.anonymous.addEventListener("change", async () => {
     const answer = await run("questions.settings", { anonymous_allowed: ui.anonymous.checked });
     if (!answer || !answer.ok) refresh(session.state);

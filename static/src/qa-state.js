@@ -20,6 +20,8 @@ export function qaFromSnapshot(snapshot) {
     qa_item: snapshot.qa_item ?? null,
     polls: snapshot.polls ?? [],
     spotlight: snapshot.spotlight ?? null,
+    consent: snapshot.consent ?? null,
+    recording: snapshot.recording ?? null,
   };
 }
 
@@ -65,6 +67,19 @@ export const QA_HANDLERS = {
     ...s, spotlight: { person_id: d.person_id, name: d.name, municipality: d.municipality ?? null },
   }),
   "stage.cleared": (s) => ({ ...s, spotlight: null }),
+  "stage.floor_ended": (s) => ({ ...s, speaker: null }),
+  "recording.consent_given": (s, d) => ({
+    ...s, consent: { person_id: d.person_id, name: d.name, item_id: d.item_id ?? null, at: d.at },
+  }),
+  "recording.consent_withdrawn": (s) => ({ ...s, consent: null }),
+  "recording.started": (s, d) => ({
+    ...s,
+    recording: {
+      person_id: d.person_id, name: d.name, item_id: d.item_id ?? null, started_at: d.at,
+      by_person_id: d.by_person_id, consent_at: d.consent_at,
+    },
+  }),
+  "recording.stopped": (s) => ({ ...s, recording: null }),
 };
 
 // --- what this person did (the server never says who voted or answered what) ----------------
@@ -90,6 +105,14 @@ export const answeringNow = (s) => s.questions.find((q) => q.status === "answeri
 export const openPoll = (s) => s.polls.find((p) => p.closed_at === null) || null;
 // The poll to show: the open one, else the last one (its final results).
 export const shownPoll = (s) => openPoll(s) || (s.polls.length ? s.polls[s.polls.length - 1] : null);
+// The consent that allows recording now (facilitation/recording.py `valid_consent`): given
+// by the person in the spotlight during the agenda item that runs.
+export function validConsent(s) {
+  const { consent, spotlight } = s;
+  if (!consent || !spotlight || consent.person_id !== spotlight.person_id) return null;
+  const item = s.current ? s.current.item_id : null;
+  return consent.item_id === item ? consent : null;
+}
 export const hasStage = (s, personId) => Boolean(s.spotlight) && s.spotlight.person_id === personId;
 const runs = (role) => role === "facilitator" || role === "programme_lead";
 // Who picks questions and marks them answered: runners, and the expert who has the stage.

@@ -6,10 +6,12 @@ import { setupStage } from "./media/stage.js";
 import { mountNote } from "./notes.js";
 import { setupPlenaryNotes } from "./plenary.js";
 import { setupQa } from "./qa.js";
+import { setupRecording } from "./recording.js";
 
 const room = startRoom();
 setupBreakouts({ ...room, mountNote });
 setupMedia(room);
 setupStage(room);
 setupQa(room);
+setupRecording(room);
 setupPlenaryNotes(room, mountNote);

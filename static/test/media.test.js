@@ -5,8 +5,8 @@ import { constraintsFor, deviceOptions, LocalMedia } from "../src/media/local-me
 import { Mesh } from "../src/media/mesh.js";
 import { PeerLink } from "../src/media/peer-link.js";
 import {
-  applyMediaMessage, decideOnDescription, diffPeers, iceRefreshDelayMs, isPolite, meshKey,
-  mustQueueCandidate, peersFromJoin,
+  applyMediaMessage, decideOnDescription, diffPeers, groupIdOf, iceRefreshDelayMs, isPolite,
+  keepInMesh, meshKey, meshKeyFor, mustQueueCandidate, peersFromJoin,
 } from "../src/media/negotiation.js";
 import { levelOf, nextSpeaking } from "../src/media/speaking.js";
 import { tick } from "./fakes.js";
@@ -100,6 +100,29 @@ test("meshKey: a mesh only in my open group; a move or a new round is a new mesh
   assert.equal(meshKey(state("open", groups, "live", 2), 1), "2:g1");
 });
 
+test("meshKeyFor: the mesh of a named open group (a visit), never of a missing one", () => {
+  const groups = [{ id: "g1", members: [member(1)] }, { id: "g2", members: [] }];
+  assert.equal(meshKeyFor(state("open", groups), "g2"), "1:g2");
+  assert.equal(meshKeyFor(state("open", groups, "live", 3), "g1"), "3:g1");
+  assert.equal(meshKeyFor(state("open", groups), "g9"), null);
+  assert.equal(meshKeyFor(state("open", groups), null), null);
+  assert.equal(meshKeyFor(state("recalled", groups), "g1"), null);
+  assert.equal(meshKeyFor(state("open", groups, "paused"), "g1"), null);
+  assert.equal(groupIdOf(state("open", groups), 1), "g1");
+  assert.equal(groupIdOf(state("open", groups), 9), null);
+  assert.equal(groupIdOf(state("proposed", groups), 1), null);
+});
+
+test("keepInMesh: my group's members and people in no group (a visiting runner)", () => {
+  const groups = [{ id: "g1", members: [member(1), member(2)] }, { id: "g2", members: [member(3)] }];
+  const keep = keepInMesh(state("open", groups), "g1");
+  assert.equal(keep(2), true);
+  assert.equal(keep(7), true); // the facilitator, in no group, visiting
+  assert.equal(keep(3), false); // moved to another group
+  const visiting = keepInMesh(state("open", groups), "g2");
+  assert.deepEqual([1, 3, 7].map(visiting), [false, true, true]);
+});
+
 test("ICE servers are refreshed before their time-to-live runs out", () => {
   assert.equal(iceRefreshDelayMs(3600), 2700 * 1000);
   assert.equal(iceRefreshDelayMs(2), 5000);
@@ -154,7 +177,7 @@ class FakeTransport {
   }
 
   on(name, handler) { this.handlers[name] = handler; return () => delete this.handlers[name]; }
-  join() { this.sent.push("join"); return Promise.resolve(this.answer); }
+  join(fields) { this.sent.push("join"); this.joined = fields; return Promise.resolve(this.answer); }
   leave() { this.sent.push("leave"); return Promise.resolve({ ok: true }); }
   ice() { return Promise.resolve({ ok: true, ice_servers: [], ice_ttl: 60 }); }
   signal(fields) { this.sent.push(fields); return Promise.resolve({ ok: true }); }
@@ -239,11 +262,30 @@ test("links to people who left my group close; the others stay", async () => {
   await mesh.join();
   const b = mesh.linksByPeer.get("b");
   const groups = [{ id: "g1", members: [member(1), member(2)] }, { id: "g2", members: [member(3)] }];
-  const { groupMemberIds } = await import("../src/media/negotiation.js");
-  mesh.restrictTo(groupMemberIds(state("open", groups), 1));
+  mesh.restrictTo(keepInMesh(state("open", groups), "g1"));
   assert.deepEqual(mesh.links().map((pc) => pc.peer), ["a"]);
   assert.equal(b.closed, true);
-  assert.deepEqual([...groupMemberIds(state("recalled", groups), 1)], []);
+  await mesh.destroy();
+});
+
+test("a visiting runner's link stays while the group's state changes", async () => {
+  const transport = new FakeTransport({ ok: true, peer: "m", peers: [
+    { peer: "a", person_id: 2, name: "A" }, { peer: "f", person_id: 7, name: "Frida" }] });
+  const mesh = new Mesh({ transport, localMedia: null, PeerLinkClass: FakeLink });
+  await mesh.join();
+  const groups = [{ id: "g1", members: [member(1), member(2), member(4)] }];
+  mesh.restrictTo(keepInMesh(state("open", groups), "g1"));
+  assert.deepEqual(mesh.links().map((pc) => pc.peer), ["a", "f"]);
+  await mesh.destroy();
+});
+
+test("joining as a visitor names the group; a member names none", async () => {
+  const transport = new FakeTransport({ ok: true, peer: "m", peers: [] });
+  const mesh = new Mesh({ transport, localMedia: null, PeerLinkClass: FakeLink });
+  await mesh.join({ group: "g2" });
+  assert.deepEqual(transport.joined, { group: "g2" });
+  await mesh.join();
+  assert.deepEqual(transport.joined, {});
   await mesh.destroy();
 });
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -72,6 +73,7 @@ class LiveServer:
     settings: Settings
     sessions: async_sessionmaker
     world: World
+    app: web.Application | None = None  # its services, e.g. app[STAGE]
 
     async def sign_in_link(self, person: Person) -> str:
         token = await create_invitation(self.sessions, person.id, days=1)
@@ -101,7 +103,8 @@ async def live_server(sqlite_url: str, sessions: async_sessionmaker,
     server = TestServer(create_app(settings), host="127.0.0.1", port=port)
     await server.start_server()
     try:
-        yield LiveServer(url=url, settings=settings, sessions=sessions, world=world)
+        yield LiveServer(url=url, settings=settings, sessions=sessions, world=world,
+                         app=server.app)
     finally:
         await server.close()
 

@@ -58,6 +58,22 @@ CASES: list[tuple[str, BreakoutStatus | None, Who, Who, bool]] = [
     ("a registered peer as (person_id, role)", OPEN, ANNE, (4, Role.PARTICIPANT), True),
     ("a registered runner as (person_id, role)", OPEN, CARL, (1, "facilitator"), True),
     ("a registered peer in another group", OPEN, ANNE, (5, Role.PARTICIPANT), False),
+    ("a runner visiting group 1 connects to it", OPEN, (1, "facilitator", "g1"), ANNE, True),
+    ("a runner visiting group 1, not to group 2", OPEN, (1, "facilitator", "g1"), CARL, False),
+    ("a runner visiting group 2", OPEN, (2, Role.PROGRAMME_LEAD, "g2"), EVA, True),
+    ("a runner visiting no group named: any", OPEN, (1, "facilitator", None), CARL, True),
+    ("a runner visiting a group that is gone", OPEN, (1, "facilitator", "g9"), ANNE, False),
+    ("a participant naming a group visits nothing", OPEN, (7, "participant", "g1"), ANNE,
+     False),
+    ("a runner in a group: its own group counts", OPEN, (10, "facilitator", "g2"), ANNE, True),
+    ("two runners visiting the same group", OPEN, (1, "facilitator", "g1"),
+     (2, "programme_lead", "g1"), True),
+    ("two runners visiting different groups", OPEN, (1, "facilitator", "g1"),
+     (2, "programme_lead", "g2"), False),
+    ("two runners visiting a group that is gone", OPEN, (1, "facilitator", "g9"),
+     (2, "programme_lead", "g9"), False),
+    ("two runners visiting, groups recalled", BreakoutStatus.RECALLED,
+     (1, "facilitator", "g1"), (2, "programme_lead", "g1"), False),
 ]
 
 

@@ -34,6 +34,7 @@ from facilitation.state import (
 )
 from tests.facilitation.test_polls import POLL_EVENT_SAMPLES
 from tests.facilitation.test_questions import QUESTION_EVENT_SAMPLES
+from tests.facilitation.test_recording import RECORDING_EVENT_SAMPLES
 from tests.facilitation.test_stage import STAGE_EVENT_SAMPLES
 
 T0 = 1_800_000_000.0  # the fake clock starts here; tests add seconds to it
@@ -109,8 +110,11 @@ STATEFUL_COMMAND_TYPES |= PLANNING_COMMAND_TYPES
 QA_COMMAND_TYPES = {
     "question.ask", "question.upvote", "question.unvote", "question.pick", "question.answered",
     "question.hide", "questions.settings", "poll.launch", "poll.answer", "poll.close",
-    "stage.spotlight", "stage.clear",
+    "stage.spotlight", "stage.clear", "stage.take_off",
 }
+# recording an expert slot: test_recording.py
+QA_COMMAND_TYPES |= {"recording.consent", "recording.withdraw", "recording.start",
+                     "recording.stop"}
 STATEFUL_COMMAND_TYPES |= QA_COMMAND_TYPES
 STATEFUL_COMMAND_TYPES |= {"notes.reopen", "notes.close"}  # test_breakouts.py
 ALL_COMMAND_TYPES = CORE_COMMAND_TYPES | STATEFUL_COMMAND_TYPES
@@ -137,7 +141,9 @@ EXPECTED_PHASES: dict[str, set[Phase]] = {
     **{t: {L, V} for t in ("question.ask", "question.upvote", "question.unvote",
                            "question.hide", "questions.settings")},
     **{t: {V} for t in ("question.pick", "question.answered", "poll.launch", "poll.answer",
-                        "poll.close", "stage.spotlight", "stage.clear")},
+                        "poll.close", "stage.spotlight", "stage.clear", "stage.take_off",
+                        "recording.consent", "recording.withdraw", "recording.start",
+                        "recording.stop")},
     "notes.reopen": {X},
     "notes.close": {X},
 }
@@ -242,6 +248,11 @@ EXPECTED_RIGHTS: dict[str, set[Role]] = {
     "poll.close": RUN,
     "stage.spotlight": RUN,
     "stage.clear": RUN,
+    "stage.take_off": RUN,
+    "recording.consent": SPEAK,
+    "recording.withdraw": SPEAK,
+    "recording.start": RUN,
+    "recording.stop": RUN,
     "notes.reopen": RUN,
     "notes.close": RUN,
 }
@@ -624,7 +635,7 @@ def test_every_event_type_round_trips_through_its_data() -> None:
         b.BreakoutsWarned(T0), b.BreakoutsRecalled(T0), b.BreakoutsRetimed(T0 + 60, None),
         notes.NotesReopened(T0), notes.NotesClosed(T0),
         *PLANNING_EVENT_SAMPLES, *QUESTION_EVENT_SAMPLES, *POLL_EVENT_SAMPLES,
-        *STAGE_EVENT_SAMPLES,
+        *STAGE_EVENT_SAMPLES, *RECORDING_EVENT_SAMPLES,
     ]
     assert {type(s) for s in samples} == set(e.EVENT_TYPES.values())
     for sample in samples:

@@ -98,6 +98,20 @@ def test_the_facilitator_gives_and_takes_the_stage_by_hand() -> None:
     assert run(state, FRIDA, st.ClearStage())[1] == []  # nothing on stage: nothing to do
 
 
+def test_facilitator_takes_the_expert_and_the_speaker_off_stage() -> None:
+    state = run(live(), FRIDA, st.Spotlight(person_id=5))[0]
+    state = run(state, ALICE, c.RaiseHand())[0]
+    state = run(state, FRIDA, c.CallNextHand())[0]
+    assert state.speaker is not None and state.speaker.person_id == 3
+    state, events = run(state, FRIDA, st.TakeOffStage(person_id=3), T0 + 5)
+    assert events == [st.FloorEnded(3, T0 + 5)] and state.speaker is None
+    state, events = run(state, FRIDA, st.TakeOffStage(person_id=5), T0 + 6)
+    assert events == [st.StageCleared(T0 + 6)] and state.spotlight is None
+    with pytest.raises(Rejected) as caught:  # nobody left on stage by spotlight or floor
+        decide(state, FRIDA, st.TakeOffStage(person_id=5), T0, THEME)
+    assert "neither" in caught.value.reason
+
+
 def test_only_people_of_the_theme_get_the_stage() -> None:
     with pytest.raises(Rejected) as caught:
         decide(live(), FRIDA, st.Spotlight(person_id=42), T0, THEME)
@@ -115,7 +129,7 @@ def test_the_stage_is_for_a_live_gathering(command: c.Command, phase: Phase) -> 
 
 STAGE_EVENT_SAMPLES: list[Event] = [st.SpotlightGiven(5, "Eva", None, 12),
                                     st.SpotlightGiven(8, "Ole", "Brekke kommune"),
-                                    st.StageCleared(T0)]
+                                    st.StageCleared(T0), st.FloorEnded(3, T0)]
 
 
 @pytest.mark.parametrize("sample", STAGE_EVENT_SAMPLES, ids=lambda s: s.type)

@@ -25,7 +25,7 @@ from tests.server.live_helpers import (
 SNAPSHOT_KEYS = {
     "version", "phase", "agenda", "current", "hands", "speaker", "chat", "opened_at",
     "ended_at", "gathering", "presence", "you", "server_now", "breakouts", "notes_reopened",
-    "questions", "anonymous_questions", "qa_item", "polls", "spotlight",
+    "questions", "anonymous_questions", "qa_item", "polls", "spotlight", "consent", "recording",
 }
 
 

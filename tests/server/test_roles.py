@@ -59,6 +59,11 @@ ALLOWED: dict[str, set[str]] = {
     "poll.close": RUN,
     "stage.spotlight": RUN,
     "stage.clear": RUN,
+    "stage.take_off": RUN,
+    "recording.consent": SPEAK,
+    "recording.withdraw": SPEAK,
+    "recording.start": RUN,
+    "recording.stop": RUN,
     "notes.reopen": RUN,
     "notes.close": RUN,
 }
@@ -153,6 +158,19 @@ async def test_role_matrix(role: str, world: World, connect: Connect,
                     options=["Bra", "Dårlig"])
     await attempt("poll.answer", poll_id=1, choices=[0])
     await or_helper("poll.close", poll_id=1)
+    # the person in the spotlight (the role's own) agrees to be recorded; an observer may
+    # not, so the helper takes the stage and agrees instead
+    on_stage = getattr(world, PEOPLE[role])
+    if not await attempt("recording.consent"):
+        on_stage = world.cofacilitator
+        await helped("stage.spotlight", person_id=on_stage.id)
+        await helped("recording.consent")
+    await or_helper("recording.start")
+    await or_helper("recording.stop")
+    await or_helper("recording.start")
+    if not await attempt("recording.withdraw"):
+        await helped("recording.withdraw")
+    await or_helper("stage.take_off", person_id=on_stage.id)
     await or_helper("stage.clear")
     await or_helper("gathering.end")
     await or_helper("notes.reopen")
@@ -168,6 +186,9 @@ async def test_role_matrix(role: str, world: World, connect: Connect,
     assert log.count("question.upvoted") == (1 if role in SPEAK else 0)
     assert log.count("question.picked") == (1 if role in RUN | {"expert"} else 0)
     assert log.count("poll.results") == (1 if role in SPEAK else 0)
+    assert log.count("recording.started") == 2
+    assert [e.data["reason"] for e in await event_log(server, gid)
+            if e.type == "recording.stopped"] == ["stopped", "consent_withdrawn"]
 
 
 @pytest.mark.parametrize("type_", sorted(ALLOWED))
@@ -232,5 +253,5 @@ def _fields(type_: str) -> dict[str, Any]:
         "question.hide": {"question_id": 1}, "questions.settings": {"anonymous_allowed": True},
         "poll.launch": {"question": "Hei?", "kind": "word"},
         "poll.answer": {"poll_id": 1, "word": "hei"}, "poll.close": {"poll_id": 1},
-        "stage.spotlight": {"person_id": 1}}
+        "stage.spotlight": {"person_id": 1}, "stage.take_off": {"person_id": 1}}
     return fields.get(type_, {})

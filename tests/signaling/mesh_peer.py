@@ -20,11 +20,15 @@ from aiortc import (
 
 
 class Frames(VideoStreamTrack):
-    """A small camera: grey 160x120 frames at the default 30 fps."""
+    """A small camera: grey frames (160x120 unless told) at the default 30 fps."""
+
+    def __init__(self, size: tuple[int, int] = (160, 120)) -> None:
+        super().__init__()
+        self.size = size
 
     async def recv(self) -> av.VideoFrame:
         pts, time_base = await self.next_timestamp()
-        frame = av.VideoFrame(width=160, height=120, format="yuv420p")
+        frame = av.VideoFrame(width=self.size[0], height=self.size[1], format="yuv420p")
         for plane in frame.planes:
             plane.update(bytes([128]) * plane.buffer_size)
         frame.pts, frame.time_base = pts, time_base or fractions.Fraction(1, 90000)

@@ -8,6 +8,7 @@ from typing import Any
 
 import socketio
 from aiortc import (
+    AudioStreamTrack,
     MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
@@ -22,8 +23,8 @@ from tests.signaling.mesh_peer import Frames
 class CountingFrames(Frames):
     """The mesh's small grey camera, counting the frames it sends."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, size: tuple[int, int] = (160, 120)) -> None:
+        super().__init__(size)
         self.sent = 0
 
     async def recv(self) -> Any:
@@ -33,11 +34,14 @@ class CountingFrames(Frames):
 
 
 class StagePublisher:
-    def __init__(self, client: socketio.AsyncClient, gathering: str) -> None:
+    def __init__(self, client: socketio.AsyncClient, gathering: str,
+                 size: tuple[int, int] = (160, 120), audio: bool = False) -> None:
         self.client = client
         self.gathering = gathering
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.video = CountingFrames()
+        if audio:  # a microphone of silence, first, as a browser's offer has it
+            self.pc.addTrack(AudioStreamTrack())
+        self.video = CountingFrames(size)
         self.pc.addTrack(self.video)
 
     async def publish(self) -> dict[str, Any]:

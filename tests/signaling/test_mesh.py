@@ -92,6 +92,36 @@ async def test_joining_tells_the_peers_one_may_connect_to_and_leaving_tells_ever
     assert code(answer) == "not_found"
 
 
+async def test_a_runner_visits_the_one_group_they_name(open_group: Group, world: World) -> None:
+    gid, c = open_group.gid, open_group.clients
+    heard = {name: collect(c[name], "media") for name in ("alice", "bjorn")}
+    alice = await media_join(c["alice"], gid)
+    await media_join(c["bjorn"], gid)
+    frida = await c["frida"].call("media.join", {"gathering": gid, "group": "g1"}, timeout=10)
+    assert {p["name"] for p in frida["peers"]} == {"Alice Askvik", "Bjørn Brekke"}
+    joined = {"gathering": gid, "type": "peer_joined", "peer": frida["peer"],
+              "person_id": world.facilitator.id, "name": "Frida Fasilitator"}
+    await eventually(lambda: joined in heard["alice"], what="the visit announced")
+    to_alice = {"gathering": gid, "to": alice["peer"], "candidate": None}
+    assert (await signal(c["frida"], to_alice)) == {"ok": True}
+
+    # naming another group (none such here) ends the visit: the group is told she left
+    away = await c["frida"].call("media.join", {"gathering": gid, "group": "g9"}, timeout=10)
+    assert away["ok"] and away["peers"] == []
+    left = {"gathering": gid, "type": "peer_left", "peer": frida["peer"]}
+    for name in ("alice", "bjorn"):
+        await eventually(lambda n=name: left in heard[n], what=f"peer_left to {name}")
+    assert code(await signal(c["frida"], to_alice)) == "forbidden"
+    to_frida = {"gathering": gid, "to": frida["peer"], "candidate": None}
+    assert code(await signal(c["alice"], to_frida)) == "forbidden"
+
+    # only a runner visits: the observer naming the group is told about nobody
+    ola = await c["ola"].call("media.join", {"gathering": gid, "group": "g1"}, timeout=10)
+    assert ola["ok"] and ola["peers"] == []
+    bad = await c["ola"].call("media.join", {"gathering": gid, "group": 1}, timeout=10)
+    assert code(bad) == "invalid_format"
+
+
 async def test_a_disconnected_peer_is_gone(open_group: Group) -> None:
     gid, c = open_group.gid, open_group.clients
     heard = collect(c["alice"], "media")

@@ -28,7 +28,7 @@ export class SocketTransport {
     }
   }
 
-  join() { return this.request("media.join"); }
+  join(fields = {}) { return this.request("media.join", fields); }
   leave() { return this.request("media.leave"); }
   ice() { return this.request("media.ice"); }
   signal(fields) { return this.request("signal", fields); }
@@ -71,10 +71,10 @@ export class Mesh {
   }
 
   // Join (or join again, after a move or a reconnect): the answer says who I may
-  // connect to; links to anyone else close.
-  async join() {
+  // connect to; links to anyone else close. A runner visiting a group passes {group}.
+  async join(fields = {}) {
     this.joining = true;
-    const answer = await this.transport.join();
+    const answer = await this.transport.join(fields);
     this.joining = false;
     if (!answer || !answer.ok) {
       this.heldMedia = [];
@@ -110,11 +110,10 @@ export class Mesh {
     return this.leave();
   }
 
-  // Drop the peers whose person is no longer among `personIds` (a Set), e.g. moved out
-  // of my group.
-  restrictTo(personIds) {
+  // Drop the peers whose person `keep(person_id)` refuses now, e.g. moved out of my group.
+  restrictTo(keep) {
     if (!this.joined) return;
-    const kept = new Map([...this.allowed].filter(([, who]) => personIds.has(who.person_id)));
+    const kept = new Map([...this.allowed].filter(([, who]) => keep(who.person_id)));
     if (kept.size === this.allowed.size) return;
     this.allowed = kept;
     this.sync();

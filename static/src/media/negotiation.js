@@ -70,23 +70,38 @@ export function peersFromJoin(answer) {
   return peers;
 }
 
-// The people of my group, as a Set of person ids, for pruning links to anyone who has
-// left it (moved elsewhere: the server tells the new group, not the old one).
-export function groupMemberIds(state, personId) {
+// The id of the open breakout group a person is a member of, or null.
+export function groupIdOf(state, personId) {
   const b = state && state.breakouts;
-  if (!b || b.status !== "open") return new Set();
-  const group = b.groups.find((g) => g.members.some((m) => m.person_id === personId));
-  return new Set(group ? group.members.map((m) => m.person_id) : []);
-}
-
-// The mesh I should be in, as a key that changes whenever I must join again
-// (`media.join` after breakouts open or close or I move group), or null for none.
-export function meshKey(state, personId) {
-  if (!state || state.phase !== "live") return null;
-  const b = state.breakouts;
   if (!b || b.status !== "open") return null;
   const group = b.groups.find((g) => g.members.some((m) => m.person_id === personId));
-  return group ? `${b.round}:${group.id}` : null;
+  return group ? group.id : null;
+}
+
+// The mesh of group `groupId` (mine, or the one a runner visits), as a key that changes
+// whenever I must join again (`media.join` after breakouts open or close, I move group or
+// visit another one), or null for none: the room is not live, the group not open.
+export function meshKeyFor(state, groupId) {
+  if (!state || state.phase !== "live" || groupId == null) return null;
+  const b = state.breakouts;
+  if (!b || b.status !== "open" || !b.groups.some((g) => g.id === groupId)) return null;
+  return `${b.round}:${groupId}`;
+}
+
+// The mesh I should be in as a member of a group, or null.
+export function meshKey(state, personId) {
+  return meshKeyFor(state, groupIdOf(state, personId));
+}
+
+// Whom to keep links to in the mesh of group `groupId`, as a test of a person id: the
+// group's members, and people in no group (a visiting runner: the server announces only
+// those who may connect). Prunes people moved to another group (the server tells the new
+// group, not the old one).
+export function keepInMesh(state, groupId) {
+  const b = state && state.breakouts;
+  const groups = b && b.status === "open" ? b.groups : [];
+  const home = new Map(groups.flatMap((g) => g.members.map((m) => [m.person_id, g.id])));
+  return (personId) => !home.has(personId) || home.get(personId) === groupId;
 }
 
 // When to fetch fresh ICE servers: well before the credentials run out.

@@ -1,21 +1,26 @@
 // Video in the breakout group: while I am in an open group, my camera and microphone go
 // to everyone in it (the mesh) and their video tiles show here, with mute, camera off,
 // device choice and who is speaking. Recalled: the links close and the camera stops.
+// The console passes `visit(state)`: the group whose video the facilitator visits, or null.
 
 import { byId, el, setText } from "../dom.js";
 import { format, gettext } from "../i18n.js";
 import { renderDeviceSelects } from "./device-select.js";
 import { LocalMedia } from "./local-media.js";
 import { Mesh, SocketTransport } from "./mesh.js";
-import { groupMemberIds, meshKey } from "./negotiation.js";
+import { groupIdOf, keepInMesh, meshKeyFor } from "./negotiation.js";
+import { bindRemoteState } from "./remote-state.js";
 import { SpeakingMeter } from "./speaking.js";
+import { groupName } from "./visit.js";
 
 const LOCAL = "local";
 const RETRY_MS = 3000;
 
-export function setupMedia({ client, session, boot, listeners, announce = () => {} }) {
+export function setupMedia({ client, session, boot, listeners, announce = () => {} },
+  { visit = null } = {}) {
   const ui = {
-    box: byId("media-box"), status: byId("media-status"), tiles: byId("media-tiles"),
+    box: byId("media-box"), heading: byId("media-heading"), status: byId("media-status"),
+    tiles: byId("media-tiles"),
     mute: byId("media-mute"), camera: byId("media-camera"), sound: byId("media-sound"),
     cameraSelect: byId("media-camera-select"), micSelect: byId("media-mic-select"),
   };
@@ -33,9 +38,16 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
   });
   let current = null; // the mesh key I am in (round:group), or null
   let wanted = null;
+  let wantedGroup = null; // the group of `wanted`: mine, or the one I visit
+  let currentGroup = null;
+  const groupOf = visit || ((state) => groupIdOf(state, boot.person_id));
   let busy = false;
   let rejoin = false;
   let retry = null;
+  const remote = bindRemoteState({
+    transport: mesh.transport, local, announce, you: () => session && session.state && session.state.you,
+    sending: () => current !== null && Boolean(local.stream), onLocalChange: () => renderControls(),
+  });
 
   // --- tiles -------------------------------------------------------------------------------
 
@@ -76,6 +88,7 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
 
   function showStream(peer, stream, who) {
     const entry = tile(peer, who ? who.name : "");
+    remote.attach(peer, entry.item, who);
     if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
     if (!entry.audio) {
       entry.audio = el("audio", { autoplay: true });
@@ -90,6 +103,7 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     const entry = tiles.get(key);
     if (!entry) return;
     meter.unwatch(key);
+    remote.detach(key);
     entry.video.srcObject = null;
     if (entry.audio) entry.audio.srcObject = null;
     entry.item.remove();
@@ -98,7 +112,7 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
 
   // a tile with a name for everyone allowed, even before their video arrives
   function renderPeers(peers) {
-    for (const [peer, who] of peers) tile(peer, who.name || "");
+    for (const [peer, who] of peers) remote.attach(peer, tile(peer, who.name || "").item, who);
     for (const key of [...tiles.keys()]) if (key !== LOCAL && !peers.has(key)) dropTile(key);
   }
 
@@ -144,11 +158,13 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     local.setMuted(!local.muted);
     meter.resume();
     renderControls();
+    remote.announceState();
     announce(local.muted ? gettext("Your microphone is muted.") : gettext("Your microphone is on."));
   });
   ui.camera.addEventListener("click", () => {
     local.setCameraOff(!local.cameraOff);
     renderControls();
+    remote.announceState();
     announce(local.cameraOff ? gettext("Your camera is off.") : gettext("Your camera is on."));
   });
   ui.cameraSelect?.addEventListener("change", () => chooseDevice("video", ui.cameraSelect));
@@ -162,7 +178,7 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
 
   // --- joining and leaving -----------------------------------------------------------------
 
-  async function enter() {
+  async function enter(group) {
     if (!local.stream) {
       setText(ui.status, gettext("Starting your camera and microphone…"));
       await local.start();
@@ -173,12 +189,13 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
       renderControls();
       renderDevices();
     }
-    const answer = await mesh.join();
+    const answer = await mesh.join(visit ? { group } : {});
     if (!answer.ok) {
       setText(ui.status, gettext("Could not connect the video. Trying again…"));
       return false;
     }
     if (ui.status.textContent === gettext("Could not connect the video. Trying again…")) setText(ui.status, "");
+    remote.announceState();
     return true;
   }
 
@@ -198,14 +215,16 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     try {
       while (wanted !== current || (rejoin && current)) {
         const target = wanted;
+        const group = wantedGroup;
         if (target === null) {
           await exit();
-          current = null;
+          [current, currentGroup] = [null, null];
         } else {
           rejoin = false;
           current = target;
+          currentGroup = group;
           ui.box.hidden = false;
-          if (!(await enter())) {
+          if (!(await enter(group))) {
             clearTimeout(retry);
             retry = setTimeout(() => { rejoin = true; settle(); }, RETRY_MS);
             break;
@@ -220,13 +239,22 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
 
   // a new socket after a reconnect has a new peer id: join again once the room is back
   client.on("connect", () => { rejoin = true; });
-  listeners.push((state) => {
-    wanted = client.connected ? meshKey(state, boot.person_id) : current;
+  function update(state) {
+    if (client.connected) {
+      wantedGroup = groupOf(state);
+      wanted = meshKeyFor(state, wantedGroup);
+    } else [wanted, wantedGroup] = [current, currentGroup];
+    if (visit && wanted !== null) {
+      setText(ui.heading, format(gettext("Video in %(group)s"), { group: groupName(state, wantedGroup) }));
+    }
     if (wanted !== current || (rejoin && wanted)) settle();
-    else if (current && !busy) mesh.restrictTo(groupMemberIds(state, boot.person_id));
-  });
+    else if (current && !busy) mesh.restrictTo(keepInMesh(state, wantedGroup));
+  }
+  listeners.push(update);
 
-  const api = { links: () => mesh.links(), mesh, local };
+  // `visit` changed its mind (the console's toggle): follow it without waiting for an event
+  const refresh = () => { if (session && session.state) update(session.state); };
+  const api = { links: () => mesh.links(), mesh, local, refresh };
   globalThis.forumMedia = api;
   return api;
 }

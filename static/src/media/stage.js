@@ -17,7 +17,9 @@ import { format, gettext } from "../i18n.js";
 import { renderDeviceSelects } from "./device-select.js";
 import { LocalMedia } from "./local-media.js";
 import { SocketTransport } from "./mesh.js";
+import { bindRemoteState } from "./remote-state.js";
 import { SpeakingMeter } from "./speaking.js";
+import { isShaky, watchLink } from "./stage-link.js";
 import {
   diffPublishers, inPlenary, MAX_PUBLISHERS, mayShareScreen, publishReason, readPublishers, readTracks,
   slotsFor,
@@ -77,9 +79,17 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   let busy = false;
   let retry = null;
   let relisten = null;
+  let recovering = false; // a connection was lost: "Reconnecting…" until all are back in line
+  // Lost connections, closed by settle() between its steps: Chromium never settles a
+  // pending createOffer/setRemoteDescription of a connection closed under it.
+  const abandoned = [];
 
   const you = () => (session.state && session.state.you) || { person_id: boot.person_id };
   const me = () => String(boot.person_id);
+  // who is muted or has the camera off, on the tiles; runners' "Mute <name>" buttons
+  const remote = bindRemoteState({
+    transport, local, announce, you, sending: () => publishPc !== null, onLocalChange: () => renderControls(),
+  });
 
   // --- tiles ---------------------------------------------------------------------------------
 
@@ -120,6 +130,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     const entry = tiles.get(key);
     if (!entry) return;
     meter.unwatch(key);
+    remote.detach(key);
     entry.video.srcObject = null;
     if (entry.audio) entry.audio.srcObject = null;
     entry.item.remove();
@@ -144,7 +155,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   // Names for everyone on stage (but me: my own tile shows my camera, not the echo).
   function renderPublisherNames() {
     const others = publishers.filter((p) => p.person_id !== me());
-    for (const p of others) tile(p.person_id, p.name);
+    for (const p of others) remote.attach(p.person_id, tile(p.person_id, p.name).item, p);
     const keep = new Set(others.map((p) => p.person_id));
     for (const key of [...tiles.keys()]) if (key !== LOCAL && !keep.has(key)) dropTile(key);
   }
@@ -155,6 +166,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     const stream = screenTrack ? new MediaStream([screenTrack]) : local.stream;
     if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
     meter.watch(LOCAL, local.stream, speaking(LOCAL));
+    remote.announceState(); // my tile shows once I am on stage: tell everyone my state
   }
 
   // --- ICE servers (the mesh's `media.ice`: TURN credentials when configured) -----------------
@@ -182,6 +194,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     closeListener();
     const pc = new RTCPeerConnection({ iceServers: await ice() });
     listenPc = pc;
+    watch(pc);
     const video = [];
     const audio = [];
     for (let i = 0; i < MAX_PUBLISHERS; i += 1) video.push(pc.addTransceiver("video", { direction: "recvonly" }));
@@ -196,6 +209,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     }
     if (Array.isArray(answer.publishers)) publishers = readPublishers(answer.publishers);
     await pc.setRemoteDescription(answer.description);
+    if (listenPc !== pc) return true; // lost meanwhile
     // each publisher's tracks: by mid when the server says (`tracks`), else by m-line order
     const streams = new Map();
     const add = (personId, transceiver) => {
@@ -232,7 +246,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   }
 
   async function publish() {
-    setText(ui.status, gettext("Starting your camera and microphone…"));
+    if (!recovering) setText(ui.status, gettext("Starting your camera and microphone…"));
     await local.start();
     if (!local.track("video") && !local.track("audio")) {
       setText(ui.status, gettext("No camera or microphone: you can watch and listen."));
@@ -240,8 +254,11 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     }
     const pc = new RTCPeerConnection({ iceServers: await ice() });
     publishPc = pc;
+    watch(pc);
     for (const track of local.stream.getTracks()) {
-      pc.addTransceiver(track, { direction: "sendonly", streams: [local.stream] });
+      // back after a lost connection while sharing the screen: keep sharing it
+      const send = track.kind === "video" && screenTrack ? screenTrack : track;
+      pc.addTransceiver(send, { direction: "sendonly", streams: [local.stream] });
     }
     const offer = await fullOffer(pc);
     const answer = await transport.request("stage.publish", { description: offer });
@@ -252,11 +269,12 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
       return false;
     }
     await pc.setRemoteDescription(answer.description);
-    setText(ui.status, "");
+    if (publishPc !== pc) return true; // lost meanwhile
+    setText(ui.status, recovering ? lostText() : "");
     showLocal();
     renderControls();
     renderDevices();
-    announce(gettext("You are on stage: everyone in plenary sees and hears you."));
+    if (!recovering) announce(gettext("You are on stage: everyone in plenary sees and hears you."));
     return true;
   }
 
@@ -363,11 +381,13 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     local.setMuted(!local.muted);
     meter.resume();
     renderControls();
+    remote.announceState();
     announce(local.muted ? gettext("Your microphone is muted.") : gettext("Your microphone is on."));
   });
   ui.camera.addEventListener("click", () => {
     local.setCameraOff(!local.cameraOff);
     renderControls();
+    remote.announceState();
     announce(local.cameraOff ? gettext("Your camera is off.") : gettext("Your camera is on."));
   });
   ui.screen.addEventListener("click", () => (screenTrack ? stopScreen(true) : startScreen()));
@@ -379,6 +399,43 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     ui.sound.hidden = true;
   });
 
+  // --- recovery: the server's peer went away (its worker stopped, it dropped the stage) -----
+
+  const lostText = () => gettext("The stage connection was lost. Reconnecting…");
+
+  function watch(pc) {
+    watchLink(pc, () => linkLost(pc));
+    pc.addEventListener("connectionstatechange", recovered); // a shaky link came back
+  }
+
+  // Drop a connection the server no longer serves; settle() listens (and publishes) again.
+  function linkLost(pc) {
+    if (!pc) return;
+    if (pc === listenPc && wantListen) {
+      listenPc = null;
+      listening = false;
+    } else if (pc === publishPc && wantPublish) {
+      publishPc = null;
+    } else return; // replaced, closed by us, or no longer wanted: settle() takes care of it
+    abandoned.push(pc);
+    if (!recovering) {
+      recovering = true;
+      setText(ui.status, lostText());
+      announce(lostText());
+    }
+    settle();
+  }
+
+  // The recovery is over once the connections are back in line with what is wanted and
+  // none is shaky (a crashed server loses both of a publisher's links, noticed apart).
+  function recovered() {
+    const inLine = listening === wantListen && (publishPc !== null) === wantPublish;
+    if (!recovering || busy || !inLine || [listenPc, publishPc].some(isShaky)) return;
+    recovering = false;
+    setText(ui.status, "");
+    if (wantListen) announce(gettext("Reconnected to the stage."));
+  }
+
   // --- bringing the connections in line with what is wanted, one step at a time -------------
 
   async function settle() {
@@ -387,6 +444,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     clearTimeout(retry);
     try {
       for (;;) {
+        for (const pc of abandoned.splice(0)) pc.close();
         const publishing = publishPc !== null;
         if (!wantPublish && publishing) await unpublish();
         else if (!wantListen && (listenPc || listening)) {
@@ -409,6 +467,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
       busy = false;
       ui.box.hidden = !wantListen;
       renderControls();
+      recovered();
     }
   }
 
@@ -426,6 +485,11 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   }
 
   transport.on("stage", (message) => {
+    if (message.type === "closed") { // the server dropped the stage: every peer is gone
+      linkLost(publishPc);
+      linkLost(listenPc);
+      return;
+    }
     if (message.type !== "publishers") return;
     const next = readPublishers(message.publishers);
     const { changed } = diffPublishers(publishers, next);

@@ -1,0 +1,193 @@
+"""Recording an expert slot, with the expert's agreement and everyone told.
+
+The person in the spotlight agrees (`recording.consent`, kept in the log with who and
+when) for the agenda item that runs; only then may a runner start a recording, and only
+that person's own stage stream is recorded: nobody else who speaks or is seen in the
+gathering is ever on it. The recording stops when a runner stops it, the person withdraws
+their consent, the spotlight moves, the item ends or the gathering ends. `state.recording`
+is what every client shows as the recording indicator; the process that owns the stage
+turns it into a file (recordings/)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from facilitation.commands import Command
+from facilitation.core import Decision, Rejected, applies, decides, hook
+from facilitation.events import Event
+from facilitation.state import GatheringState, RecordingConsent, RecordingRun
+
+# --- commands ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GiveConsent(Command):
+    type = "recording.consent"
+
+
+@dataclass(frozen=True)
+class WithdrawConsent(Command):
+    type = "recording.withdraw"
+
+
+@dataclass(frozen=True)
+class StartRecording(Command):
+    type = "recording.start"
+
+
+@dataclass(frozen=True)
+class StopRecording(Command):
+    type = "recording.stop"
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentGiven(Event):
+    type: ClassVar[str] = "recording.consent_given"
+    person_id: int
+    name: str
+    item_id: int | None
+    at: float
+
+
+@dataclass(frozen=True)
+class ConsentWithdrawn(Event):
+    type: ClassVar[str] = "recording.consent_withdrawn"
+    person_id: int
+    at: float
+
+
+@dataclass(frozen=True)
+class RecordingStarted(Event):
+    type: ClassVar[str] = "recording.started"
+    person_id: int
+    name: str
+    item_id: int | None
+    at: float
+    by_person_id: int
+    consent_at: float
+
+
+@dataclass(frozen=True)
+class RecordingStopped(Event):
+    type: ClassVar[str] = "recording.stopped"
+    person_id: int
+    at: float
+    reason: str  # stopped | consent_withdrawn | stage_changed | item_ended | gathering_ended
+
+
+# --- the rule ----------------------------------------------------------------------------
+
+
+def current_item_id(state: GatheringState) -> int | None:
+    slot = state.current_slot()
+    return None if slot is None else slot.id
+
+
+def valid_consent(state: GatheringState) -> RecordingConsent | None:
+    """The consent that allows recording now: given by the person in the spotlight during
+    the agenda item that runs."""
+    consent, spotlight = state.consent, state.spotlight
+    if consent is None or spotlight is None or consent.person_id != spotlight.person_id:
+        return None
+    return consent if consent.item_id == current_item_id(state) else None
+
+
+def recorded_person(state: GatheringState) -> int | None:
+    """Whose stage stream is being recorded now: one person who agreed, or nobody."""
+    return None if state.recording is None else state.recording.person_id
+
+
+# --- decisions ---------------------------------------------------------------------------
+
+
+@decides
+def _(command: GiveConsent, d: Decision) -> list[Event]:
+    spotlight = d.state.spotlight
+    if spotlight is None or spotlight.person_id != d.actor.person_id:
+        raise Rejected("only the person in the spotlight can agree to be recorded",
+                       code="forbidden")
+    if valid_consent(d.state) is not None:
+        return []
+    return [ConsentGiven(d.actor.person_id, d.actor.name, current_item_id(d.state), d.now)]
+
+
+@decides
+def _(command: WithdrawConsent, d: Decision) -> list[Event]:
+    consent = d.state.consent
+    if consent is None or consent.person_id != d.actor.person_id:
+        return []
+    events: list[Event] = []
+    if recorded_person(d.state) == d.actor.person_id:
+        events.append(RecordingStopped(d.actor.person_id, d.now, "consent_withdrawn"))
+    return [*events, ConsentWithdrawn(d.actor.person_id, d.now)]
+
+
+@decides
+def _(command: StartRecording, d: Decision) -> list[Event]:
+    if d.state.recording is not None:
+        return []
+    spotlight = d.state.spotlight
+    if spotlight is None:
+        raise Rejected("nobody is in the spotlight: give the expert the stage first")
+    consent = valid_consent(d.state)
+    if consent is None:
+        raise Rejected(f"{spotlight.name} has not agreed to be recorded")
+    return [RecordingStarted(spotlight.person_id, spotlight.name, consent.item_id, d.now,
+                             d.actor.person_id, consent.at)]
+
+
+@decides
+def _(command: StopRecording, d: Decision) -> list[Event]:
+    person_id = recorded_person(d.state)
+    return [] if person_id is None else [RecordingStopped(person_id, d.now, "stopped")]
+
+
+@hook("stage_changed")
+def _spotlight_moved(state: GatheringState, d: Decision) -> list[Event]:
+    person_id = recorded_person(state)
+    spotlight = state.spotlight
+    if person_id is None or (spotlight is not None and spotlight.person_id == person_id):
+        return []
+    return [RecordingStopped(person_id, d.now, "stage_changed")]
+
+
+@hook("item_started")
+def _item_ended(state: GatheringState, d: Decision) -> list[Event]:
+    run = state.recording
+    if run is None or run.item_id == current_item_id(state):
+        return []
+    return [RecordingStopped(run.person_id, d.now, "item_ended")]
+
+
+@hook("ending")
+def _gathering_ends(state: GatheringState, d: Decision) -> list[Event]:
+    person_id = recorded_person(state)
+    return [] if person_id is None else [RecordingStopped(person_id, d.now, "gathering_ended")]
+
+
+# --- apply -------------------------------------------------------------------------------
+
+
+@applies(ConsentGiven)
+def _apply_consent(s: GatheringState, ev: ConsentGiven) -> GatheringState:
+    return replace(s, consent=RecordingConsent(ev.person_id, ev.name, ev.item_id, ev.at))
+
+
+@applies(ConsentWithdrawn)
+def _apply_withdrawn(s: GatheringState, ev: ConsentWithdrawn) -> GatheringState:
+    return replace(s, consent=None)
+
+
+@applies(RecordingStarted)
+def _apply_started(s: GatheringState, ev: RecordingStarted) -> GatheringState:
+    return replace(s, recording=RecordingRun(ev.person_id, ev.name, ev.item_id, ev.at,
+                                             ev.by_person_id, ev.consent_at))
+
+
+@applies(RecordingStopped)
+def _apply_stopped(s: GatheringState, ev: RecordingStopped) -> GatheringState:
+    return replace(s, recording=None)

@@ -1,0 +1,89 @@
+// Recording an expert slot in the browser (facilitation/recording.py is the rule):
+// everyone sees the recording indicator while it runs; the person in the spotlight agrees
+// to be recorded, or withdraws; in the console the facilitator starts and stops it.
+
+import { byId, setText } from "./dom.js";
+import { format, gettext } from "./i18n.js";
+import { validConsent } from "./qa-state.js";
+
+// What the indicator says ("" when nothing is recorded).
+export function indicatorText(state, personId) {
+  const run = state.phase === "live" ? state.recording : null;
+  if (!run) return "";
+  if (run.person_id === personId) return gettext("Recording: you are being recorded.");
+  return format(gettext("Recording: %(name)s is being recorded. Nobody else is in the recording."),
+    { name: run.name });
+}
+
+// The console's line about the recording: what the facilitator can do next.
+export function controlText(state) {
+  if (state.phase !== "live") return gettext("Recording is possible while the gathering is live.");
+  if (state.recording) return format(gettext("Recording %(name)s."), { name: state.recording.name });
+  if (!state.spotlight) return gettext("Give an expert the stage to record their talk.");
+  if (!validConsent(state)) {
+    return format(gettext("Waiting for %(name)s to agree to be recorded."), { name: state.spotlight.name });
+  }
+  return format(gettext("%(name)s agreed to be recorded."), { name: state.spotlight.name });
+}
+
+// What to announce besides the indicator (a live region that speaks when a recording
+// starts but is silent when it empties): that the recording stopped.
+export function recordingAnnouncements(state, previous) {
+  return previous && previous.recording && !state.recording ? [gettext("The recording has stopped.")] : [];
+}
+
+export function setupRecording({ client, session, boot, listeners, announce, showError }) {
+  const ui = {
+    indicator: byId("recording-indicator"), consent: byId("recording-consent"),
+    consentStatus: byId("recording-consent-status"), give: byId("recording-consent-give"),
+    withdraw: byId("recording-consent-withdraw"), controlStatus: byId("recording-control-status"),
+    start: byId("recording-start"), stop: byId("recording-stop"),
+  };
+  if (!ui.indicator) return;
+  const me = boot.person_id;
+  let busy = false;
+
+  async function run(type) {
+    if (busy) return;
+    busy = true;
+    const answer = await client.send(type);
+    busy = false;
+    if (!answer.ok) showError(answer.error);
+  }
+
+  function renderConsent(state) {
+    const mine = state.phase === "live" && state.spotlight && state.spotlight.person_id === me;
+    ui.consent.hidden = !mine;
+    if (!mine) return;
+    const agreed = Boolean(validConsent(state));
+    ui.give.hidden = agreed;
+    ui.withdraw.hidden = !agreed;
+    setText(ui.consentStatus, state.recording && state.recording.person_id === me
+      ? gettext("You are being recorded now.")
+      : agreed ? gettext("You agreed to be recorded in this slot.") : gettext("You have not agreed to be recorded."));
+  }
+
+  function renderControls(state) {
+    if (!ui.start) return;
+    setText(ui.controlStatus, controlText(state));
+    const live = state.phase === "live";
+    ui.start.disabled = !live || Boolean(state.recording) || !validConsent(state);
+    ui.stop.disabled = !live || !state.recording;
+  }
+
+  ui.give.addEventListener("click", () => run("recording.consent"));
+  ui.withdraw.addEventListener("click", () => run("recording.withdraw"));
+  ui.start?.addEventListener("click", () => run("recording.start"));
+  ui.stop?.addEventListener("click", () => run("recording.stop"));
+
+  function render(state, previous) {
+    setText(ui.indicator, indicatorText(state, me));
+    renderConsent(state);
+    renderControls(state);
+    const said = recordingAnnouncements(state, previous);
+    if (said.length) announce(said.join(" "));
+  }
+
+  listeners.push(render);
+  if (session.state) render(session.state, null);
+}

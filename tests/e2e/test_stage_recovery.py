@@ -1,0 +1,133 @@
+"""The plenary stage comes back when its server-side peers go away, in real headless Chromium.
+
+The facilitator publishes from the console and Alice listens in the room. Then the server
+loses the gathering's stage, as when its worker crashes or gives the stage up:
+
+- `StageHost.drop` closes every server peer and pushes `closed` (the worker lost the owner
+  key, or stops);
+- a silent loss: the server forgets the stage and its peers' ICE stops without a word (no
+  DTLS close_notify, no push), as a crashed process's peers do: only the browser's own
+  watch of its connections notices (ICE disconnected, then the grace period).
+
+One after the other, in one browser. Each time Alice's stage box says the connection was
+lost, her page listens again on a new connection, the facilitator's console publishes
+again, Alice decodes the facilitator's video on the new connection, and the status clears
+with "Reconnected to the stage."."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from server.app import STAGE
+from server.stage_sockets import StageRouter
+from tests.e2e.conftest import LiveServer, chromium
+from tests.e2e.test_live_room import Person, enter_room, sign_in
+from tests.e2e.test_stage import console_log, loopback_ice, receiving  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
+
+LOST = "Forbindelsen til scenen ble brutt. Kobler til på nytt …"
+BACK = "Koblet til scenen igjen."
+WITHIN_MS = 20_000
+
+# Remember the connections in use now, and every text the stage status and the announcer
+# show from now on (a status may come and go between two polls). Each text is a new text
+# node (setText sets textContent): the records' added nodes are the exact history.
+RECORD = """() => {
+  window.recorded = { status: [], announced: [], listener: window.forumStage.listener(),
+                      publisher: window.forumStage.publisher() };
+  const keep = (id, list) => {
+    const node = document.getElementById(id);
+    new MutationObserver((records) => {
+      for (const r of records) list.push([...r.addedNodes].map((n) => n.textContent).join(''));
+    }).observe(node, { childList: true });
+  };
+  keep('stage-video-status', window.recorded.status);
+  keep('announcer', window.recorded.announced);
+}"""
+
+# Both connections are new ones and connected, and the status is empty again.
+RECOVERED = """(publishing) => {
+  const stage = window.forumStage;
+  const fresh = (pc, old) => pc !== null && pc !== old && pc.connectionState === 'connected';
+  return fresh(stage.listener(), window.recorded.listener)
+    && (!publishing || fresh(stage.publisher(), window.recorded.publisher))
+    && document.getElementById('stage-video-status').textContent === '';
+}"""
+
+
+def stage_router(live: LiveServer) -> StageRouter:
+    assert live.app is not None
+    return live.app[STAGE]
+
+
+async def on_stage(live: LiveServer, browser: Any) -> tuple[Person, Person, list[str]]:
+    """The facilitator on stage from the console, Alice in the room decoding her."""
+    world = live.world
+    gathering = world.gathering.id
+    frida = await sign_in(browser, live, world.facilitator)
+    alice = await sign_in(browser, live, world.alice)
+    log = console_log(alice.page)
+    await enter_room(frida, f"/g/{gathering}/console")
+    await enter_room(alice, f"/g/{gathering}")
+    await frida.page.get_by_role("button", name="Åpne rommet").click()
+    await alice.page.locator("#stage-video-box").wait_for(state="visible")
+    await frida.page.get_by_role("button", name="Gå på scenen med kamera og mikrofon").click()
+    await receiving(alice.page, world.facilitator.id, log)
+    return frida, alice, log
+
+
+async def comes_back(live: LiveServer, frida: Person, alice: Person, log: list[str]) -> None:
+    """Both are told, Alice listens again and decodes the facilitator again on the new
+    connection, the facilitator publishes again; the status clears: one loss, one return."""
+    await alice.page.wait_for_function(
+        f"() => window.recorded.status.includes({LOST!r})", timeout=WITHIN_MS)
+    await alice.page.wait_for_function(RECOVERED, arg=False, timeout=WITHIN_MS)
+    await frida.page.wait_for_function(RECOVERED, arg=True, timeout=WITHIN_MS)
+    # frames decoded on the new connection (RECEIVED reads the current listener's stats)
+    first = await receiving(alice.page, live.world.facilitator.id, log)
+    await asyncio.sleep(0.5)
+    later = await receiving(alice.page, live.world.facilitator.id, log)
+    assert later["frames"] > first["frames"], (first, later)
+    for who in (frida, alice):
+        await who.page.wait_for_function(
+            f"() => window.recorded.announced.includes({BACK!r})", timeout=WITHIN_MS)
+        recorded = await who.page.evaluate("() => window.recorded")
+        assert recorded["status"] == [LOST, ""], recorded["status"]
+        assert [t for t in recorded["announced"] if t in (LOST, BACK)] == [LOST, BACK], recorded
+        assert await who.page.locator("#stage-video-status").text_content() == ""
+        assert who.errors == [], who.errors
+
+
+async def vanish(router: StageRouter, gathering: str) -> None:
+    """The stage is gone from this server without a word to anyone, as in a crash: the
+    host forgets it, and its peers' ICE stops (no DTLS close_notify reaches the browsers)."""
+    room = router.host.rooms.pop(gathering)
+    room.stage.on_unpublished = None
+    pcs = [p.pc for p in room.stage._publishers.values()]
+    pcs += [listener.pc for listener in room.stage._listeners.values()]
+    for pc in pcs:
+        for transceiver in pc.getTransceivers()[:1]:  # bundled: one transport per peer
+            await transceiver.sender.transport.transport.stop()
+    await room.stage.close()
+
+
+async def test_the_stage_comes_back_after_its_server_peers_go_away(
+        live_server: LiveServer) -> None:
+    gathering = live_server.world.gathering.id
+    router = stage_router(live_server)
+    async with chromium() as browser:  # one browser for both losses: the set-up is the cost
+        frida, alice, log = await on_stage(live_server, browser)
+
+        for who in (frida, alice):
+            await who.page.evaluate(RECORD)
+        await router.host.drop(gathering)  # every peer closes; `closed` is pushed
+        await comes_back(live_server, frida, alice, log)
+
+        for who in (frida, alice):
+            await who.page.evaluate(RECORD)
+        await vanish(router, gathering)  # nothing tells the browsers
+        await comes_back(live_server, frida, alice, log)

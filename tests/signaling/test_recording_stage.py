@@ -1,0 +1,148 @@
+"""Recording an expert slot through the real server: the expert agrees, the facilitator
+records, only the expert's own stage stream ends up in the file (audio and video, from the
+stage's decoded frames), everyone is told, and the file is listed with its consent."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp.test_utils import TestServer
+
+from rooms.recordings import READY, RECORDING
+from server.app import LIVE, RECORDINGS, STAGE
+from server.settings import Settings
+from server.stage_sockets import StageRouter
+from tests.conftest import Connect, send
+from tests.factories import World
+from tests.recordings.test_recorder import read_file
+from tests.server.live_helpers import eventually, received
+from tests.signaling.stage_peer import StageListener, StagePublisher
+from tests.signaling.test_stage_sockets import code, joined
+
+pytestmark = pytest.mark.usefixtures("loopback_ice")
+
+EXPERT_SIZE, SPEAKER_SIZE = (320, 180), (160, 120)
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return Settings(database_url=sqlite_url, secret_key="test-secret", host="127.0.0.1",
+                    max_message_bytes=256 * 1024, stage_max_publishers=3)
+
+
+async def finished(server: TestServer, gid: str, count: int) -> list[Any]:
+    """The gathering's recordings once `count` of them are finished (written to the end)."""
+    for _ in range(300):
+        rows = await server.app[RECORDINGS].of_gathering(gid)
+        if sum(r.status != RECORDING for r in rows) >= count:
+            return rows
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{count} recordings never finished")
+
+
+def event_types(client: socketio.AsyncClient) -> list[str]:
+    return [m["type"] for m in received(client)]
+
+
+async def test_expert_is_recorded_with_her_consent_and_nobody_else(
+        server: TestServer, world: World, connect: Connect) -> None:
+    gid = world.gathering.id
+    frida = await joined(connect, world.facilitator, gid)
+    eva = await joined(connect, world.expert, gid)
+    alice = await joined(connect, world.alice, gid)
+    bjorn = await joined(connect, world.bjorn, gid)
+    assert (await send(frida, gid, "room.open"))["ok"]
+    assert (await send(frida, gid, "stage.spotlight", person_id=world.expert.id))["ok"]
+
+    # no recording without the expert's agreement, and nobody agrees for her
+    assert code(await send(frida, gid, "recording.start")) == "rejected"
+    assert code(await send(alice, gid, "recording.consent")) == "forbidden"
+    assert code(await send(eva, gid, "recording.start")) == "forbidden"
+    assert (await send(eva, gid, "recording.consent"))["ok"]
+
+    expert = StagePublisher(eva, gid, size=EXPERT_SIZE, audio=True)
+    speaker = StagePublisher(alice, gid, size=SPEAKER_SIZE, audio=True)
+    listener = StageListener(bjorn, gid, slots=3)
+    try:
+        assert (await expert.publish())["ok"]
+        assert (await send(alice, gid, "hand.raise"))["ok"]
+        assert (await send(frida, gid, "hand.call_next"))["ok"]
+        assert (await speaker.publish())["ok"]  # Alice has the floor, on stage too
+        assert (await listener.listen())["ok"]
+        await eventually(lambda: listener.video_frames(world.alice.id) > 5, within=30,
+                         what="Alice's video on stage")
+
+        assert (await send(frida, gid, "recording.start"))["ok"]
+        # everyone sees the indicator: the event and the state say who is recorded
+        await eventually(lambda: "recording.started" in event_types(bjorn),
+                         what="Bjørn told of the recording")
+        recording = (await server.app[LIVE].state(gid)).recording
+        assert recording is not None and recording.person_id == world.expert.id
+        archive = server.app[RECORDINGS]
+        await eventually(lambda: bool(server.app[STAGE].host.recordings.active), within=10,
+                         what="the recorder on the stage's owner")
+        sent_before = expert.video.sent
+        await asyncio.sleep(3)
+        assert (await send(frida, gid, "recording.stop"))["ok"]
+        sent = expert.video.sent - sent_before
+
+        [row] = await finished(server, gid, 1)
+        assert row.status == READY
+        assert row.person_id == world.expert.id and row.person_name == "Eva Ekspert"
+        assert row.started_by == world.facilitator.id
+        assert row.consent_at <= row.started_at
+        assert row.seconds is not None and 2.0 < row.seconds < 5.0
+        info = read_file(archive.path(row))
+        assert info["kinds"] == {"audio", "video"}
+        # only Eva's stream: her frame size, never Alice's (who spoke on stage meanwhile)
+        assert info["size"] == EXPERT_SIZE
+        assert 0.7 * sent < info["frames"]["video"] < 1.3 * sent, (info, sent)
+        assert info["frames"]["audio"] > 50
+    finally:
+        await listener.close()
+        await speaker.close()
+        await expert.close()
+
+
+async def test_recording_stops_when_the_expert_withdraws_or_leaves_the_stage(
+        server: TestServer, world: World, connect: Connect) -> None:
+    gid = world.gathering.id
+    frida = await joined(connect, world.facilitator, gid)
+    eva = await joined(connect, world.expert, gid)
+    assert (await send(frida, gid, "room.open"))["ok"]
+    assert (await send(frida, gid, "stage.spotlight", person_id=world.expert.id))["ok"]
+    assert (await send(eva, gid, "recording.consent"))["ok"]
+    expert = StagePublisher(eva, gid, size=EXPERT_SIZE, audio=True)
+    router: StageRouter = server.app[STAGE]
+    recordings = router.host.recordings
+    assert recordings is not None
+    try:
+        assert (await expert.publish())["ok"]
+        assert (await send(frida, gid, "recording.start"))["ok"]
+        await eventually(lambda: gid in recordings.active, within=10, what="recording")
+        await asyncio.sleep(1)
+        assert (await send(eva, gid, "recording.withdraw"))["ok"]
+        await eventually(lambda: gid not in recordings.active, within=15,
+                         what="the recorder stopped")
+        state = await server.app[LIVE].state(gid)
+        assert state.recording is None and state.consent is None
+        assert code(await send(frida, gid, "recording.start")) == "rejected"
+
+        # she agrees again; the facilitator takes her off the stage: the recording ends
+        assert (await send(eva, gid, "recording.consent"))["ok"]
+        assert (await send(frida, gid, "recording.start"))["ok"]
+        await eventually(lambda: gid in recordings.active, within=10, what="second recording")
+        await asyncio.sleep(1)
+        assert (await send(frida, gid, "stage.take_off", person_id=world.expert.id))["ok"]
+        await eventually(lambda: gid not in recordings.active, within=15,
+                         what="the recorder stopped")
+        await eventually(lambda: router.host.rooms[gid].stage.publishers == [], within=10,
+                         what="Eva off the stage")
+        rows = await finished(server, gid, 2)
+        assert [r.status for r in rows] == [READY, READY]
+        assert all(r.seconds is not None and 0.5 < r.seconds < 3 for r in rows)
+    finally:
+        await expert.close()

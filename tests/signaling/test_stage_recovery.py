@@ -1,0 +1,115 @@
+"""The stage after its server-side peers went away, over the real server with aiortc peers on
+loopback: a worker that drops a gathering's stage tells the gathering (`closed`), and a
+fresh `stage.listen`/`stage.publish` builds a new stage; with two worker processes, when
+the stage's owner is killed, the surviving worker takes the stage over on the next request.
+(The browser's side, noticing a lost connection by itself, is tests/e2e/test_stage_recovery.py.)"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from server.app import STAGE
+from server.stage_sockets import StageRouter
+from tests.conftest import Connect, send
+from tests.factories import World
+from tests.server.live_helpers import eventually
+from tests.signaling.conftest import collect
+from tests.signaling.stage_peer import StageListener, StagePublisher
+from tests.signaling.test_stage_sockets import joined, stage_cluster  # noqa: F401 (fixture)
+from tests.test_two_workers import Cluster
+
+pytestmark = pytest.mark.usefixtures("loopback_ice")
+
+
+async def test_a_dropped_stage_says_closed_and_a_new_one_starts(
+        server: TestServer, world: World, connect: Connect) -> None:
+    gid = world.gathering.id
+    frida = await joined(connect, world.facilitator, gid)
+    bjorn = await joined(connect, world.bjorn, gid)
+    assert (await send(frida, gid, "room.open"))["ok"]
+    pushes = collect(bjorn, "stage")
+    publisher, listener = StagePublisher(frida, gid), StageListener(bjorn, gid)
+    again = StagePublisher(frida, gid)
+    try:
+        assert (await publisher.publish())["ok"]
+        assert (await listener.listen())["ok"]
+        await eventually(lambda: listener.video_frames(world.facilitator.id) > 5, within=30,
+                         what="the facilitator's video")
+
+        router: StageRouter = server.app[STAGE]
+        await router.host.drop(gid)  # as when the worker lost the owner key, or stops
+        await eventually(lambda: pushes[-1] == {"gathering": gid, "type": "closed"},
+                         what="the `closed` push")
+        await eventually(lambda: publisher.pc.connectionState == "closed"
+                         and listener.pc is not None
+                         and listener.pc.connectionState == "closed", within=10,
+                         what="both peers closed by the server")
+
+        # listening and publishing again build a new stage, empty until the publisher is back
+        listened = await listener.listen()
+        assert listened["ok"] and listened["publishers"] == [], listened
+        assert (await again.publish())["ok"]
+        await eventually(lambda: [p["person_id"] for p in pushes[-1].get("publishers", [])]
+                         == [world.facilitator.id], what="the facilitator back on stage")
+        assert (await listener.listen())["ok"]
+        await eventually(lambda: listener.video_frames(world.facilitator.id) > 5, within=30,
+                         what="the facilitator's video on the new stage")
+    finally:
+        await listener.close()
+        await publisher.close()
+        await again.close()
+
+
+async def owner_of(gid: str) -> Any:
+    redis = Redis.from_url(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                           decode_responses=True)
+    try:
+        [key] = [k async for k in redis.scan_iter("*:stage-owner:" + gid)]
+        return await redis.get(key)
+    finally:
+        await redis.aclose()
+
+
+async def test_the_stage_moves_to_the_surviving_worker_when_its_owner_dies(
+        stage_cluster: Cluster) -> None:  # noqa: F811
+    cluster = stage_cluster
+    gid, world = cluster.world.gathering.id, cluster.world
+    frida = await cluster.connect(cluster.a, world.facilitator)
+    bjorn = await cluster.connect(cluster.b, world.bjorn)
+    for client in (frida, bjorn):
+        assert (await send(client, gid, "room.join"))["ok"]
+    assert (await send(frida, gid, "room.open"))["ok"]
+    publisher, listener = StagePublisher(frida, gid), StageListener(bjorn, gid)
+    again: StagePublisher | None = None
+    try:
+        assert (await publisher.publish())["ok"]  # worker A owns the stage
+        assert f"-{cluster.a.process.pid}-" in await owner_of(gid)
+        assert (await listener.listen())["ok"]  # forwarded from B to A
+        await eventually(lambda: listener.video_frames(world.facilitator.id) > 5, within=30,
+                         what="A's stage at a listener on B")
+
+        cluster.a.process.kill()  # a crash: no goodbye, its owner key stays until it expires
+        cluster.a.process.wait(timeout=10)
+
+        # the next listen on B finds nobody on A's channel, forgets A and runs the stage on B
+        listened = await listener.listen()
+        assert listened["ok"] and listened["publishers"] == [], listened
+        assert f"-{cluster.b.process.pid}-" in await owner_of(gid)
+        # the facilitator's browser reconnects (to B) and publishes again
+        frida_again = await cluster.connect(cluster.b, world.facilitator)
+        assert (await send(frida_again, gid, "room.join"))["ok"]
+        again = StagePublisher(frida_again, gid)
+        assert (await again.publish())["ok"]
+        assert (await listener.listen())["ok"]
+        await eventually(lambda: listener.video_frames(world.facilitator.id) > 5, within=30,
+                         what="the facilitator's video from B's stage")
+    finally:
+        await listener.close()
+        await publisher.close()
+        if again is not None:
+            await again.close()
