@@ -29,7 +29,7 @@ $(NPM_STAMP): static/package.json static/package-lock.json
 	cd static && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(BUNDLE): $(NPM_STAMP) $(wildcard static/src/*.js static/src/**/*.js static/css/*.css)
+$(BUNDLE): $(NPM_STAMP) static/build.mjs $(wildcard static/src/*.js static/src/**/*.js static/css/*.css)
 	cd static && npm run --silent build
 	touch $@
 

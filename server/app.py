@@ -63,7 +63,8 @@ def _presence(settings: Settings) -> tuple[Presence, Redis | None]:
     if not settings.redis_url:
         return MemoryPresence(), None
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    return RedisPresence(redis, prefix=f"{settings.redis_prefix}:presence"), redis
+    return RedisPresence(redis, prefix=f"{settings.redis_prefix}:presence",
+                         ttl=max(3, settings.presence_ttl)), redis
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -121,7 +122,24 @@ def create_app(settings: Settings | None = None) -> web.Application:
             await redis.aclose()
         await engine.dispose()
 
+    async def presence_alive(app: web.Application) -> AsyncIterator[None]:
+        # this worker's presence heartbeat; at a stop, its people leave and the last
+        # coalesced presence changes go out, before Redis closes
+        async with presence.alive(sockets.presence_feed.add):
+            yield
+        await sockets.presence_feed.close()
+
+    async def disconnect_everyone(app: web.Application) -> None:
+        """On SIGTERM aiohttp waits up to a minute for open websockets before cleaning up:
+        close them first, so clients reconnect to another worker at once and this one's
+        presence (and stage peers) go with them."""
+        for sid in list(sockets.connections):
+            with contextlib.suppress(Exception):
+                await sio.disconnect(sid)
+
+    app.on_shutdown.append(disconnect_everyone)
     app.cleanup_ctx.append(resources)
+    app.cleanup_ctx.append(presence_alive)  # after resources: stops before Redis is closed
     app.cleanup_ctx.append(stage.run)  # after resources: stops before Redis is closed
     app.cleanup_ctx.append(notes.janitor)
     from server.pages import setup_pages

@@ -193,6 +193,20 @@ def static_root(app: web.Application) -> Path:
     return root
 
 
+# The browser bundle's chunks (static/build.mjs) are named by their content, so they never
+# change: cached for good. Everything else under /static/ (the entries room.js and
+# console.js, which name the chunks they import, and forum.css) is revalidated on every load
+# (a 304 while unchanged), so a page never runs an old entry whose chunks a build removed.
+STATIC_CHUNKS = "/static/chunks/"
+
+
+async def static_cache_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if not request.path.startswith("/static/") or response.status >= 400:
+        return
+    response.headers["Cache-Control"] = ("public, max-age=31536000, immutable"
+                                         if request.path.startswith(STATIC_CHUNKS) else "no-cache")
+
+
 def setup_pages(app: web.Application) -> None:
     env = setup_templates(app)
     env.filters.update(long_date=long_date, clock=clock, iso=iso, role_label=role_label)
@@ -224,3 +238,4 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     setup_projects(app)
     app.router.add_static("/static/", static_root(app))
+    app.on_response_prepare.append(static_cache_headers)

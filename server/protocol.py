@@ -437,8 +437,11 @@ COMMANDS: dict[str, CommandSpec] = {
 
 # Events the server sends that are not in the gathering's versioned log.
 EPHEMERAL_EVENTS: dict[str, str] = {
-    "presence.joined": "A person's first connection entered the room.",
-    "presence.left": "A person's last connection left the room.",
+    "presence.changed": "Who came and went in the last short window, as a list of "
+                        "`presence.joined` and `presence.left` entries (rooms/presence.py).",
+    "presence.joined": "An entry of `presence.changed`: a person's first connection entered "
+                       "the room.",
+    "presence.left": "An entry of `presence.changed`: a person's last connection left the room.",
     "reaction.sent": "Someone sent an emoji reaction (server/reactions.py).",
     "peer_joined": "A media peer one may connect to joined the mesh (server/media.py).",
     "peer_left": "A media peer left the gathering's mesh (server/media.py).",

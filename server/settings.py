@@ -27,6 +27,11 @@ class Settings:
         "REDIS_PREFIX", "forum",
         "Prefix of this deployment's socket.io channel and keys in Redis, so several "
         "deployments (or test runs) can share one Redis without hearing each other.")
+    presence_ttl: int = setting(
+        "PRESENCE_TTL", 15,
+        "With Redis: seconds a worker's presence entries outlive it. Each worker refreshes its "
+        "heartbeat key and sweeps the entries of workers whose key expired every third of "
+        "this, so a crashed worker's people leave within about 4/3 of it. At least 3.")
     secret_key: str = setting(
         "SECRET_KEY", "",
         "Secret for signing; required in production. Empty: a random key per start (dev only).")

@@ -18,7 +18,7 @@ from rooms.context import ContextSource
 from rooms.directory import actor_in_gathering
 from rooms.live import Forbidden, GatheringNotFound, LiveRooms, Outcome
 from rooms.models import Person
-from rooms.presence import Presence
+from rooms.presence import Change, Presence, PresenceFeed
 from rooms.store import GatheringStore
 from server.errors import ErrorCode, ProtocolError, error_answer
 from server.protocol import COMMANDS, Envelope, SyncRoom, payload_of
@@ -59,6 +59,8 @@ class SocketLayer:
         self.live = LiveRooms(store, publish=self.publish,
                               context=ContextSource(sessions, store, presence))
         self.presence = presence
+        # presence changes our connections cause, broadcast together per short window
+        self.presence_feed = PresenceFeed(self._publish_presence)
         self.connections: dict[str, Connection] = {}
         # called with the sid of every closed connection (the shared notes forget it)
         self.on_close: list[Callable[[str], Awaitable[None]]] = []
@@ -90,9 +92,9 @@ class SocketLayer:
         if connection is None:
             return
         for gathering_id in connection.joined:
-            if await self.presence.leave(gathering_id, connection.person_id):
-                await self._presence_event(gathering_id, "presence.left",
-                                           {"person_id": connection.person_id})
+            change = await self.presence.leave(gathering_id, connection.person_id)
+            if change is not None:
+                self.presence_feed.add(gathering_id, change)
 
     async def on_command(self, sid: str, message: Any = None, *extra: Any) -> dict[str, Any]:
         try:
@@ -153,9 +155,9 @@ class SocketLayer:
         await self.sio.enter_room(sid, person_room(gathering_id, actor.person_id))
         if gathering_id not in connection.joined:
             connection.joined.add(gathering_id)
-            person = _person(actor)
-            if await self.presence.arrive(gathering_id, person):
-                await self._presence_event(gathering_id, "presence.joined", person)
+            change = await self.presence.arrive(gathering_id, _person(actor))
+            if change is not None:
+                self.presence_feed.add(gathering_id, change)
         return await self.live.execute(actor, gathering_id, JoinRoom())
 
     async def _sync(self, sid: str, connection: Connection, actor: Actor, gathering_id: str,
@@ -178,6 +180,7 @@ class SocketLayer:
     async def _snapshot(self, gathering_id: str, actor: Actor, state: Any) -> dict[str, Any]:
         gathering = await self.live.store.gathering(gathering_id)
         assert gathering is not None
+        roster = await self.presence.roster(gathering_id)
         return {
             **live_view(state, viewer=actor.person_id),
             "gathering": {
@@ -186,14 +189,17 @@ class SocketLayer:
                 "starts_at": gathering.starts_at.isoformat(),
                 "planned_minutes": gathering.planned_minutes,
             },
-            "presence": await self.presence.people(gathering_id),
+            "presence": roster.people,
+            "presence_rev": roster.rev,
             "you": _person(actor),
             "server_now": time.time(),
         }
 
-    async def _presence_event(self, gathering_id: str, type_: str, data: dict[str, Any]) -> None:
-        await self.sio.emit("presence", {"gathering": gathering_id, "type": type_, "data": data},
-                            room=room_of(gathering_id))
+    async def _publish_presence(self, gathering_id: str, changes: list[Change]) -> None:
+        await self.sio.emit("presence", {
+            "gathering": gathering_id, "type": "presence.changed",
+            "data": {"changes": [change.to_wire() for change in changes]},
+        }, room=room_of(gathering_id))
 
 
 def _person(actor: Actor) -> dict[str, Any]:

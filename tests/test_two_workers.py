@@ -32,6 +32,7 @@ from rooms.migrate import upgrade
 from rooms.models import GatheringEvent
 from tests.conftest import connect_client, send
 from tests.factories import World, build_world
+from tests.server.live_helpers import follow_presence, presence_entries
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
@@ -205,7 +206,7 @@ async def test_a_command_on_one_worker_reaches_a_client_on_the_other(cluster: Cl
         [cluster.world.alice.id, cluster.world.bjorn.id])
     await eventually(lambda: any(m["type"] == "presence.joined"
                                  and m["data"]["person_id"] == cluster.world.alice.id
-                                 for m in presence(bjorn)),
+                                 for m in presence_entries(presence(bjorn))),
                      "presence.joined from worker A at the client on worker B")
     await eventually(lambda: any(m["data"]["person_id"] == cluster.world.alice.id
                                  for m in events(bjorn, "attendee.arrived")),
@@ -287,3 +288,110 @@ async def test_two_facilitators_on_different_workers_advance_once(cluster: Clust
         [started] = events(client, "agenda.item_started")
         assert started["version"] == won[0]["version"]
         assert started["data"]["index"] == 0
+
+
+PRESENCE_TTL = 3  # seconds; the default (15) works the same, only slower to watch
+
+
+def start_with_short_presence_ttl(name: str, env: dict[str, str], log_dir: Path) -> Worker:
+    return start_worker(name, {**env, "PRESENCE_TTL": str(PRESENCE_TTL)}, log_dir)
+
+
+def shows(client: socketio.AsyncClient, snapshot: Message,
+          expected: list[int]) -> Callable[[], bool]:
+    """Whether the client, following its presence messages from its snapshot, holds exactly
+    `expected` present."""
+    return lambda: follow_presence(snapshot, presence(client)) == expected
+
+
+async def fresh_presence(client: socketio.AsyncClient, gid: str) -> list[int]:
+    snapshot = (await send(client, gid, "room.sync", since=10_000_000))["snapshot"]
+    return sorted(p["person_id"] for p in snapshot["presence"])
+
+
+async def test_a_crashed_workers_people_leave_the_room(
+        postgres_url: str, redis_url: str, tmp_path: Path) -> None:
+    async with running_cluster(postgres_url, redis_url, tmp_path,
+                               start_with_short_presence_ttl) as cluster:
+        gid, world = cluster.world.gathering.id, cluster.world
+        bjorn = await cluster.connect(cluster.b, world.bjorn)
+        watched = (await send(bjorn, gid, "room.join"))["snapshot"]
+        alice = await cluster.connect(cluster.a, world.alice)  # only on A
+        eva_a = await cluster.connect(cluster.a, world.expert)  # on A and on B
+        eva_b = await cluster.connect(cluster.b, world.expert)
+        for client in (alice, eva_a, eva_b):
+            assert (await send(client, gid, "room.join"))["ok"]
+        everyone = sorted([world.alice.id, world.bjorn.id, world.expert.id])
+        await eventually(lambda: follow_presence(watched, presence(bjorn)) == everyone,
+                         "everyone present at bjorn's client")
+
+        cluster.a.process.kill()  # a crash: no goodbye, A's entries stay until its key expires
+        cluster.a.process.wait(timeout=10)
+        killed = time.monotonic()
+        left = sorted([world.bjorn.id, world.expert.id])
+        deadline = killed + PRESENCE_TTL * 4 / 3 + DELIVERY_TIMEOUT
+        while follow_presence(watched, presence(bjorn)) != left:
+            assert time.monotonic() < deadline, (
+                f"alice still present {time.monotonic() - killed:.1f}s after A died: "
+                f"{presence(bjorn)}")
+            await asyncio.sleep(0.05)
+        # within the key's life and one sweep interval (plus a little for a loaded machine)
+        assert time.monotonic() - killed < PRESENCE_TTL * 4 / 3 + 3
+        gone = [e for e in presence_entries(presence(bjorn))
+                if e["data"]["person_id"] == world.alice.id and e["type"] == "presence.left"]
+        assert len(gone) == 1  # once, by whichever worker swept
+        # eva still has her tab on B; a fresh snapshot agrees
+        assert await fresh_presence(bjorn, gid) == left
+        # and B keeps counting: eva's last tab closing is her leave
+        await eva_b.disconnect()
+        await eventually(lambda: follow_presence(watched, presence(bjorn)) == [world.bjorn.id],
+                         "eva's leave from B")
+
+
+async def test_reloads_across_workers_keep_the_person_present(cluster: Cluster) -> None:
+    """A page reload whose new connection lands on the other worker: the old tab's leave is
+    batched on one worker, the new tab's join on the other, and the two batches may reach a
+    client in either order. The revisions put them right."""
+    gid, world = cluster.world.gathering.id, cluster.world
+    watchers = [await cluster.connect(cluster.a, world.facilitator),
+                await cluster.connect(cluster.b, world.bjorn)]
+    snapshots = [(await send(w, gid, "room.join"))["snapshot"] for w in watchers]
+    tab = await cluster.connect(cluster.a, world.alice)
+    assert (await send(tab, gid, "room.join"))["ok"]
+    for round_ in range(6):
+        worker = cluster.b if round_ % 2 == 0 else cluster.a
+        new_tab = await cluster.connect(worker, world.alice)
+        joined, _ = await asyncio.gather(send(new_tab, gid, "room.join"), tab.disconnect())
+        assert joined["ok"]
+        tab = new_tab
+    everyone = sorted([world.facilitator.id, world.bjorn.id, world.alice.id])
+    assert await fresh_presence(watchers[0], gid) == everyone
+    for watcher, snapshot in zip(watchers, snapshots, strict=True):
+        await eventually(shows(watcher, snapshot, everyone), "alice present at both watchers")
+    await asyncio.sleep(0.5)  # room for a late batch (more than the coalescing window)
+    for watcher, snapshot in zip(watchers, snapshots, strict=True):
+        assert follow_presence(snapshot, presence(watcher)) == everyone
+    await tab.disconnect()
+    for watcher, snapshot in zip(watchers, snapshots, strict=True):
+        await eventually(shows(watcher, snapshot, sorted([world.facilitator.id, world.bjorn.id])),
+                         "alice gone at both watchers")
+
+
+
+async def test_a_stopping_worker_lets_its_people_go_at_once(cluster: Cluster) -> None:
+    """SIGTERM (a deploy, a scale-down): the worker closes its sockets before it waits for
+    them, so its people leave at once and it exits well before aiohttp's one-minute wait."""
+    gid, world = cluster.world.gathering.id, cluster.world
+    bjorn = await cluster.connect(cluster.b, world.bjorn)
+    watched = (await send(bjorn, gid, "room.join"))["snapshot"]
+    alice = await cluster.connect(cluster.a, world.alice)
+    assert (await send(alice, gid, "room.join"))["ok"]
+    both = sorted([world.alice.id, world.bjorn.id])
+    await eventually(lambda: follow_presence(watched, presence(bjorn)) == both,
+                     "alice present at bjorn's client")
+    stopping = time.monotonic()
+    cluster.a.process.terminate()
+    await eventually(lambda: follow_presence(watched, presence(bjorn)) == [world.bjorn.id],
+                     "alice's leave as A stops")
+    await asyncio.to_thread(cluster.a.process.wait, 20)
+    assert time.monotonic() - stopping < 15, cluster.a.output()

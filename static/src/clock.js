@@ -15,9 +15,12 @@ export function serverTime(offset, nowMs = Date.now()) {
 // {overrun, seconds} for the current item: seconds left (rounded up, so a fresh
 // 10-minute item shows 10:00), or seconds past the deadline (rounded down).
 // While paused (`paused_at` set) the clock stands still at the moment of the pause.
+// Never more left than the item's length: the offset is an estimate (a slow answer skews it
+// by up to half its round trip), and a fresh 20-minute item must not show 20:01.
 export function countdown(current, serverNow) {
   const at = current.paused_at != null ? current.paused_at : serverNow;
-  const left = current.deadline - at;
+  const length = (current.planned_seconds ?? Infinity) + (current.extended_seconds ?? 0);
+  const left = Math.min(current.deadline - at, length);
   if (left > 0) return { overrun: false, seconds: Math.ceil(left) };
   return { overrun: true, seconds: Math.floor(at - current.deadline) };
 }

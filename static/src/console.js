@@ -6,7 +6,7 @@ import { setupControls } from "./controls.js";
 import { setupMedia } from "./media/room-media.js";
 import { setupStage } from "./media/stage.js";
 import { GroupVisit } from "./media/visit.js";
-import { mountNote } from "./notes.js";
+import { mountNote } from "./notes-loader.js"; // the editor itself loads on demand
 import { setupPlenaryNotes } from "./plenary.js";
 import { setupQa } from "./qa.js";
 import { setupRecording } from "./recording.js";

@@ -20,6 +20,8 @@ export function fromSnapshot(snapshot) {
     speaker: snapshot.speaker,
     chat: snapshot.chat.slice(-CHAT_KEPT),
     presence: snapshot.presence,
+    presence_rev: snapshot.presence_rev ?? 0, // the presence revision the list reflects
+    presence_seen: {}, // person_id -> the rev of the last entry applied for them
     breakouts: snapshot.breakouts ?? null,
     notes_reopened: snapshot.notes_reopened === true,
     ...qaFromSnapshot(snapshot), // questions, polls, the stage
@@ -141,13 +143,33 @@ export function reduce(state, event) {
   return { ...next, version: event.version };
 }
 
-// Presence is not versioned: joined adds or replaces a person, left removes them.
+// Presence is not in the versioned log. `presence.changed` carries entries, oldest first:
+// joined adds or replaces a person (at the end), left removes them. Each entry has `rev`,
+// the gathering's presence revision after it: an entry at or below what we hold for that
+// person (the snapshot's `presence_rev`, or the last entry applied) is old news, so
+// messages from several server processes may come in any order. A bare
+// `presence.joined`/`presence.left` message (servers before the batches) is one entry
+// without `rev`, always applied. Answers the same state when nothing changed.
 export function applyPresence(state, message) {
-  const data = message.data || {};
-  const others = state.presence.filter((p) => p.person_id !== data.person_id);
-  if (message.type === "presence.joined") return { ...state, presence: [...others, data] };
-  if (message.type === "presence.left") return { ...state, presence: others };
-  return state;
+  const entries = message.type === "presence.changed" ? (message.data?.changes || []) : [message];
+  const base = state.presence_rev ?? 0;
+  const seen = { ...(state.presence_seen || {}) };
+  const people = new Map(state.presence.map((p) => [p.person_id, p]));
+  let changed = false;
+  for (const entry of entries) {
+    if (entry.type !== "presence.joined" && entry.type !== "presence.left") continue;
+    const data = entry.data || {};
+    const id = data.person_id;
+    if (typeof entry.rev === "number") {
+      if (entry.rev <= Math.max(base, seen[id] ?? 0)) continue;
+      seen[id] = entry.rev;
+    }
+    people.delete(id);
+    if (entry.type === "presence.joined") people.set(id, data);
+    changed = true;
+  }
+  if (!changed) return state;
+  return { ...state, presence: [...people.values()], presence_seen: seen };
 }
 
 export const hasHandUp = (state, personId) => state.hands.some((h) => h.person_id === personId);

@@ -3,7 +3,7 @@ import { startRoom } from "./app.js";
 import { setupBreakouts } from "./breakouts.js";
 import { setupMedia } from "./media/room-media.js";
 import { setupStage } from "./media/stage.js";
-import { mountNote } from "./notes.js";
+import { mountNote } from "./notes-loader.js"; // the editor itself loads on demand
 import { setupPlenaryNotes } from "./plenary.js";
 import { setupQa } from "./qa.js";
 import { setupRecording } from "./recording.js";

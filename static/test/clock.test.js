@@ -39,3 +39,11 @@ test("a paused timer stands still at the moment of the pause", () => {
   assert.deepEqual(countdown({ deadline: 1600, paused_at: 1700 }, 9000), { overrun: true, seconds: 100 });
   assert.deepEqual(countdown({ deadline: 1600, paused_at: null }, 1500), { overrun: false, seconds: 100 });
 });
+
+test("a clock estimate that lags never shows more than the item's length", () => {
+  // a 20-minute item, extended by 5; the browser thinks it is half a second earlier
+  const current = { deadline: 1000 + 1500, planned_seconds: 1200, extended_seconds: 300 };
+  assert.deepEqual(countdown(current, 999.5), { overrun: false, seconds: 1500 });
+  assert.deepEqual(countdown({ ...current, extended_seconds: 0, deadline: 2200 }, 999.5),
+    { overrun: false, seconds: 1200 });
+});

@@ -88,6 +88,62 @@ test("presence: joined adds or replaces, left removes", () => {
   assert.equal(s.version, 4);
 });
 
+const joinedAt = (rev, who) => ({ type: "presence.joined", rev, data: { ...who, role: "participant" } });
+const leftAt = (rev, who) => ({ type: "presence.left", rev, data: { person_id: who.person_id } });
+const changed = (...changes) => ({ gathering: "g1", type: "presence.changed", data: { changes } });
+const ids = (s) => s.presence.map((p) => p.person_id);
+
+test("presence.changed applies its entries in order, as one new list", () => {
+  const s0 = fromSnapshot({ ...snapshot(), presence: [{ ...alice, role: "participant" }], presence_rev: 10 });
+  const s1 = applyPresence(s0, changed(joinedAt(11, bjorn), leftAt(12, alice)));
+  assert.deepEqual(ids(s1), [3]);
+  assert.notEqual(s1.presence, s0.presence);
+  assert.equal(s1.version, 4);
+  // a join then a leave in one moment comes as the leave alone, and ends as left
+  const s2 = applyPresence(s1, changed(leftAt(14, bjorn)));
+  assert.deepEqual(ids(s2), []);
+  // an empty batch, or only unknown entry types, changes nothing
+  assert.equal(applyPresence(s2, changed()), s2);
+  assert.equal(applyPresence(s2, changed({ type: "presence.waved", rev: 20, data: { person_id: 2 } })), s2);
+});
+
+test("presence entries the snapshot already holds are skipped", () => {
+  const s0 = fromSnapshot({ ...snapshot(), presence: [{ ...alice, role: "participant" }], presence_rev: 20 });
+  // alice's leave and bjorn's join happened before the snapshot was read (rev <= 20):
+  // the batch arrives after it, and must not take alice away again
+  const s1 = applyPresence(s0, changed(joinedAt(18, bjorn), leftAt(19, alice)));
+  assert.equal(s1, s0);
+  assert.deepEqual(ids(s1), [2]);
+  const s2 = applyPresence(s1, changed(leftAt(19, alice), leftAt(21, alice)));
+  assert.deepEqual(ids(s2), []);
+});
+
+test("batches from two workers in either order end with the server's list", () => {
+  // a page reload: alice's old tab leaves on worker A (rev 31), her new tab arrives on
+  // worker B (rev 32); each worker sends its own batch, and they may cross on the way
+  const start = fromSnapshot({ ...snapshot(), presence: [{ ...alice, role: "participant" }], presence_rev: 30 });
+  const fromA = changed(leftAt(31, alice));
+  const fromB = changed(joinedAt(32, alice), joinedAt(33, bjorn));
+  for (const order of [[fromA, fromB], [fromB, fromA]]) {
+    const end = order.reduce(applyPresence, start);
+    assert.deepEqual(ids(end).sort(), [2, 3], JSON.stringify(order));
+  }
+  // and the same person leaving for good after that, seen late, still wins
+  const late = [fromB, changed(leftAt(34, alice)), fromA].reduce(applyPresence, start);
+  assert.deepEqual(ids(late), [3]);
+});
+
+test("a fresh snapshot resets what was seen of presence", () => {
+  let s = fromSnapshot({ ...snapshot(), presence_rev: 5 });
+  s = applyPresence(s, changed(joinedAt(50, alice)));
+  assert.deepEqual(s.presence_seen, { 2: 50 });
+  s = fromSnapshot({ ...snapshot(), presence_rev: 7 }); // e.g. after a reconnect
+  assert.deepEqual(s.presence_seen, {});
+  assert.deepEqual(ids(applyPresence(s, changed(joinedAt(8, bjorn)))), [3]);
+  // a snapshot without presence_rev (an older server) applies everything
+  assert.equal(fromSnapshot(snapshot()).presence_rev, 0);
+});
+
 test("agenda planning events change the agenda the room shows", () => {
   const s0 = fromSnapshot(snapshot());
   const pause = { id: 13, title: "Pause", kind: "break", planned_minutes: 5, expert_id: null, breakout: null };

@@ -71,6 +71,26 @@ test("events that arrive during a join are applied after the snapshot", async ()
   assert.deepEqual(changes.at(-1), 5);
 });
 
+test("presence batches held during a join apply after the snapshot, by revision", async () => {
+  const client = new FakeClient();
+  const session = new RoomSession(client);
+  const join = session.join();
+  const entry = (type, rev, person_id) => ({ type, rev, data: { person_id, name: `P${person_id}` } });
+  // before the answer: 8 came and left (the snapshot, read after, has neither), 9 came
+  client.fire("presence", { gathering: "g1", type: "presence.changed",
+    data: { changes: [entry("presence.joined", 41, 8), entry("presence.joined", 42, 9)] } });
+  client.fire("presence", { gathering: "g1", type: "presence.changed",
+    data: { changes: [entry("presence.left", 43, 8)] } });
+  client.sent[0].resolve({ ok: true, version: 4, snapshot: snapshot(4, {
+    presence: [{ person_id: 9, name: "P9" }], presence_rev: 43 }) });
+  await join;
+  assert.deepEqual(session.state.presence.map((p) => p.person_id), [9]);
+  // after it: only what is newer than the snapshot counts
+  client.fire("presence", { gathering: "g1", type: "presence.changed",
+    data: { changes: [entry("presence.left", 42, 9), entry("presence.joined", 44, 8)] } });
+  assert.deepEqual(session.state.presence.map((p) => p.person_id).sort(), [8, 9]);
+});
+
 test("errors are reported; a dropped connection is not an error", async () => {
   const client = new FakeClient();
   const errors = [];

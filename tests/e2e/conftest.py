@@ -48,12 +48,30 @@ def missing(what: str) -> None:
     pytest.skip(f"{what} is missing")
 
 
+def chunks_of(entry: Path) -> set[Path]:
+    """The chunks a built entry imports, statically or on demand, and theirs (static/build.mjs:
+    dist/chunks/<name>-<hash>.js); missing ones too, so a partial dist is rebuilt."""
+    found: set[Path] = set()
+    todo = [entry]
+    while todo:
+        module = todo.pop()
+        for name in re.findall(r'"\./((?:chunks/)?[\w-]+\.js)"', module.read_text()):
+            chunk = module.parent / name
+            if chunk not in found:
+                found.add(chunk)
+                if chunk.exists():
+                    todo.append(chunk)
+    return found
+
+
 def ensure_bundle() -> None:
     """Build static/dist when it is missing or older than its sources (esbuild: < 1 s)."""
-    sources = [*STATIC.glob("src/**/*.js"), *STATIC.glob("css/*.css")]
+    sources = [*STATIC.glob("src/**/*.js"), *STATIC.glob("css/*.css"), STATIC / "build.mjs"]
     built = [STATIC / "dist" / name for name in BUNDLES]
     newest_source = max((p.stat().st_mtime for p in sources), default=0.0)
-    if all(p.exists() and p.stat().st_mtime >= newest_source for p in built):
+    if all(p.exists() and p.stat().st_mtime >= newest_source for p in built) and all(
+            chunk.exists() for entry in built if entry.suffix == ".js"
+            for chunk in chunks_of(entry)):
         return
     npm = shutil.which("npm")
     if npm is None or not (STATIC / "node_modules").is_dir():

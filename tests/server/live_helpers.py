@@ -38,6 +38,29 @@ def watch_presence(client: socketio.AsyncClient) -> list[Message]:
     return seen
 
 
+def presence_entries(seen: list[Message]) -> list[Message]:
+    """The entries of the `presence.changed` messages in `seen`, in the order they came."""
+    return [entry for message in seen for entry in message["data"]["changes"]]
+
+
+def follow_presence(snapshot: Message, seen: list[Message]) -> list[int]:
+    """Who a client holds present after applying `seen` to its snapshot as the browser does
+    (static/src/reducer.js applyPresence): an entry counts only when its `rev` is above both
+    the snapshot's `presence_rev` and the last one applied for that person."""
+    people = {p["person_id"] for p in snapshot["presence"]}
+    last: dict[int, int] = {}
+    for entry in presence_entries(seen):
+        person_id = entry["data"]["person_id"]
+        if entry["rev"] <= max(snapshot["presence_rev"], last.get(person_id, 0)):
+            continue
+        last[person_id] = entry["rev"]
+        if entry["type"] == "presence.joined":
+            people.add(person_id)
+        else:
+            people.discard(person_id)
+    return sorted(people)
+
+
 async def version(server: TestServer, gathering_id: str) -> int:
     return (await server.app[LIVE].state(gathering_id)).version
 

@@ -24,6 +24,7 @@ from tests.server.live_helpers import (
     event_log,
     events_after,
     eventually,
+    presence_entries,
     received,
     version,
     watch_presence,
@@ -370,7 +371,8 @@ async def test_a_hostile_name_travels_as_data(world: World, connect: Connect,
     assert arrived["data"]["name"] == HOSTILE
     assert chat["data"]["name"] == HOSTILE and chat["data"]["text"] == script
     assert hand["data"]["name"] == HOSTILE
-    await eventually(lambda: any(m["data"].get("name") == HOSTILE for m in seen))
+    await eventually(lambda: any(e["data"].get("name") == HOSTILE
+                                 for e in presence_entries(seen)))
     snapshot = (await send(frida, gid, "room.sync", since=10_000))["snapshot"]
     assert snapshot["hands"][0]["name"] == HOSTILE
     assert snapshot["chat"][-1] == {"person_id": mallory.id, "name": HOSTILE,

@@ -146,6 +146,9 @@ async def test_gatherings_show_date_time_and_length(server: TestServer,
     assert f'href="/g/{world.gathering.id}/console"' in page
 
 
+JS_TYPES = {"text/javascript", "application/javascript"}  # by the system's mime.types
+
+
 async def test_healthz_and_static_files(sessions: async_sessionmaker, settings: Settings,
                                         tmp_path: Path) -> None:
     static = tmp_path / "built"  # missing at start: the server creates it
@@ -154,13 +157,46 @@ async def test_healthz_and_static_files(sessions: async_sessionmaker, settings: 
     await server.start_server()
     try:
         (static / "forum.css").write_text("body { color: #111; }")
+        (static / "room.js").write_text('import "./chunks/chunk-ABC123.js";')
+        (static / "chunks").mkdir()
+        (static / "chunks" / "chunk-ABC123.js").write_text("export const a = 1;")
         async with Browser(server) as visitor:
             status, body, _ = await visitor.get("/healthz")
             assert (status, json.loads(body)) == (200, {"ok": True})
-            status, css, _ = await visitor.get("/static/forum.css")
+            status, css, response = await visitor.get("/static/forum.css")
             assert (status, css) == (200, "body { color: #111; }")
+            assert response.headers["Cache-Control"] == "no-cache"
+            # the entries name their chunks: revalidated on every load, so an old entry
+            # never asks for a chunk a newer build removed; chunks are named by content
+            status, _, response = await visitor.get("/static/room.js")
+            assert status == 200
+            assert response.headers["Cache-Control"] == "no-cache"
+            assert response.content_type in JS_TYPES  # a module script needs a JavaScript type
+            status, _, response = await visitor.get("/static/chunks/chunk-ABC123.js")
+            assert status == 200
+            assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert response.content_type in JS_TYPES
+            status, _, response = await visitor.get("/static/chunks/chunk-GONE.js")
+            assert status == 404
+            assert "immutable" not in response.headers.get("Cache-Control", "")
     finally:
         await server.close()
+
+
+@pytest.mark.parametrize(("path", "entry"), [("", "room.js"), ("/console", "console.js")])
+async def test_room_pages_load_their_bundle_as_a_module(server: TestServer,
+                                                        sessions: async_sessionmaker,
+                                                        world: World, path: str,
+                                                        entry: str) -> None:
+    """The bundle is ES modules with chunks (static/build.mjs): the entry must be a module
+    script from our own origin, and the page has no inline script (the CSP allows none)."""
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        status, page, response = await frida.get(f"/g/{world.gathering.id}{path}")
+    assert status == 200
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    scripts = PageOutline(page).all("script")
+    code = [s for s in scripts if s.get("type") != "application/json"]
+    assert code == [{"type": "module", "src": f"/static/{entry}"}]
 
 
 def catalogue_ids(path: Path) -> dict[str, object]:

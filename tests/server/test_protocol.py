@@ -17,6 +17,7 @@ from tests.server.live_helpers import (
     event_log,
     events_after,
     eventually,
+    presence_entries,
     received,
     version,
     watch_presence,
@@ -24,7 +25,8 @@ from tests.server.live_helpers import (
 
 SNAPSHOT_KEYS = {
     "version", "phase", "agenda", "current", "hands", "speaker", "chat", "opened_at",
-    "ended_at", "gathering", "presence", "you", "server_now", "breakouts", "notes_reopened",
+    "ended_at", "gathering", "presence", "presence_rev", "you", "server_now", "breakouts",
+    "notes_reopened",
     "questions", "anonymous_questions", "qa_item", "polls", "spotlight", "consent", "recording",
 }
 
@@ -315,14 +317,18 @@ async def test_presence_counts_people_not_tabs(world: World, connect: Connect,
     start_version = await version(server, gid)
 
     def others() -> list[tuple[str, int]]:
-        return [(m["type"], m["data"]["person_id"]) for m in seen
+        return [(m["type"], m["data"]["person_id"]) for m in presence_entries(seen)
                 if m["data"]["person_id"] != world.alice.id]
 
     tab1 = await connect(world.bjorn)
     await send(tab1, gid, "room.join")
     await eventually(lambda: len(others()) == 1, what="bjorn joined")
-    joined = [m for m in seen if m["data"]["person_id"] == world.bjorn.id][0]
-    assert joined == {"gathering": gid, "type": "presence.joined",
+    [message] = [m for m in seen if any(e["data"]["person_id"] == world.bjorn.id
+                                        for e in m["data"]["changes"])]
+    assert message["gathering"] == gid and message["type"] == "presence.changed"
+    [joined] = [e for e in message["data"]["changes"] if e["data"]["person_id"] == world.bjorn.id]
+    assert isinstance(joined.pop("rev"), int)
+    assert joined == {"type": "presence.joined",
                       "data": {"person_id": world.bjorn.id, "name": "Bjørn Brekke",
                                "municipality": "Brekke kommune", "role": "participant",
                                "stage": None, "tags": []}}
@@ -352,8 +358,7 @@ async def test_presence_counts_people_not_tabs(world: World, connect: Connect,
     await tab2.disconnect()
     await eventually(lambda: len(others()) >= 4, what="bjorn left")
     assert others()[3:] == [("presence.left", world.bjorn.id)]
-    assert seen[-1] == {"gathering": gid, "type": "presence.left",
-                        "data": {"person_id": world.bjorn.id}}
+    assert seen[-1]["data"]["changes"][-1]["data"] == {"person_id": world.bjorn.id}
     after = (await send(alice, gid, "room.sync", since=10_000))["snapshot"]["presence"]
     assert sorted(p["person_id"] for p in after) == sorted(
         [world.alice.id, world.expert.id, world.observer.id])

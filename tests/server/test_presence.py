@@ -1,0 +1,121 @@
+"""Presence over a real server with python-socketio clients: joins and leaves are coalesced
+into few `presence.changed` broadcasts, and a client that applies them to its snapshot by
+revision ends with the server's list."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from facilitation import Role
+from rooms.models import Membership, Person
+from server.app import SOCKETS
+from tests.conftest import Connect, send
+from tests.factories import World
+from tests.server.live_helpers import (
+    Message,
+    eventually,
+    follow_presence,
+    presence_entries,
+    watch_presence,
+)
+
+SEATED = 16
+
+
+async def participants(sessions: async_sessionmaker, world: World, count: int) -> list[Person]:
+    async with sessions() as session:
+        people = [Person(email=f"deltaker{i}@example.org", name=f"Deltaker {i}",
+                         municipality_id=world.alice.municipality_id) for i in range(count)]
+        session.add_all(people)
+        await session.flush()
+        session.add_all(Membership(person_id=p.id, theme_id=world.theme.id,
+                                   role=Role.PARTICIPANT.value) for p in people)
+        await session.commit()
+    return people
+
+
+async def fresh_ids(client: socketio.AsyncClient, gid: str) -> list[int]:
+    snapshot = (await send(client, gid, "room.sync", since=10_000))["snapshot"]
+    return sorted(p["person_id"] for p in snapshot["presence"])
+
+
+async def test_seating_a_room_sends_a_few_batches_not_one_message_per_person(
+        world: World, connect: Connect, sessions: async_sessionmaker) -> None:
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    seen = watch_presence(frida)
+    snapshot = (await send(frida, gid, "room.join"))["snapshot"]
+    people = await participants(sessions, world, SEATED)
+    clients = await asyncio.gather(*(connect(p) for p in people))
+    answers = await asyncio.gather(*(send(c, gid, "room.join") for c in clients))
+    assert all(a["ok"] for a in answers), answers
+    everyone = sorted([world.facilitator.id, *(p.id for p in people)])
+
+    await eventually(lambda: follow_presence(snapshot, seen) == everyone,
+                     what="every arrival at the facilitator")
+    assert await fresh_ids(frida, gid) == everyone
+    arrivals = [e for e in presence_entries(seen) if e["data"]["person_id"] != world.facilitator.id]
+    # each person once, in revision order within each message
+    assert sorted(e["data"]["person_id"] for e in arrivals) == sorted(p.id for p in people)
+    assert {e["type"] for e in arrivals} == {"presence.joined"}
+    for message in seen:
+        revs = [e["rev"] for e in message["data"]["changes"]]
+        assert revs == sorted(revs) and len(set(revs)) == len(revs)
+    # the point: one message per window, not one per person (which made seating N²)
+    assert len(seen) < SEATED, [len(m["data"]["changes"]) for m in seen]
+    assert max(len(m["data"]["changes"]) for m in seen) > 1
+
+    # every late joiner's own snapshot plus what it got afterwards says the same
+    await asyncio.gather(*(c.disconnect() for c in clients[: SEATED // 2]))
+    remaining = sorted([world.facilitator.id, *(p.id for p in people[SEATED // 2:])])
+    await eventually(lambda: follow_presence(snapshot, seen) == remaining,
+                     what="the leaves at the facilitator")
+    assert await fresh_ids(frida, gid) == remaining
+
+
+async def test_a_join_then_a_leave_in_one_window_arrives_as_the_leave(
+        world: World, connect: Connect, server: TestServer) -> None:
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    seen = watch_presence(frida)
+    snapshot = (await send(frida, gid, "room.join"))["snapshot"]
+    await eventually(lambda: bool(seen), what="frida's own arrival")
+    assert follow_presence(snapshot, seen) == [world.facilitator.id]
+    seen.clear()
+    # a long window, so the join and the leave surely fall into the same one
+    server.app[SOCKETS].presence_feed.window = 1.0
+
+    alice = await connect(world.alice)
+    assert (await send(alice, gid, "room.join"))["ok"]
+    await alice.disconnect()
+    await eventually(lambda: bool(seen), what="the batch with alice")
+    await asyncio.sleep(1.2)  # room for a second (wrong) message to show up
+    assert len(seen) == 1, seen
+    [entry] = seen[0]["data"]["changes"]
+    assert entry["type"] == "presence.left" and entry["data"] == {"person_id": world.alice.id}
+    assert entry["rev"] > snapshot["presence_rev"]
+    assert follow_presence(snapshot, seen) == [world.facilitator.id]
+    assert await fresh_ids(frida, gid) == [world.facilitator.id]
+
+
+async def test_the_snapshot_holds_the_revision_of_what_it_lists(
+        world: World, connect: Connect) -> None:
+    gid = world.gathering.id
+    alice, bjorn = await connect(world.alice), await connect(world.bjorn)
+    seen: list[Message] = watch_presence(alice)
+    first: dict[str, Any] = (await send(alice, gid, "room.join"))["snapshot"]
+    assert first["presence_rev"] > 0
+    second = (await send(bjorn, gid, "room.join"))["snapshot"]
+    assert second["presence_rev"] > first["presence_rev"]
+    await eventually(lambda: any(e["data"]["person_id"] == world.bjorn.id
+                                 for e in presence_entries(seen)), what="bjorn at alice")
+    [bjorn_joined] = [e for e in presence_entries(seen)
+                      if e["data"]["person_id"] == world.bjorn.id]
+    assert bjorn_joined["rev"] == second["presence_rev"]
+    # alice's own arrival may come after her snapshot: it is already in it, and skipped
+    assert follow_presence(first, seen) == sorted([world.alice.id, world.bjorn.id])

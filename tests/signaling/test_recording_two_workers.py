@@ -1,0 +1,144 @@
+"""Recording an expert slot across two real worker processes on PostgreSQL + Redis: the
+expert publishes through worker A, so A owns the stage; the facilitator, connected to
+worker B, gives her the stage and starts and stops the recording there. The commands are
+committed on B, which hands the stage's review to A over Redis (`op=review`, no claim); A
+taps the expert's publisher, writes the MP4 and the `recordings` row, and worker B serves
+the finished file to a member of the theme."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import socketio
+
+from rooms.accounts import start_session
+from rooms.models import Person, Recording
+from rooms.recordings import READY, RECORDING, RecordingArchive
+from server.sockets import SESSION_COOKIE
+from tests.conftest import send
+from tests.recordings.test_recorder import read_file
+from tests.server.live_helpers import eventually
+from tests.signaling.stage_peer import StagePublisher
+from tests.signaling.test_stage_recovery import owner_of
+from tests.signaling.test_stage_sockets import start_loopback_worker
+from tests.test_two_workers import Cluster, Worker, events, running_cluster
+
+pytestmark = pytest.mark.usefixtures("loopback_ice")  # this process's own aiortc peers
+
+EXPERT_SIZE = (320, 180)
+RECORD_SECONDS = 2.0
+
+
+@pytest.fixture
+async def recording_cluster(postgres_url: str, redis_url: str,
+                            tmp_path: Path) -> AsyncIterator[tuple[Cluster, RecordingArchive]]:
+    """Two loopback workers sharing one RECORDINGS_DIR (a tmp dir), and the archive as the
+    test reads it: the same database and folder."""
+    directory = tmp_path / "recordings"
+
+    def start(name: str, env: dict[str, str], log_dir: Path) -> Worker:
+        return start_loopback_worker(name, {**env, "RECORDINGS_DIR": str(directory)}, log_dir)
+
+    async with running_cluster(postgres_url, redis_url, tmp_path, start) as cluster:
+        yield cluster, RecordingArchive(cluster.sessions, directory.resolve())
+
+
+async def joined(cluster: Cluster, worker: Worker, person: Person,
+                 gid: str) -> socketio.AsyncClient:
+    client = await cluster.connect(worker, person)
+    assert (await send(client, gid, "room.join"))["ok"]
+    return client
+
+
+async def one_row(archive: RecordingArchive, gid: str, *, done: bool,
+                  within: float) -> Recording:
+    """The gathering's only recording, once it exists (`done`: once it is finished)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        rows = await archive.of_gathering(gid)
+        assert len(rows) <= 1, rows
+        if rows and (rows[0].status != RECORDING or not done):
+            return rows[0]
+        if loop.time() > deadline:
+            state = "finished" if done else "started"
+            raise AssertionError(f"no recording {state} in {within}s: {rows}")
+        await asyncio.sleep(0.05)
+
+
+async def download(worker: Worker, cluster: Cluster, person: Person,
+                   path: str) -> tuple[int, dict[str, str], bytes]:
+    token = await start_session(cluster.sessions, person.id, days=1)
+    cookie = {"Cookie": f"{SESSION_COOKIE}={token}"}
+    async with (aiohttp.ClientSession(headers=cookie) as http,
+                http.get(worker.url + path, allow_redirects=False) as response):
+        return response.status, dict(response.headers), await response.read()
+
+
+async def test_a_recording_started_on_one_worker_is_made_by_the_stage_owner(
+        recording_cluster: tuple[Cluster, RecordingArchive]) -> None:
+    cluster, archive = recording_cluster
+    gid, world = cluster.world.gathering.id, cluster.world
+    frida = await joined(cluster, cluster.b, world.facilitator, gid)
+    eva = await joined(cluster, cluster.a, world.expert, gid)
+    assert (await send(frida, gid, "room.open"))["ok"]
+    assert (await send(frida, gid, "stage.spotlight", person_id=world.expert.id))["ok"]
+
+    expert = StagePublisher(eva, gid, size=EXPERT_SIZE, audio=True)
+    try:
+        published = await expert.publish()  # on worker A: A owns the stage
+        assert published["ok"], published
+        assert f"-{cluster.a.process.pid}-" in await owner_of(gid)
+        await eventually(lambda: expert.video.sent > 10 and expert.pc.connectionState
+                         == "connected", within=20, what="the expert's stream flowing to A")
+
+        assert (await send(eva, gid, "recording.consent"))["ok"]  # on A
+        started = await send(frida, gid, "recording.start")  # committed on B
+        assert started["ok"], started
+        # everyone is told, on both workers
+        await eventually(lambda: bool(events(frida, "recording.started")), within=10,
+                         what="recording.started at the facilitator on worker B")
+        await eventually(lambda: bool(events(eva, "recording.started")), within=10,
+                         what="recording.started at the expert on worker A")
+
+        # B's review reached A: A taps the expert and writes the row while it records
+        row = await one_row(archive, gid, done=False, within=15)
+        assert row.status == RECORDING
+        assert row.person_id == world.expert.id and row.person_name == "Eva Ekspert"
+        assert row.started_by == world.facilitator.id
+        assert row.consent_at <= row.started_at
+        assert set(row.streams.split(",")) == {"audio", "video"}
+        sent_before = expert.video.sent
+        await asyncio.sleep(RECORD_SECONDS)
+        stopped = await send(frida, gid, "recording.stop")  # committed on B
+        assert stopped["ok"], stopped
+        sent = expert.video.sent - sent_before
+
+        row = await one_row(archive, gid, done=True, within=20)
+        assert row.status == READY, (row.status, cluster.a.output())
+        assert row.started_by == world.facilitator.id and row.person_id == world.expert.id
+        assert row.ended_at is not None and row.size_bytes
+        assert row.seconds is not None and 0.5 * RECORD_SECONDS < row.seconds < 5.0, row.seconds
+        path = archive.path(row)
+        info = read_file(path)
+        assert info["kinds"] == {"audio", "video"}
+        assert info["size"] == EXPERT_SIZE
+        assert 0.5 * sent < info["frames"]["video"] < 2.0 * sent, (info, sent)
+        assert info["frames"]["audio"] > 25, info
+
+        # worker B (not the one that made it) serves the file to a member of the theme
+        status, headers, body = await download(cluster.b, cluster, world.alice,
+                                               f"/g/{gid}/recordings/{row.id}")
+        assert status == 200, body[:500]
+        assert headers["Content-Type"] == "video/mp4"
+        assert body == path.read_bytes()
+        # and nobody else: someone outside the theme is refused
+        status, _, _ = await download(cluster.b, cluster, world.outsider,
+                                      f"/g/{gid}/recordings/{row.id}")
+        assert status == 403
+    finally:
+        await expert.close()
