@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import pytest
@@ -34,11 +34,26 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def service_missing(what: str, error: Exception) -> None:
-    """Skip when a service is unreachable on a developer's machine; fail in CI."""
+def missing(what: str) -> NoReturn:
+    """A tool or service the test needs is not there: skipped on a developer's machine,
+    failed in CI (where every test is mandatory)."""
     if os.environ.get("CI"):
-        pytest.fail(f"{what} is required in CI but unreachable: {error}")
-    pytest.skip(f"{what} unreachable: {error}")
+        pytest.fail(f"{what} is required in CI but missing")
+    pytest.skip(f"{what} is missing")
+
+
+def service_missing(what: str, error: Exception) -> NoReturn:
+    missing(f"{what} (unreachable: {error})")
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """aioice never offers 127.0.0.1; on a loopback-only host aiortc peers would never meet.
+    In tests only: make it gather on loopback."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6:
+                        ["127.0.0.1"])
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 // the groups, message all of them, visit their notes, join one group's video (`video`: a
 // GroupVisit from media/visit.js, or null without WebRTC), call everyone back.
 
+import { commandRunner } from "./client.js";
 import { serverTime } from "./clock.js";
 import { byId, el, setText } from "./dom.js";
 import { format, gettext } from "./i18n.js";
@@ -57,20 +58,11 @@ export function setupBreakoutControls({ client, session, boot, listeners, setSta
     userName: () => (session.state && session.state.you ? session.state.you.name : ""),
   });
   const visiting = new Set();
-  let busy = false;
   let formItem; // the agenda item whose plan the propose form shows
   let formTouched = false;
   let minutesTouched = false;
 
-  async function run(type, fields = {}) {
-    if (busy) return null;
-    busy = true;
-    const answer = await client.send(type, fields);
-    busy = false;
-    if (answer.ok) setStatus("");
-    else showError(answer.error);
-    return answer;
-  }
+  const run = commandRunner(client, { setStatus, showError });
 
   // The propose form starts from the running breakout item's settings.
   function fillForm(state) {

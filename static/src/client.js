@@ -100,3 +100,23 @@ export class ProtocolClient {
     this.fire("disconnect", reason);
   }
 }
+
+// One command at a time from a panel of buttons. Buttons are not disabled while it runs
+// (that would drop the keyboard focus); clicks are ignored instead (the answer is null).
+// The answer clears the panel's status or shows its error.
+export function commandRunner(client, { setStatus = () => {}, showError }) {
+  let busy = false;
+  return async function run(type, fields = {}) {
+    if (busy) return null;
+    busy = true;
+    let answer;
+    try {
+      answer = await client.send(type, fields);
+    } finally {
+      busy = false;
+    }
+    if (answer.ok) setStatus("");
+    else await showError(answer.error);
+    return answer;
+  };
+}

@@ -2,6 +2,7 @@
 // (`from_item`): if another console moved first the server answers `conflict`, and we just
 // catch up instead of moving twice.
 
+import { commandRunner } from "./client.js";
 import { byId, setText } from "./dom.js";
 import { gettext } from "./i18n.js";
 import { isPaused } from "./reducer.js";
@@ -14,7 +15,6 @@ export function setupControls({ client, session, listeners, setStatus, showError
     extend: byId("extend-item"), pause: byId("pause-item"), call: byId("call-next"),
     end: byId("end-gathering"), notes: byId("reopen-notes"),
   };
-  let busy = false;
   const shownItem = () => session.state?.current?.item_id ?? null; // what this console shows
 
   function refresh(state = session.state) {
@@ -43,19 +43,17 @@ export function setupControls({ client, session, listeners, setStatus, showError
     }
   }
 
-  // One command at a time. Buttons are not disabled while it runs (that would drop the
-  // keyboard focus); clicks are ignored instead.
-  async function run(type, fields = {}) {
-    if (busy) return;
-    busy = true;
-    const answer = await client.send(type, fields);
-    busy = false;
-    if (answer.ok) setStatus("");
-    else if (answer.error.code === "conflict") {
+  const send = commandRunner(client, {
+    setStatus,
+    showError: async (error) => {
+      if (error.code !== "conflict") return showError(error);
       setStatus(gettext("The agenda had already moved on. Your view is updated."));
-      await session.sync();
-    } else showError(answer.error);
-    refresh();
+      return session.sync();
+    },
+  });
+
+  async function run(type, fields = {}) {
+    if ((await send(type, fields)) !== null) refresh();
   }
 
   const on = (button, handler) => button && button.addEventListener("click", handler);

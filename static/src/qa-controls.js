@@ -2,6 +2,7 @@
 // allow anonymous questions, launch and close polls. Picking, answering and hiding
 // questions are buttons in the question list itself (qa.js).
 
+import { commandRunner } from "./client.js";
 import { byId, el, setText } from "./dom.js";
 import { format, gettext } from "./i18n.js";
 import { openPoll, parseOptions, pollProblem } from "./qa-state.js";
@@ -24,17 +25,8 @@ export function setupQaControls({ client, session, listeners, setStatus, showErr
     close: byId("poll-close"),
   };
   if (!ui.launch) return;
-  let busy = false;
 
-  async function run(type, fields = {}) {
-    if (busy) return null;
-    busy = true;
-    const answer = await client.send(type, fields);
-    busy = false;
-    if (answer.ok) setStatus("");
-    else showError(answer.error);
-    return answer;
-  }
+  const run = commandRunner(client, { setStatus, showError });
 
   function renderStageChoices(state) {
     const chosen = ui.stagePerson.value;

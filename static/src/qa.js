@@ -1,6 +1,7 @@
 // The stage, questions, polls and reactions in the room (participants, experts, observers,
 // and the console, which adds its controls in qa-controls.js). Data reaches the DOM as text.
 
+import { commandRunner } from "./client.js";
 import { byId, el, setText } from "./dom.js";
 import { format, gettext } from "./i18n.js";
 import {
@@ -54,19 +55,10 @@ export function setupQa({ client, session, boot, listeners, showError, setStatus
   };
   if (!ui.list) return;
   const me = boot.person_id;
-  let busy = false;
   // our own live region: the room's announcer speaks for the agenda in the same update
   const announce = (text) => setText(ui.announcer, text);
 
-  async function run(type, fields = {}) {
-    if (busy) return null;
-    busy = true;
-    const answer = await client.send(type, fields);
-    busy = false;
-    if (answer.ok) setStatus("");
-    else showError(answer.error);
-    return answer;
-  }
+  const run = commandRunner(client, { setStatus, showError });
 
   // --- the stage and the expert's waiting area -----------------------------------------------
 

@@ -2,6 +2,7 @@
 // everyone sees the recording indicator while it runs; the person in the spotlight agrees
 // to be recorded, or withdraws; in the console the facilitator starts and stops it.
 
+import { commandRunner } from "./client.js";
 import { byId, setText } from "./dom.js";
 import { format, gettext } from "./i18n.js";
 import { validConsent } from "./qa-state.js";
@@ -41,15 +42,7 @@ export function setupRecording({ client, session, boot, listeners, announce, sho
   };
   if (!ui.indicator) return;
   const me = boot.person_id;
-  let busy = false;
-
-  async function run(type) {
-    if (busy) return;
-    busy = true;
-    const answer = await client.send(type);
-    busy = false;
-    if (!answer.ok) showError(answer.error);
-  }
+  const run = commandRunner(client, { showError });
 
   function renderConsent(state) {
     const mine = state.phase === "live" && state.spotlight && state.spotlight.person_id === me;

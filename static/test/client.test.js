@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ProtocolClient } from "../src/client.js";
+import { commandRunner, ProtocolClient } from "../src/client.js";
 import { FakeSocket } from "./fakes.js";
 
 test("commands get unique ids and resolve with their ack", async () => {
@@ -55,4 +55,24 @@ test("only our gathering's events are passed on; a server kick reconnects", () =
   client.on("connect", () => { connects += 1; });
   socket.drop("io server disconnect");
   assert.equal(connects, 1);
+});
+
+test("a panel sends one command at a time and shows how it went", async () => {
+  let release;
+  const sent = [];
+  const client = {
+    send: (type) => { sent.push(type); return new Promise((resolve) => { release = resolve; }); },
+  };
+  const said = [];
+  const run = commandRunner(client, { setStatus: (text) => said.push(["status", text]),
+    showError: (error) => said.push(["error", error.code]) });
+  const first = run("agenda.next");
+  assert.equal(await run("agenda.next"), null); // a second click while the first is on its way
+  release({ ok: true });
+  assert.deepEqual(await first, { ok: true });
+  const second = run("agenda.pause");
+  release({ ok: false, error: { code: "forbidden" } });
+  await second;
+  assert.deepEqual(sent, ["agenda.next", "agenda.pause"]);
+  assert.deepEqual(said, [["status", ""], ["error", "forbidden"]]);
 });

@@ -6,7 +6,6 @@ port first and build the settings from it."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
@@ -26,6 +25,7 @@ from rooms.accounts import create_invitation
 from rooms.models import Membership, Person
 from server.app import create_app
 from server.settings import Settings
+from tests.conftest import missing
 from tests.factories import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,13 +39,6 @@ CHROMIUM_ARGS = [
     "--allow-loopback-in-peer-connection",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
-
-
-def missing(what: str) -> None:
-    """Skip on a developer's machine; in CI these tests are mandatory."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{what} is required for the end-to-end tests in CI")
-    pytest.skip(f"{what} is missing")
 
 
 def chunks_of(entry: Path) -> set[Path]:
@@ -128,8 +121,9 @@ async def live_server(sqlite_url: str, sessions: async_sessionmaker,
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Any]:
-    """A headless Debian Chromium, closed whatever happens."""
+async def chromium(*extra_args: str) -> AsyncIterator[Any]:
+    """A headless Debian Chromium (with `extra_args` besides CHROMIUM_ARGS), closed whatever
+    happens."""
     executable = shutil.which("chromium")
     if executable is None:
         missing("Debian's chromium (apt-get install -y chromium)")
@@ -139,7 +133,7 @@ async def chromium() -> AsyncIterator[Any]:
         missing("the playwright package")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+            executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, *extra_args])
         try:
             yield browser
         finally:

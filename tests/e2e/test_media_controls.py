@@ -19,7 +19,6 @@ from rooms.accounts import start_session
 from tests.conftest import connect_client, send
 from tests.e2e.conftest import LiveServer, chromium
 from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
-from tests.e2e.test_stage import loopback_ice  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +35,7 @@ def flag(page: Any, person_id: int, text: str) -> Any:
 
 
 async def test_mute_indicators_and_the_facilitators_mute(
-        live_server: LiveServer, loopback_ice: None) -> None:  # noqa: F811
+        live_server: LiveServer, loopback_ice: None) -> None:
     world = live_server.world
     gathering = world.gathering.id
     alice_id = world.alice.id

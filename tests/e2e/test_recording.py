@@ -14,7 +14,7 @@ from rooms.recordings import READY, RecordingArchive
 from server.app import RECORDINGS
 from tests.e2e.conftest import LiveServer, chromium
 from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
-from tests.e2e.test_stage import console_log, loopback_ice, receiving  # noqa: F401
+from tests.e2e.test_stage import console_log, receiving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
 

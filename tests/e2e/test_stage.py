@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -53,15 +52,6 @@ RECEIVED = """async (personId) => {
   const tx = pc.getTransceivers().map((t) => [t.mid, t.currentDirection]);
   return { frames, audio, state: pc.connectionState, kinds, all, tx };
 }"""
-
-
-@pytest.fixture
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Let the in-process aiortc stage peer offer 127.0.0.1 (aioice leaves it out)."""
-    aioice_ice = pytest.importorskip("aioice.ice")
-    monkeypatch.setattr(aioice_ice, "get_host_addresses",
-                        lambda use_ipv4=True, use_ipv6=False: ["127.0.0.1"])
-    yield
 
 
 async def receiving(page: Any, person_id: int, log: list[str], *,

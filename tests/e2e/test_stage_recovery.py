@@ -25,7 +25,7 @@ from server.app import STAGE
 from server.stage_sockets import StageRouter
 from tests.e2e.conftest import LiveServer, chromium
 from tests.e2e.test_live_room import Person, enter_room, sign_in
-from tests.e2e.test_stage import console_log, loopback_ice, receiving  # noqa: F401 (fixture)
+from tests.e2e.test_stage import console_log, receiving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
 

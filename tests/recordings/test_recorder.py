@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aioice.ice
 import av
 import pytest
 from aiortc import (
@@ -26,15 +25,10 @@ from aiortc.mediastreams import MediaStreamError
 
 from recordings.recorder import Recorder, RecorderConfig
 from recordings.storage import SOURCE_ROOT, StorageError, data_directory, recording_path
+from tests.frames import fresh_copy, moving_bar
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
 VIDEO_FRAMES = 4 * FPS  # about 4 s of video
-
-
-@pytest.fixture
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice never offers 127.0.0.1; on this host loopback is all there is."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 
 class LateVideo(VideoStreamTrack):
@@ -48,17 +42,7 @@ class LateVideo(VideoStreamTrack):
         self.sent = 0
         self.finished = asyncio.Event()
         self.first_sent_at: float | None = None
-        self._frames = []
-        for step in range(6):
-            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-            luma = bytearray(frame.planes[0].buffer_size)
-            for row in range(HEIGHT):
-                start = row * frame.planes[0].line_size + step * 100
-                luma[start : start + 100] = b"\xe0" * 100
-            frame.planes[0].update(bytes(luma))
-            frame.planes[1].update(bytes([128]) * frame.planes[1].buffer_size)
-            frame.planes[2].update(bytes([80 + step * 20]) * frame.planes[2].buffer_size)
-            self._frames.append(frame)
+        self._frames = moving_bar(WIDTH, HEIGHT, 6)
 
     async def recv(self) -> av.VideoFrame:
         if self.sent == 0:
@@ -72,13 +56,8 @@ class LateVideo(VideoStreamTrack):
             await asyncio.Event().wait()  # until the connection closes and cancels us
             raise MediaStreamError
         pts, time_base = await self.next_timestamp()
-        source = self._frames[self.sent % len(self._frames)]
-        frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-        for plane, src in zip(frame.planes, source.planes, strict=True):
-            plane.update(bytes(src))
-        frame.pts, frame.time_base = pts, time_base
         self.sent += 1
-        return frame
+        return fresh_copy(self._frames[(self.sent - 1) % len(self._frames)], pts, time_base)
 
 
 def read_file(path: Path) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -33,7 +32,7 @@ from server.app import NOTES, create_app
 from server.notes import NOTE_MESSAGE_MAX, awareness_message, read_awareness
 from server.settings import Settings
 from tests import test_two_workers
-from tests.conftest import Connect, connect_client, send
+from tests.conftest import Connect, connect_client, missing, send
 from tests.factories import World
 from tests.rooms.test_notes import PARTLY_APPLIED
 from tests.server.live_helpers import eventually
@@ -392,9 +391,7 @@ async def test_two_servers_on_one_database_serve_the_same_note(
 def node_or_skip() -> str:
     node = shutil.which("node")
     if node is None:
-        if os.environ.get("CI"):
-            pytest.fail("node is required in CI")
-        pytest.skip("node is not installed")
+        missing("node")
     if not (ROOT / "static" / "node_modules" / "yjs").exists():
         pytest.fail("static/node_modules lacks yjs: run `make bundle` (npm ci in static/)")
     return node

@@ -8,65 +8,26 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from facilitation import Role
 from server.app import LIVE
 from server.protocol import COMMANDS
 from tests.conftest import Connect, send
+from tests.facilitation.test_rules import EXPECTED_RIGHTS
+from tests.facilitation.test_rules import RUN as RUN_ROLES
+from tests.facilitation.test_rules import SPEAK as SPEAK_ROLES
 from tests.factories import World, add_gathering
 from tests.server.live_helpers import event_log, received, version
 
-RUN = {"lead", "facilitator"}
-SPEAK = RUN | {"expert", "participant"}
-ALL = SPEAK | {"observer"}
-
-# command -> the roles (people of the world) that may send it. Written out, not derived
-# from COMMAND_RIGHTS, so that a change to the rights has to change this table too.
+# command -> the roles (people of the world) that may send it: the role table the pure rule
+# tests write out (not derived from COMMAND_RIGHTS, so a change to the rights has to change
+# that table too), for the commands a client can send.
+WHO = {Role.PROGRAMME_LEAD: "lead", Role.FACILITATOR: "facilitator", Role.EXPERT: "expert",
+       Role.PARTICIPANT: "participant", Role.OBSERVER: "observer"}
 ALLOWED: dict[str, set[str]] = {
-    "room.join": ALL,
-    "room.sync": ALL,
-    "room.open": RUN,
-    "agenda.next": RUN,
-    "agenda.previous": RUN,
-    "agenda.extend": RUN,
-    "hand.raise": SPEAK,
-    "hand.lower": SPEAK,
-    "hand.call_next": RUN,
-    "chat.send": SPEAK,
-    "gathering.end": RUN,
-    "agenda.pause": RUN,
-    "agenda.resume": RUN,
-    "breakouts.propose": RUN,
-    "breakouts.choose": {"participant"},
-    "breakouts.move": RUN,
-    "breakouts.rename": RUN,
-    "breakouts.open": RUN,
-    "breakouts.broadcast": RUN,
-    "breakouts.recall": RUN,
-    "agenda.add_item": RUN,
-    "agenda.update_item": RUN,
-    "agenda.move_item": RUN,
-    "agenda.remove_item": RUN,
-    "agenda.copy_from": RUN,
-    "agenda.use_template": RUN,
-    "question.ask": SPEAK,
-    "question.upvote": SPEAK,
-    "question.unvote": SPEAK,
-    "question.pick": RUN | {"expert"},  # the expert while on stage (the walk puts them there)
-    "question.answered": RUN | {"expert"},
-    "question.hide": RUN,
-    "questions.settings": RUN,
-    "poll.launch": RUN,
-    "poll.answer": SPEAK,
-    "poll.close": RUN,
-    "stage.spotlight": RUN,
-    "stage.clear": RUN,
-    "stage.take_off": RUN,
-    "recording.consent": SPEAK,
-    "recording.withdraw": SPEAK,
-    "recording.start": RUN,
-    "recording.stop": RUN,
-    "notes.reopen": RUN,
-    "notes.close": RUN,
-}
+    type_: {WHO[role] for role in roles if role in WHO}
+    for type_, roles in EXPECTED_RIGHTS.items() if type_ in COMMANDS}
+RUN = {WHO[role] for role in RUN_ROLES}
+SPEAK = {WHO[role] for role in SPEAK_ROLES}
 
 PEOPLE = {"lead": "lead", "facilitator": "facilitator", "expert": "expert",
           "participant": "alice", "observer": "observer"}

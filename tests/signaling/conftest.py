@@ -1,4 +1,5 @@
-"""Fixtures of the signaling tests: aiortc on loopback, a breakout group that is open."""
+"""Fixtures of the signaling tests: coturn, a breakout group that is open (aiortc on
+loopback: `loopback_ice` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,20 +12,10 @@ from typing import Any
 import pytest
 import socketio
 
-from tests.conftest import Connect, send
+from tests.conftest import Connect, missing, send
 from tests.factories import World
 
 TURN_SECRET = "turn-test-secret"
-
-
-@pytest.fixture
-def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice never offers 127.0.0.1; on a loopback-only host the peers would never meet.
-    In tests only: make it gather on loopback."""
-    import aioice.ice
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6:
-                        ["127.0.0.1"])
 
 
 def turnserver_path() -> str:
@@ -37,9 +28,7 @@ def turnserver_path() -> str:
                        timeout=300)
         path = shutil.which("turnserver")
     if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("coturn (turnserver) is required in CI but missing")
-        pytest.skip("coturn (turnserver) is not installed")
+        missing("coturn (turnserver)")
     return path
 
 

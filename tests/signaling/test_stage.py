@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aioice.ice
 import av
 import pytest
 from aiortc import (
@@ -26,14 +25,12 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 
 from signaling.stage import ListenerTrack, Stage, StageConfig, StageError
+from tests.frames import fresh_copy, moving_bar
 
 WIDTH, HEIGHT = 640, 360
 
 
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """aioice never offers 127.0.0.1; on this host loopback is all there is."""
-    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
 class PatternVideo(VideoStreamTrack):
@@ -42,27 +39,12 @@ class PatternVideo(VideoStreamTrack):
     def __init__(self) -> None:
         super().__init__()
         self.sent = 0
-        self._frames = []
-        for step in range(8):
-            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-            luma = bytearray(WIDTH * HEIGHT)
-            for row in range(HEIGHT):
-                start = row * WIDTH + step * 80
-                luma[start : start + 80] = b"\xe0" * 80
-            frame.planes[0].update(bytes(luma))
-            frame.planes[1].update(bytes([128]) * (WIDTH * HEIGHT // 4))
-            frame.planes[2].update(bytes([90 + step * 10]) * (WIDTH * HEIGHT // 4))
-            self._frames.append(frame)
+        self._frames = moving_bar(WIDTH, HEIGHT, 8)
 
     async def recv(self) -> av.VideoFrame:
         pts, time_base = await self.next_timestamp()
-        source = self._frames[self.sent % len(self._frames)]
-        frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-        for plane, src in zip(frame.planes, source.planes, strict=True):
-            plane.update(bytes(src))
-        frame.pts, frame.time_base = pts, time_base
         self.sent += 1
-        return frame
+        return fresh_copy(self._frames[(self.sent - 1) % len(self._frames)], pts, time_base)
 
 
 def config() -> RTCConfiguration:

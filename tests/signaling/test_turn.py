@@ -8,7 +8,7 @@ import asyncio
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +96,34 @@ def ice_servers(answer: dict[str, Any]) -> list[RTCIceServer]:
                          credential=s.get("credential")) for s in answer["ice_servers"]]
 
 
+IceServers = dict[str, list[Any]]  # alice's and bjorn's ICE servers
+
+
+async def relay_only_peers(group: Group, servers: IceServers | None = None,
+                           within: float = 20) -> list[MeshPeer]:
+    """Alice's and Bjørn's aiortc peers, relay only, connected through the server's relay
+    with `servers` (the ones their `media.join` answers issued if None): video flows both
+    ways. The caller closes them."""
+    gid, c = group.gid, group.clients
+    bjorn = await c["bjorn"].call("media.join", {"gathering": gid}, timeout=10)
+    alice = await c["alice"].call("media.join", {"gathering": gid}, timeout=10)
+    servers = servers or {"alice": ice_servers(alice), "bjorn": ice_servers(bjorn)}
+    peers = [MeshPeer(c["alice"], gid, servers["alice"], relay_only=True),
+             MeshPeer(c["bjorn"], gid, servers["bjorn"], relay_only=True)]
+    try:
+        assert (await peers[0].offer(bjorn["peer"])) == {"ok": True}
+        deadline = time.monotonic() + within
+        while not all(p.frames >= 3 for p in peers):
+            assert time.monotonic() < deadline, [p.pc.connectionState for p in peers]
+            await asyncio.sleep(0.05)
+        assert "typ host" not in peers[0].pc.localDescription.sdp
+    except BaseException:
+        for p in peers:
+            await p.close()
+        raise
+    return peers
+
+
 async def test_two_peers_connect_through_coturn_with_server_issued_credentials(
         open_group: Group, loopback_ice: None, turn_port: int, world: World) -> None:
     gid, c = open_group.gid, open_group.clients
@@ -105,20 +133,11 @@ async def test_two_peers_connect_through_coturn_with_server_issued_credentials(
     assert turn["urls"] == [f"turn:127.0.0.1:{turn_port}?transport=udp"]
     expires, person = turn["username"].split(":")
     assert 590 <= int(expires) - time.time() <= 600 and int(person) == world.alice.id
-    bjorn = await c["bjorn"].call("media.join", {"gathering": gid}, timeout=10)
-    alice = await c["alice"].call("media.join", {"gathering": gid}, timeout=10)
-    peers = [MeshPeer(c["alice"], gid, ice_servers(alice), relay_only=True),
-             MeshPeer(c["bjorn"], gid, ice_servers(bjorn), relay_only=True)]
+    peers = await relay_only_peers(open_group, within=30)
     try:
-        assert (await peers[0].offer(bjorn["peer"])) == {"ok": True}
-        deadline = time.monotonic() + 30
-        while not all(p.frames >= 3 for p in peers):
-            assert time.monotonic() < deadline, [p.pc.connectionState for p in peers]
-            await asyncio.sleep(0.05)
         for p in peers:
             pair = p.selected_pair_types()
             assert pair is not None and pair[0] == "relay", pair
-        assert "typ host" not in peers[0].pc.localDescription.sdp
     finally:
         for p in peers:
             await p.close()
@@ -181,46 +200,56 @@ BROWSER_STATS = """async () => {
 }"""
 
 
+async def browsers_connect(browser: Any, server: Any, group: Group, stats_js: str,
+                           ready: Callable[[dict[str, Any]], bool], within: float,
+                           ice: IceServers | None = None) -> list[dict[str, Any]]:
+    """Alice's and Bjørn's pages (two contexts of `browser`) connect relay only through the
+    server's relay, with `ice` (the servers their `media.join` answers issued if None);
+    returns `stats_js` of each page once `ready` holds for both."""
+    gid, c = group.gid, group.clients
+    alice = await c["alice"].call("media.join", {"gathering": gid}, timeout=10)
+    bjorn = await c["bjorn"].call("media.join", {"gathering": gid}, timeout=10)
+    ice = ice or {"alice": alice["ice_servers"], "bjorn": bjorn["ice_servers"]}
+    relayed: list[dict[str, Any]] = []
+    c["bjorn"].on("signal", relayed.append)
+    c["alice"].on("signal", relayed.append)
+    pages = []
+    for _ in range(2):
+        context = await browser.new_context()
+        page = await context.new_page()
+        await page.goto(str(server.make_url("/healthz")))
+        pages.append(page)
+    offer = await pages[0].evaluate(BROWSER_PEER, {"iceServers": ice["alice"], "offer": None})
+    assert "typ relay" in offer["sdp"] and "typ host" not in offer["sdp"]
+    sent = await c["alice"].call("signal", {"gathering": gid, "to": bjorn["peer"],
+                                            "description": offer}, timeout=10)
+    assert sent == {"ok": True}
+    await wait_for(lambda: len(relayed) == 1, "the offer at Bjørn")
+    answer = await pages[1].evaluate(BROWSER_PEER, {"iceServers": ice["bjorn"],
+                                                    "offer": relayed[0]["description"]})
+    sent = await c["bjorn"].call("signal", {"gathering": gid, "to": alice["peer"],
+                                            "description": answer}, timeout=10)
+    assert sent == {"ok": True}
+    await wait_for(lambda: len(relayed) == 2, "the answer at Alice")
+    await pages[0].evaluate("(answer) => window.pc.setRemoteDescription(answer)",
+                            relayed[1]["description"])
+    deadline = time.monotonic() + within
+    while True:
+        stats = [await page.evaluate(stats_js) for page in pages]
+        if all(ready(s) for s in stats):
+            return stats
+        assert time.monotonic() < deadline, stats
+        await asyncio.sleep(0.1)
+
+
 @pytest.mark.e2e
 async def test_two_chromium_contexts_connect_through_coturn_relay_only(
         open_group: Group, turn_port: int, server: Any) -> None:
     from tests.e2e.conftest import chromium
 
-    gid, c = open_group.gid, open_group.clients
-    alice = await c["alice"].call("media.join", {"gathering": gid}, timeout=10)
-    bjorn = await c["bjorn"].call("media.join", {"gathering": gid}, timeout=10)
-    relayed: list[dict[str, Any]] = []
-    c["bjorn"].on("signal", relayed.append)
-    c["alice"].on("signal", relayed.append)
     async with chromium() as browser:
-        pages = []
-        for _ in range(2):
-            context = await browser.new_context()
-            page = await context.new_page()
-            await page.goto(str(server.make_url("/healthz")))
-            pages.append(page)
-        offer = await pages[0].evaluate(BROWSER_PEER, {"iceServers": alice["ice_servers"],
-                                                       "offer": None})
-        assert "typ relay" in offer["sdp"] and "typ host" not in offer["sdp"]
-        sent = await c["alice"].call("signal", {"gathering": gid, "to": bjorn["peer"],
-                                                "description": offer}, timeout=10)
-        assert sent == {"ok": True}
-        await wait_for(lambda: len(relayed) == 1, "the offer at Bjørn")
-        answer = await pages[1].evaluate(BROWSER_PEER, {"iceServers": bjorn["ice_servers"],
-                                                        "offer": relayed[0]["description"]})
-        sent = await c["bjorn"].call("signal", {"gathering": gid, "to": alice["peer"],
-                                                "description": answer}, timeout=10)
-        assert sent == {"ok": True}
-        await wait_for(lambda: len(relayed) == 2, "the answer at Alice")
-        await pages[0].evaluate("(answer) => window.pc.setRemoteDescription(answer)",
-                                relayed[1]["description"])
-        deadline = time.monotonic() + 30
-        while True:
-            stats = [await page.evaluate(BROWSER_STATS) for page in pages]
-            if all(s["decoded"] > 0 for s in stats):
-                break
-            assert time.monotonic() < deadline, stats
-            await asyncio.sleep(0.1)
+        stats = await browsers_connect(browser, server, open_group, BROWSER_STATS,
+                                       lambda s: s["decoded"] > 0, within=30)
         assert [s["local"] for s in stats] == ["relay", "relay"]
 
 

@@ -25,14 +25,12 @@ import hashlib
 import ipaddress
 import os
 import re
-import shutil
 import socket
 import ssl
 import subprocess
 import time
 import warnings
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +42,12 @@ from server.settings import Settings
 from tests.factories import World
 from tests.signaling.conftest import TURN_SECRET, Group, turnserver_path
 from tests.signaling.mesh_peer import MeshPeer
-from tests.signaling.test_turn import BROWSER_PEER, free_port, read_log, wait_for
+from tests.signaling.test_turn import (
+    browsers_connect,
+    free_port,
+    read_log,
+    relay_only_peers,
+)
 
 TLS_PORT = 443
 
@@ -233,26 +236,9 @@ def turn_link(peer: MeshPeer) -> asyncio.Transport:
 
 async def connect_relay_only(open_group: Group, url_prefix: str) -> list[MeshPeer]:
     gid, c = open_group.gid, open_group.clients
-    servers = {}
-    for name in ("alice", "bjorn"):
-        server = await issued(c[name], gid, url_prefix)
-        servers[name] = [RTCIceServer(**server)]
-    bjorn = await c["bjorn"].call("media.join", {"gathering": gid}, timeout=10)
-    await c["alice"].call("media.join", {"gathering": gid}, timeout=10)
-    peers = [MeshPeer(c["alice"], gid, servers["alice"], relay_only=True),
-             MeshPeer(c["bjorn"], gid, servers["bjorn"], relay_only=True)]
-    try:
-        assert (await peers[0].offer(bjorn["peer"])) == {"ok": True}
-        deadline = time.monotonic() + 20
-        while not all(p.frames >= 3 for p in peers):
-            assert time.monotonic() < deadline, [p.pc.connectionState for p in peers]
-            await asyncio.sleep(0.05)
-        assert "typ host" not in peers[0].pc.localDescription.sdp
-    except BaseException:
-        for p in peers:
-            await p.close()
-        raise
-    return peers
+    servers = {name: [RTCIceServer(**await issued(c[name], gid, url_prefix))]
+               for name in ("alice", "bjorn")}
+    return await relay_only_peers(open_group, servers)
 
 
 async def test_two_aiortc_peers_connect_relay_only_over_turn_tcp(
@@ -361,28 +347,12 @@ BROWSER_GATHER = """async (iceServers) => {
 }"""
 
 
-@asynccontextmanager
-async def chromium_trusting(certificate: Certificate) -> AsyncIterator[Any]:
+def chromium_trusting(certificate: Certificate) -> Any:
     """tests.e2e.conftest.chromium(), but trusting the test's certificate (its key only):
     Chromium checks TURN/TLS certificates like any other."""
-    from tests.e2e.conftest import CHROMIUM_ARGS, missing
+    from tests.e2e.conftest import chromium
 
-    executable = shutil.which("chromium")
-    if executable is None:
-        missing("Debian's chromium (apt-get install -y chromium)")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        missing("the playwright package")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=[
-                *CHROMIUM_ARGS,
-                f"--ignore-certificate-errors-spki-list={certificate.spki_sha256}"])
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    return chromium(f"--ignore-certificate-errors-spki-list={certificate.spki_sha256}")
 
 
 @pytest.mark.e2e
@@ -395,40 +365,10 @@ async def test_two_chromium_contexts_connect_relay_only_over_turn_tcp_and_tls(
     sides, and the selected local candidate is a relay reached over TCP or TLS."""
     gid, c = open_group.gid, open_group.clients
     ice = {name: [await issued(c[name], gid, url_prefix)] for name in ("alice", "bjorn")}
-    alice = await c["alice"].call("media.join", {"gathering": gid}, timeout=10)
-    bjorn = await c["bjorn"].call("media.join", {"gathering": gid}, timeout=10)
-    relayed: list[dict[str, Any]] = []
-    c["bjorn"].on("signal", relayed.append)
-    c["alice"].on("signal", relayed.append)
     async with chromium_trusting(coturn.certificate) as browser:
-        pages = []
-        for _ in range(2):
-            context = await browser.new_context()
-            page = await context.new_page()
-            await page.goto(str(server.make_url("/healthz")))
-            pages.append(page)
-        offer = await pages[0].evaluate(BROWSER_PEER, {"iceServers": ice["alice"],
-                                                       "offer": None})
-        assert "typ relay" in offer["sdp"] and "typ host" not in offer["sdp"]
-        sent = await c["alice"].call("signal", {"gathering": gid, "to": bjorn["peer"],
-                                                "description": offer}, timeout=10)
-        assert sent == {"ok": True}
-        await wait_for(lambda: len(relayed) == 1, "the offer at Bjørn")
-        answer = await pages[1].evaluate(BROWSER_PEER, {"iceServers": ice["bjorn"],
-                                                        "offer": relayed[0]["description"]})
-        sent = await c["bjorn"].call("signal", {"gathering": gid, "to": alice["peer"],
-                                                "description": answer}, timeout=10)
-        assert sent == {"ok": True}
-        await wait_for(lambda: len(relayed) == 2, "the answer at Alice")
-        await pages[0].evaluate("(answer) => window.pc.setRemoteDescription(answer)",
-                                relayed[1]["description"])
-        deadline = time.monotonic() + 20
-        while True:
-            stats = [await page.evaluate(BROWSER_RELAY_STATS) for page in pages]
-            if all(s["decoded"] > 0 and s["local"] for s in stats):
-                break
-            assert time.monotonic() < deadline, stats
-            await asyncio.sleep(0.1)
+        stats = await browsers_connect(browser, server, open_group, BROWSER_RELAY_STATS,
+                                       lambda s: s["decoded"] > 0 and bool(s["local"]),
+                                       within=20, ice=ice)
     for s, name in zip(stats, ("alice", "bjorn"), strict=True):
         assert s["local"] == {"type": "relay", "relay": relay_protocol,
                               "url": ice[name][0]["urls"][0]}, s

@@ -3,7 +3,7 @@
 // device choice and who is speaking. Recalled: the links close and the camera stops.
 // The console passes `visit(state)`: the group whose video the facilitator visits, or null.
 
-import { byId, el, setText } from "../dom.js";
+import { byId, setText } from "../dom.js";
 import { format, gettext } from "../i18n.js";
 import { renderDeviceSelects } from "./device-select.js";
 import { LocalMedia } from "./local-media.js";
@@ -11,9 +11,9 @@ import { Mesh, SocketTransport } from "./mesh.js";
 import { groupIdOf, keepInMesh, meshKeyFor } from "./negotiation.js";
 import { bindRemoteState } from "./remote-state.js";
 import { SpeakingMeter } from "./speaking.js";
+import { bindMediaButtons, LOCAL, Tiles } from "./tiles.js";
 import { groupName } from "./visit.js";
 
-const LOCAL = "local";
 const RETRY_MS = 3000;
 
 export function setupMedia({ client, session, boot, listeners, announce = () => {} },
@@ -28,13 +28,12 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
 
   const local = new LocalMedia();
   const meter = new SpeakingMeter();
-  const tiles = new Map(); // key -> {item, video, audio, badge}
   const mesh = new Mesh({
     transport: new SocketTransport(client.socket, boot.gathering),
     localMedia: local,
     onPeers: (peers) => renderPeers(peers),
     onRemoteStream: (peer, stream, who) => showStream(peer, stream, who),
-    onRemoteGone: (peer) => dropTile(peer),
+    onRemoteGone: (peer) => tiles.drop(peer),
   });
   let current = null; // the mesh key I am in (round:group), or null
   let wanted = null;
@@ -48,80 +47,30 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     transport: mesh.transport, local, announce, you: () => session && session.state && session.state.you,
     sending: () => current !== null && Boolean(local.stream), onLocalChange: () => renderControls(),
   });
+  const tiles = new Tiles({
+    list: ui.tiles, attribute: "data-peer", local, meter, remote,
+    onSoundBlocked: () => { if (ui.sound) ui.sound.hidden = false; },
+  });
 
   // --- tiles -------------------------------------------------------------------------------
 
-  function tile(key, name) {
-    let entry = tiles.get(key);
-    if (!entry) {
-      const video = el("video", { autoplay: true, playsinline: true, muted: true });
-      video.muted = true; // the sound plays through the <audio> (remote) or not at all (mine)
-      const badge = el("span", { class: "media-speaking", hidden: true }, gettext("speaking"));
-      const label = el("p", { class: "media-name" });
-      const item = el("li", { class: "media-tile", "data-peer": key }, video, label, badge);
-      entry = { item, video, audio: null, badge, label };
-      tiles.set(key, entry);
-      if (key === LOCAL) ui.tiles.prepend(item);
-      else ui.tiles.append(item);
-    }
-    setText(entry.label, name);
-    return entry;
-  }
-
-  // the ring and the word "speaking"; never on my own tile while I am muted
-  function showSpeaking(key) {
-    const entry = tiles.get(key);
-    if (!entry) return;
-    const on = entry.speaking === true && !(key === LOCAL && local.muted);
-    entry.item.classList.toggle("is-speaking", on);
-    entry.badge.hidden = !on;
-  }
-
-  function speaking(key) {
-    return (on) => {
-      const entry = tiles.get(key);
-      if (!entry) return;
-      entry.speaking = on;
-      showSpeaking(key);
-    };
-  }
-
   function showStream(peer, stream, who) {
-    const entry = tile(peer, who ? who.name : "");
-    remote.attach(peer, entry.item, who);
-    if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
-    if (!entry.audio) {
-      entry.audio = el("audio", { autoplay: true });
-      entry.item.append(entry.audio);
-    }
-    if (entry.audio.srcObject !== stream) entry.audio.srcObject = stream;
-    entry.audio.play().catch(() => { if (ui.sound) ui.sound.hidden = false; });
-    if (stream.getAudioTracks().length) meter.watch(peer, stream, speaking(peer));
-  }
-
-  function dropTile(key) {
-    const entry = tiles.get(key);
-    if (!entry) return;
-    meter.unwatch(key);
-    remote.detach(key);
-    entry.video.srcObject = null;
-    if (entry.audio) entry.audio.srcObject = null;
-    entry.item.remove();
-    tiles.delete(key);
+    remote.attach(peer, tiles.tile(peer, who ? who.name : "").item, who);
+    tiles.play(peer, stream);
   }
 
   // a tile with a name for everyone allowed, even before their video arrives
   function renderPeers(peers) {
-    for (const [peer, who] of peers) remote.attach(peer, tile(peer, who.name || "").item, who);
-    for (const key of [...tiles.keys()]) if (key !== LOCAL && !peers.has(key)) dropTile(key);
+    for (const [peer, who] of peers) remote.attach(peer, tiles.tile(peer, who.name || "").item, who);
+    tiles.dropOthers((key) => peers.has(key));
   }
 
   function showLocal() {
     const you = session && session.state && session.state.you;
     const name = you && you.name ? format(gettext("%(name)s (you)"), { name: you.name }) : gettext("You");
-    const entry = tile(LOCAL, name);
+    const entry = tiles.tile(LOCAL, name);
     if (local.stream && entry.video.srcObject !== local.stream) entry.video.srcObject = local.stream;
-    meter.watch(LOCAL, local.stream, speaking(LOCAL));
+    tiles.watch(LOCAL, local.stream);
   }
 
   // --- controls ----------------------------------------------------------------------------
@@ -134,7 +83,7 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     ui.mute.disabled = !hasAudio;
     ui.camera.disabled = !hasVideo;
     tiles.get(LOCAL)?.item.classList.toggle("is-camera-off", local.cameraOff);
-    showSpeaking(LOCAL);
+    tiles.showSpeaking(LOCAL);
   }
 
   function renderDevices() {
@@ -146,7 +95,7 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     try {
       const track = await local.useDevice(kind, select.value);
       await mesh.replaceTrack(kind, track);
-      if (kind === "audio") meter.watch(LOCAL, local.stream, speaking(LOCAL));
+      if (kind === "audio") tiles.watch(LOCAL, local.stream);
       setText(ui.status, "");
     } catch {
       setText(ui.status, gettext("That device could not be started."));
@@ -154,26 +103,9 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     renderControls();
   }
 
-  ui.mute.addEventListener("click", () => {
-    local.setMuted(!local.muted);
-    meter.resume();
-    renderControls();
-    remote.announceState();
-    announce(local.muted ? gettext("Your microphone is muted.") : gettext("Your microphone is on."));
-  });
-  ui.camera.addEventListener("click", () => {
-    local.setCameraOff(!local.cameraOff);
-    renderControls();
-    remote.announceState();
-    announce(local.cameraOff ? gettext("Your camera is off.") : gettext("Your camera is on."));
-  });
+  bindMediaButtons(ui, { tiles, remote, render: renderControls, announce });
   ui.cameraSelect?.addEventListener("change", () => chooseDevice("video", ui.cameraSelect));
   ui.micSelect?.addEventListener("change", () => chooseDevice("audio", ui.micSelect));
-  ui.sound?.addEventListener("click", () => {
-    meter.resume();
-    for (const entry of tiles.values()) entry.audio?.play().catch(() => {});
-    ui.sound.hidden = true;
-  });
   navigator.mediaDevices?.addEventListener?.("devicechange", () => { if (current) renderDevices(); });
 
   // --- joining and leaving -----------------------------------------------------------------
@@ -201,7 +133,7 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
 
   async function exit() {
     await mesh.leave();
-    for (const key of [...tiles.keys()]) dropTile(key);
+    for (const key of tiles.keys()) tiles.drop(key);
     local.stop();
     meter.close();
     setText(ui.status, "");

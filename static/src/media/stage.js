@@ -12,7 +12,7 @@
 // video sender (`replaceTrack`: no renegotiation, the listeners' m-lines stay the same);
 // stopping the share, or the browser's own "stop sharing", puts the camera back.
 
-import { byId, el, setText } from "../dom.js";
+import { byId, setText } from "../dom.js";
 import { format, gettext } from "../i18n.js";
 import { renderDeviceSelects } from "./device-select.js";
 import { LocalMedia } from "./local-media.js";
@@ -24,8 +24,8 @@ import {
   diffPublishers, inPlenary, MAX_PUBLISHERS, mayShareScreen, publishReason, readPublishers, readTracks,
   slotsFor,
 } from "./stage-state.js";
+import { bindMediaButtons, LOCAL, Tiles } from "./tiles.js";
 
-const LOCAL = "local";
 const ICE_WAIT_MS = 2000;
 const RETRY_MS = 3000;
 const RELISTEN_DEBOUNCE_MS = 150;
@@ -65,7 +65,6 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   const transport = new SocketTransport(client.socket, boot.gathering);
   const local = new LocalMedia();
   const meter = new SpeakingMeter();
-  const tiles = new Map(); // person_id | LOCAL -> {item, video, audio, badge, label, speaking}
   let publishers = [];
   let iceServers = null;
   let listenPc = null;
@@ -90,82 +89,33 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   const remote = bindRemoteState({
     transport, local, announce, you, sending: () => publishPc !== null, onLocalChange: () => renderControls(),
   });
+  const tiles = new Tiles({
+    list: ui.tiles, attribute: "data-publisher", local, meter, remote,
+    onChange: () => { ui.empty.hidden = tiles.size > 0; },
+    onSoundBlocked: () => { ui.sound.hidden = false; },
+  });
 
   // --- tiles ---------------------------------------------------------------------------------
 
-  function tile(key, name) {
-    let entry = tiles.get(key);
-    if (!entry) {
-      const video = el("video", { autoplay: true, playsinline: true, muted: true });
-      video.muted = true;
-      const badge = el("span", { class: "media-speaking", hidden: true }, gettext("speaking"));
-      const label = el("p", { class: "media-name" });
-      const item = el("li", { class: "media-tile", "data-publisher": key }, video, label, badge);
-      entry = { item, video, audio: null, badge, label, speaking: false };
-      tiles.set(key, entry);
-      if (key === LOCAL) ui.tiles.prepend(item);
-      else ui.tiles.append(item);
-    }
-    setText(entry.label, name);
-    ui.empty.hidden = tiles.size > 0;
-    return entry;
-  }
-
-  function showSpeaking(key) {
-    const entry = tiles.get(key);
-    if (!entry) return;
-    const on = entry.speaking && !(key === LOCAL && local.muted);
-    entry.item.classList.toggle("is-speaking", on);
-    entry.badge.hidden = !on;
-  }
-
-  const speaking = (key) => (on) => {
-    const entry = tiles.get(key);
-    if (!entry) return;
-    entry.speaking = on;
-    showSpeaking(key);
-  };
-
-  function dropTile(key) {
-    const entry = tiles.get(key);
-    if (!entry) return;
-    meter.unwatch(key);
-    remote.detach(key);
-    entry.video.srcObject = null;
-    if (entry.audio) entry.audio.srcObject = null;
-    entry.item.remove();
-    tiles.delete(key);
-    ui.empty.hidden = tiles.size > 0;
-  }
-
   function showRemote(person, stream) {
-    const entry = tile(person.person_id, person.name);
-    entry.video.srcObject = stream;
-    if (stream.getAudioTracks().length) {
-      if (!entry.audio) {
-        entry.audio = el("audio", { autoplay: true });
-        entry.item.append(entry.audio);
-      }
-      entry.audio.srcObject = stream;
-      entry.audio.play().catch(() => { ui.sound.hidden = false; });
-      meter.watch(person.person_id, stream, speaking(person.person_id));
-    }
+    tiles.tile(person.person_id, person.name);
+    tiles.play(person.person_id, stream);
   }
 
   // Names for everyone on stage (but me: my own tile shows my camera, not the echo).
   function renderPublisherNames() {
     const others = publishers.filter((p) => p.person_id !== me());
-    for (const p of others) remote.attach(p.person_id, tile(p.person_id, p.name).item, p);
+    for (const p of others) remote.attach(p.person_id, tiles.tile(p.person_id, p.name).item, p);
     const keep = new Set(others.map((p) => p.person_id));
-    for (const key of [...tiles.keys()]) if (key !== LOCAL && !keep.has(key)) dropTile(key);
+    tiles.dropOthers((key) => keep.has(key));
   }
 
   function showLocal() {
     const name = you().name ? format(gettext("%(name)s (you)"), { name: you().name }) : gettext("You");
-    const entry = tile(LOCAL, name);
+    const entry = tiles.tile(LOCAL, name);
     const stream = screenTrack ? new MediaStream([screenTrack]) : local.stream;
     if (entry.video.srcObject !== stream) entry.video.srcObject = stream;
-    meter.watch(LOCAL, local.stream, speaking(LOCAL));
+    tiles.watch(LOCAL, local.stream);
     remote.announceState(); // my tile shows once I am on stage: tell everyone my state
   }
 
@@ -235,7 +185,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   async function stopListening() {
     const had = listenPc !== null;
     closeListener();
-    for (const key of [...tiles.keys()]) if (key !== LOCAL) dropTile(key);
+    tiles.dropOthers(() => false);
     if (had) await transport.request("stage.leave");
   }
 
@@ -288,7 +238,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     closePublisher();
     stopScreen(false);
     local.stop();
-    dropTile(LOCAL);
+    tiles.drop(LOCAL);
     renderControls();
     // stage.unpublish: off stage, still listening (the server announces the new publishers)
     if (had) {
@@ -350,7 +300,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     ui.mute.disabled = !local.track("audio");
     ui.camera.disabled = !local.track("video");
     tiles.get(LOCAL)?.item.classList.toggle("is-camera-off", local.cameraOff && !screenTrack);
-    showSpeaking(LOCAL);
+    tiles.showSpeaking(LOCAL);
   }
 
   function renderDevices() {
@@ -363,7 +313,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
       const track = await local.useDevice(kind, select.value);
       const sender = publishPc?.getSenders().find((s) => s.track && s.track.kind === kind);
       if (sender && !(kind === "video" && screenTrack)) await sender.replaceTrack(track);
-      if (kind === "audio") meter.watch(LOCAL, local.stream, speaking(LOCAL));
+      if (kind === "audio") tiles.watch(LOCAL, local.stream);
       if (kind === "video") showLocal();
       setText(ui.status, "");
     } catch {
@@ -377,27 +327,10 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     renderControls();
     update();
   });
-  ui.mute.addEventListener("click", () => {
-    local.setMuted(!local.muted);
-    meter.resume();
-    renderControls();
-    remote.announceState();
-    announce(local.muted ? gettext("Your microphone is muted.") : gettext("Your microphone is on."));
-  });
-  ui.camera.addEventListener("click", () => {
-    local.setCameraOff(!local.cameraOff);
-    renderControls();
-    remote.announceState();
-    announce(local.cameraOff ? gettext("Your camera is off.") : gettext("Your camera is on."));
-  });
+  bindMediaButtons(ui, { tiles, remote, render: renderControls, announce });
   ui.screen.addEventListener("click", () => (screenTrack ? stopScreen(true) : startScreen()));
   ui.cameraSelect.addEventListener("change", () => chooseDevice("video", ui.cameraSelect));
   ui.micSelect.addEventListener("change", () => chooseDevice("audio", ui.micSelect));
-  ui.sound.addEventListener("click", () => {
-    meter.resume();
-    for (const entry of tiles.values()) entry.audio?.play().catch(() => {});
-    ui.sound.hidden = true;
-  });
 
   // --- recovery: the server's peer went away (its worker stopped, it dropped the stage) -----
 
