@@ -38,7 +38,7 @@ from rooms.accounts import start_session  # noqa: E402
 from rooms.db import create_engine, sessionmaker  # noqa: E402
 from rooms.migrate import upgrade  # noqa: E402
 from rooms.models import Membership, Person  # noqa: E402
-from server.sockets import SESSION_COOKIE  # noqa: E402
+from server.settings import SESSION_COOKIE  # noqa: E402
 from tests.factories import build_world  # noqa: E402
 
 TEXT_PREFIX = "bench"

@@ -17,7 +17,7 @@ the same size, measured by `bench/recording.py` (`--no-recording` skips it).
     .venv/bin/python bench/stage.py --listeners 10 25 --seconds 10 --record
 
 `--record` runs each N twice, without and then with a recording made the production way
-(`server/stage_recordings.py`): the stage subprocess creates a `recordings.Recorder` (in a
+(`recordings/stage_tap.py`): the stage subprocess creates a `recordings.Recorder` (in a
 `tempfile.mkdtemp()` directory outside the source tree, removed afterwards) for the
 publisher's kinds right after the publish and `stage.tap`s the publisher, so the recorder is
 fed the stage's own decoded frames (no second decode). Printed per N: the server's CPU with

@@ -4,14 +4,17 @@ the groups close on their deadline, with a warning a minute before."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from facilitation.commands import Command
+from annotated_types import Ge, Le, MaxLen, MinLen, Predicate
+
+from facilitation.commands import LIVE, Command, Need
 from facilitation.core import Decision, Rejected, applies, decides, fold, hook
 from facilitation.events import Event
 from facilitation.grouping import place_late_joiner, propose_groups
-from facilitation.roles import Role
+from facilitation.roles import RUNNERS, Role
 from facilitation.state import (
     BreakoutPlan,
     Breakouts,
@@ -28,57 +31,71 @@ DEFAULT_MINUTES = 15
 MAX_MINUTES = 180
 MAX_GROUP_SIZE = 12
 BROADCAST_KEPT = 20
+MAX_BROADCAST_CHARS = 1000
 
 # --- commands ----------------------------------------------------------------------------
 
+GROUP_ID = re.compile(r"^g[1-9][0-9]{0,3}$")
+
+
+def is_group_id(value: str) -> bool:
+    """`g1`, `g2`, ...: a group's id within its round."""
+    return GROUP_ID.match(value) is not None
+
+
+GroupId = Annotated[str, MaxLen(5), Predicate(is_group_id)]
+GROUPING = frozenset({Need.PRESENT, Need.MET, Need.STAGES})
+
 
 @dataclass(frozen=True)
-class ProposeBreakouts(Command):
+class ProposeBreakouts(Command, type="breakouts.propose", rights=RUNNERS, phases=LIVE,
+                       summary="Propose groups from who is present, by a grouping rule.",
+                       needs=GROUPING):
     """Propose groups from who is present, by the breakout item's plan (or these changes)."""
 
-    type = "breakouts.propose"
     rule: GroupingRule | None = None
-    group_size: int | None = None
+    group_size: Annotated[int, Ge(2), Le(MAX_GROUP_SIZE)] | None = None
     spread_municipalities: bool | None = None
 
 
 @dataclass(frozen=True)
-class MoveMember(Command):
-    type = "breakouts.move"
+class MoveMember(Command, type="breakouts.move", rights=RUNNERS, phases=LIVE,
+                 summary="Move a person to another group.", needs=GROUPING):
     person_id: int
-    to_group: str
+    to_group: GroupId
 
 
 @dataclass(frozen=True)
-class RenameGroup(Command):
-    type = "breakouts.rename"
-    group: str
-    name: str
+class RenameGroup(Command, type="breakouts.rename", rights=RUNNERS, phases=LIVE,
+                  summary="Rename a group."):
+    group: GroupId
+    name: Annotated[str, MinLen(1), MaxLen(80)]
 
 
 @dataclass(frozen=True)
-class OpenBreakouts(Command):
-    type = "breakouts.open"
-    minutes: int | None = None
+class OpenBreakouts(Command, type="breakouts.open", rights=RUNNERS, phases=LIVE,
+                    summary="Open the proposed groups.", needs=GROUPING):
+    minutes: Annotated[int, Ge(1), Le(MAX_MINUTES)] | None = None
 
 
 @dataclass(frozen=True)
-class ChooseGroup(Command):
+class ChooseGroup(Command, type="breakouts.choose", rights=frozenset({Role.PARTICIPANT}),
+                  phases=LIVE, summary="Pick one's own group (self-select)."):
     """A participant picks their group (self-select breakouts)."""
 
-    type = "breakouts.choose"
-    group: str
+    group: GroupId
 
 
 @dataclass(frozen=True)
-class BroadcastToGroups(Command):
-    type = "breakouts.broadcast"
-    text: str
+class BroadcastToGroups(Command, type="breakouts.broadcast", rights=RUNNERS, phases=LIVE,
+                        summary="A message to every group."):
+    text: Annotated[str, MinLen(1), MaxLen(MAX_BROADCAST_CHARS)]
 
 
 @dataclass(frozen=True)
-class RecallBreakouts(Command):
-    type = "breakouts.recall"
+class RecallBreakouts(Command, type="breakouts.recall", rights=RUNNERS, phases=LIVE,
+                      summary="Call everyone back to plenary."):
+    pass
 
 
 # --- events ------------------------------------------------------------------------------
@@ -197,7 +214,7 @@ def _breakouts(state: GatheringState, *statuses: BreakoutStatus) -> Breakouts:
 
 
 @decides
-def _(command: ProposeBreakouts, d: Decision) -> list[Event]:
+def decide_propose_breakouts(command: ProposeBreakouts, d: Decision) -> list[Event]:
     plan, item_id = _plan(d)
     changes = {k: v for k in ("rule", "group_size", "spread_municipalities")
                if (v := getattr(command, k)) is not None}
@@ -219,7 +236,7 @@ def _find_member(d: Decision, person_id: int) -> Member:
 
 
 @decides
-def _(command: MoveMember, d: Decision) -> list[Event]:
+def decide_move_member(command: MoveMember, d: Decision) -> list[Event]:
     b = _breakouts(d.state, BreakoutStatus.PROPOSED, BreakoutStatus.OPEN)
     if b.group(command.to_group) is None:
         raise Rejected("no such group")
@@ -227,7 +244,7 @@ def _(command: MoveMember, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: RenameGroup, d: Decision) -> list[Event]:
+def decide_rename_group(command: RenameGroup, d: Decision) -> list[Event]:
     b = _breakouts(d.state, BreakoutStatus.PROPOSED, BreakoutStatus.OPEN)
     name = command.name.strip()
     if b.group(command.group) is None or not name:
@@ -236,7 +253,7 @@ def _(command: RenameGroup, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: OpenBreakouts, d: Decision) -> list[Event]:
+def decide_open_breakouts(command: OpenBreakouts, d: Decision) -> list[Event]:
     b = _breakouts(d.state, BreakoutStatus.PROPOSED)
     minutes = command.minutes or _minutes_left(d)
     if not 1 <= minutes <= MAX_MINUTES:
@@ -277,7 +294,7 @@ def _minutes_left(d: Decision) -> int:
 
 
 @decides
-def _(command: ChooseGroup, d: Decision) -> list[Event]:
+def decide_choose_group(command: ChooseGroup, d: Decision) -> list[Event]:
     b = _breakouts(d.state, BreakoutStatus.PROPOSED, BreakoutStatus.OPEN)
     if b.plan.rule is not GroupingRule.SELF_SELECT:
         raise Rejected("the facilitator places people in groups this time")
@@ -290,7 +307,7 @@ def _(command: ChooseGroup, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: BroadcastToGroups, d: Decision) -> list[Event]:
+def decide_broadcast_to_groups(command: BroadcastToGroups, d: Decision) -> list[Event]:
     _breakouts(d.state, BreakoutStatus.OPEN)
     text = command.text.strip()
     if not text:
@@ -299,13 +316,13 @@ def _(command: BroadcastToGroups, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: RecallBreakouts, d: Decision) -> list[Event]:
+def decide_recall_breakouts(command: RecallBreakouts, d: Decision) -> list[Event]:
     _breakouts(d.state, BreakoutStatus.PROPOSED, BreakoutStatus.OPEN)
     return [BreakoutsRecalled(at=d.now)]
 
 
 @hook("item_started")
-def _breakout_item(state: GatheringState, d: Decision) -> list[Event]:
+def open_or_recall_groups(state: GatheringState, d: Decision) -> list[Event]:
     """Starting a breakout item opens its groups; leaving it calls everyone back; coming
     back to it reopens the same groups (their notes are where they left them)."""
     b, slot, current = state.breakouts, state.current_slot(), state.current
@@ -327,14 +344,16 @@ def _breakout_item(state: GatheringState, d: Decision) -> list[Event]:
 
 
 @hook("timer_changed")
-def _follow_the_item(state: GatheringState, d: Decision) -> list[Event]:
+def retime_with_item(state: GatheringState, d: Decision) -> list[Event]:
+    """The running breakout item's open groups keep its deadline, and pause with it."""
     if not _tied_to_current_item(state) or state.current is None:
         return []
     return [BreakoutsRetimed(deadline=state.current.deadline, paused_at=state.current.paused_at)]
 
 
 @hook("joined")
-def _late_joiner(state: GatheringState, d: Decision) -> list[Event]:
+def give_late_joiner_a_group(state: GatheringState, d: Decision) -> list[Event]:
+    """A participant who arrives while groups are open is placed in one (not self-select)."""
     b = state.breakouts
     if (b is None or b.status is not BreakoutStatus.OPEN or d.actor.role is not Role.PARTICIPANT
             or b.plan.rule is GroupingRule.SELF_SELECT or b.group_of(d.actor.person_id)):
@@ -346,7 +365,8 @@ def _late_joiner(state: GatheringState, d: Decision) -> list[Event]:
 
 
 @hook("tick")
-def _deadline(state: GatheringState, d: Decision) -> list[Event]:
+def warn_and_recall_at_deadline(state: GatheringState, d: Decision) -> list[Event]:
+    """Open groups get a warning a minute before their deadline, and are called back at it."""
     b = state.breakouts
     if b is None or b.status is not BreakoutStatus.OPEN or b.deadline is None:
         return []

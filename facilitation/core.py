@@ -1,5 +1,6 @@
 """The machinery every rule module uses: a decision's inputs, the two registries
-(how a command becomes events, how an event changes state) and the fold.
+(how a command becomes events, how an event changes state), the fold, and the hooks with
+the one table of the order in which they run (HOOK_ORDER).
 
 Feature modules (agenda, hands, breakouts, questions, ...) register their handlers with
 `@decides` and `@applies`; `facilitation.rules.decide` is the one entry point."""
@@ -83,21 +84,83 @@ def fold(state: GatheringState, events: Iterable[Event]) -> GatheringState:
 #   "stage_changed": after the spotlight or the floor moved by hand;
 #   "ending":        just before the gathering ends (the state is the one it ends in).
 Hook = Callable[[GatheringState, Decision], list[Event]]
-HOOKS: dict[str, list[Hook]] = {"item_started": [], "joined": [], "tick": [],
-                                "timer_changed": [], "stage_changed": [], "ending": []}
+
+# The order in which a moment's hooks run, written down here rather than left to the
+# order in which facilitation/__init__.py happens to import the feature modules. It is the
+# order of the events in the gathering's log, and the log is the record: it is stored,
+# replayed, and folded by every client one event at a time, so clients pass through the
+# states this order gives. Each hook sees the state with the events of the hooks before it
+# applied. Stored logs and tests/facilitation/test_hooks.py hold this order: a new hook
+# goes where it must run; moving an existing one changes every log from then on.
+HOOK_ORDER: dict[str, tuple[str, ...]] = {
+    # after agenda.item_started. Today none of these reads what an earlier one changed, so
+    # the order decides the log, not the outcome. What each position gives:
+    "item_started": (
+        # 1. first, the room: open groups that are not the new item's own are called back
+        #    to plenary before anything of the new item (its check-in, the Q&A focus, the
+        #    stage) is announced; a breakout item's groups open right after its start
+        "breakouts.open_or_recall_groups",
+        # 2. a welcome item's check-in poll (closing any poll still open)
+        "polls.launch_checkin_poll",
+        # 3. a Q&A item puts the questions in focus; any other item ends that focus
+        "questions.focus_on_qa_item",
+        # 4. the last item's recording stops (item_ended) while its person still has the
+        #    spotlight: the recording indicator goes off before the stage moves on to the
+        #    next expert or empties, never showing a recording of someone off stage
+        "recording.stop_at_item_end",
+        # 5. last, the stage: the item's expert gets the spotlight, or it is cleared
+        "stage.set_stage_for_item",
+    ),
+    # after attendee.arrived (when the person is new): a late participant gets a group
+    "joined": ("breakouts.give_late_joiner_a_group",),
+    # after agenda.item_warned (when due): the item's warning comes before the groups'
+    "tick": ("breakouts.warn_and_recall_at_deadline",),
+    # after agenda.item_extended, item_paused or item_resumed: the item's groups follow
+    "timer_changed": ("breakouts.retime_with_item",),
+    # after the stage events of a move by hand: the recording stop follows the move that
+    # caused it (unlike at an item change, where the stop comes first)
+    "stage_changed": ("recording.stop_when_spotlight_moves",),
+    # before gathering.ended: the recording stops while the gathering is still live
+    "ending": ("recording.stop_at_gathering_end",),
+}
+
+# moment -> hook name ("<module>.<function>") -> the hook, filled as the modules register
+HOOKS: dict[str, dict[str, Hook]] = {moment: {} for moment in HOOK_ORDER}
+
+
+def hook_name(fn: Hook) -> str:
+    """How HOOK_ORDER names a hook: its module within facilitation, and its name."""
+    return f"{fn.__module__.removeprefix('facilitation.')}.{fn.__name__}"
 
 
 def hook(moment: str) -> Callable[[Hook], Hook]:
+    """Register a hook for `moment`. It must be listed there in HOOK_ORDER: a hook that is
+    not fails here, at import, rather than running in an order nobody chose."""
+
     def register(fn: Hook) -> Hook:
-        HOOKS[moment].append(fn)
+        name = hook_name(fn)
+        if moment not in HOOK_ORDER:
+            raise LookupError(f"hook {name}: no moment {moment!r} in HOOK_ORDER")
+        if name not in HOOK_ORDER[moment]:
+            raise LookupError(f"hook {name} is not in HOOK_ORDER[{moment!r}]: add it "
+                              "there, in the place where it should run")
+        if name in HOOKS[moment]:
+            raise LookupError(f"hook {name} registered twice for {moment!r}")
+        HOOKS[moment][name] = fn
         return fn
 
     return register
 
 
 def run_hooks(moment: str, state: GatheringState, d: Decision) -> list[Event]:
-    """Each hook sees the state with the events of the hooks before it applied."""
+    """Run `moment`'s hooks in HOOK_ORDER's order. Each hook sees the state with the
+    events of the hooks before it applied."""
+    registered = HOOKS[moment]
     events: list[Event] = []
-    for fn in HOOKS[moment]:
+    for name in HOOK_ORDER[moment]:
+        fn = registered.get(name)
+        if fn is None:
+            raise LookupError(f"hook {name} of {moment!r} is in HOOK_ORDER but was never "
+                              "registered")
         events.extend(fn(fold(state, events), d))
     return events

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from facilitation.commands import Command
+from facilitation.commands import ENDED, Command
 from facilitation.core import Decision, Rejected, applies, decides
 from facilitation.events import Event
-from facilitation.roles import SPEAKERS, runs_gathering
+from facilitation.roles import RUNNERS, SPEAKERS, runs_gathering
 from facilitation.state import Actor, Breakouts, BreakoutStatus, GatheringState, Phase
 
 PLENARY = "plenary"
@@ -84,15 +84,15 @@ def note_template(state: GatheringState, note_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class ReopenNotes(Command):
+class ReopenNotes(Command, type="notes.reopen", rights=RUNNERS, phases=ENDED,
+                  summary="After the end: let people write again."):
     """After the end, let people write in the notes again (for follow-up)."""
-
-    type = "notes.reopen"
 
 
 @dataclass(frozen=True)
-class CloseNotes(Command):
-    type = "notes.close"
+class CloseNotes(Command, type="notes.close", rights=RUNNERS, phases=ENDED,
+                 summary="Make the notes read-only again."):
+    pass
 
 
 @dataclass(frozen=True)
@@ -108,14 +108,14 @@ class NotesClosed(Event):
 
 
 @decides
-def _(command: ReopenNotes, d: Decision) -> list[Event]:
+def decide_reopen_notes(command: ReopenNotes, d: Decision) -> list[Event]:
     if d.state.notes_reopened:
         raise Rejected("the notes are open already")
     return [NotesReopened(at=d.now)]
 
 
 @decides
-def _(command: CloseNotes, d: Decision) -> list[Event]:
+def decide_close_notes(command: CloseNotes, d: Decision) -> list[Event]:
     if not d.state.notes_reopened:
         raise Rejected("the notes are closed already")
     return [NotesClosed(at=d.now)]

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from annotated_types import Ge, Le, MaxLen, MinLen
 
 from facilitation.breakouts import MAX_GROUP_SIZE
-from facilitation.commands import Command
+from facilitation.commands import OPEN_PHASES, Command, Need
 from facilitation.core import Decision, Rejected, applies, decides
 from facilitation.events import Event
 from facilitation.polls import CHECKIN_KIND, check_plan
+from facilitation.roles import RUNNERS
 from facilitation.state import AgendaSlot, BreakoutPlan, GatheringState, GroupingRule, PollPlan
 
 KINDS = ("welcome", "expert_talk", "qa", "breakout", "plenary", "break", "wrap_up")
@@ -60,10 +63,10 @@ class BreakoutChanges:
 
 
 @dataclass(frozen=True)
-class AddItem(Command):
+class AddItem(Command, type="agenda.add_item", rights=RUNNERS, phases=OPEN_PHASES,
+              summary="Add an agenda item.", needs=frozenset({Need.THEME_PEOPLE})):
     """Add an item at `position` (0-based; default: at the end)."""
 
-    type = "agenda.add_item"
     kind: str
     title: str
     planned_minutes: int
@@ -74,12 +77,13 @@ class AddItem(Command):
 
 
 @dataclass(frozen=True)
-class UpdateItem(Command):
+class UpdateItem(Command, type="agenda.update_item", rights=RUNNERS, phases=OPEN_PHASES,
+                 summary="Change an item that has not started.",
+                 needs=frozenset({Need.THEME_PEOPLE})):
     """Change the fields given; the others stay. Changing the kind away from `breakout`
     drops the breakout settings, away from an expert kind drops the expert, away from
     `welcome` drops the check-in poll. `checkin_poll=None` removes the check-in poll."""
 
-    type = "agenda.update_item"
     item_id: int
     kind: str | Unchanged = UNCHANGED
     title: str | Unchanged = UNCHANGED
@@ -90,35 +94,36 @@ class UpdateItem(Command):
 
 
 @dataclass(frozen=True)
-class MoveItem(Command):
+class MoveItem(Command, type="agenda.move_item", rights=RUNNERS, phases=OPEN_PHASES,
+               summary="Move an item that has not started."):
     """Move an item so that it ends up at `position` (0-based) in the agenda."""
 
-    type = "agenda.move_item"
     item_id: int
-    position: int
+    position: Annotated[int, Ge(0), Le(MAX_ITEMS)]
 
 
 @dataclass(frozen=True)
-class RemoveItem(Command):
-    type = "agenda.remove_item"
+class RemoveItem(Command, type="agenda.remove_item", rights=RUNNERS, phases=OPEN_PHASES,
+                 summary="Remove an item that has not started."):
     item_id: int
 
 
 @dataclass(frozen=True)
-class CopyFrom(Command):
+class CopyFrom(Command, type="agenda.copy_from", rights=RUNNERS, phases=OPEN_PHASES,
+               summary="Replace the agenda with another gathering's (same theme).",
+               needs=frozenset({Need.THEME_PEOPLE, Need.SOURCE_AGENDA})):
     """Replace the agenda with a copy of another gathering's (of the same theme). The
     caller loads that agenda into the decision's context (`Context.source_agenda`)."""
 
-    type = "agenda.copy_from"
-    from_gathering: str
+    from_gathering: Annotated[str, MinLen(1), MaxLen(64)]
 
 
 @dataclass(frozen=True)
-class UseTemplate(Command):
+class UseTemplate(Command, type="agenda.use_template", rights=RUNNERS, phases=OPEN_PHASES,
+                  summary="Replace the agenda with a template's."):
     """Replace the agenda with one of the TEMPLATES."""
 
-    type = "agenda.use_template"
-    template: str
+    template: Annotated[str, MinLen(1), MaxLen(40)]
 
 
 # --- events ------------------------------------------------------------------------------
@@ -347,7 +352,7 @@ def _checked_poll(plan: PollPlan | None, kind: str) -> PollPlan | None:
 
 
 @decides
-def _(command: AddItem, d: Decision) -> list[Event]:
+def decide_add_item(command: AddItem, d: Decision) -> list[Event]:
     state = d.state
     if len(state.agenda) >= MAX_ITEMS:
         raise Rejected(f"an agenda has at most {MAX_ITEMS} items")
@@ -363,7 +368,7 @@ def _(command: AddItem, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: UpdateItem, d: Decision) -> list[Event]:
+def decide_update_item(command: UpdateItem, d: Decision) -> list[Event]:
     old = d.state.agenda[_changeable(d.state, command.item_id)]
     kind = old.kind if isinstance(command.kind, Unchanged) else command.kind
     changes: dict[str, Any] = {"kind": kind}
@@ -388,14 +393,14 @@ def _(command: UpdateItem, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: MoveItem, d: Decision) -> list[Event]:
+def decide_move_item(command: MoveItem, d: Decision) -> list[Event]:
     index = _changeable(d.state, command.item_id)
     _check_position(d.state, command.position, len(d.state.agenda) - 1)
     return [] if index == command.position else [ItemMoved(command.item_id, command.position)]
 
 
 @decides
-def _(command: RemoveItem, d: Decision) -> list[Event]:
+def decide_remove_item(command: RemoveItem, d: Decision) -> list[Event]:
     _changeable(d.state, command.item_id)
     return [ItemRemoved(command.item_id)]
 
@@ -410,7 +415,7 @@ def _replacing(d: Decision, slots: tuple[AgendaSlot, ...]) -> tuple[AgendaSlot, 
 
 
 @decides
-def _(command: CopyFrom, d: Decision) -> list[Event]:
+def decide_copy_from(command: CopyFrom, d: Decision) -> list[Event]:
     if command.from_gathering == d.state.gathering_id:
         raise Rejected("a gathering cannot copy its own agenda")
     source = d.context.source_agenda
@@ -423,7 +428,7 @@ def _(command: CopyFrom, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: UseTemplate, d: Decision) -> list[Event]:
+def decide_use_template(command: UseTemplate, d: Decision) -> list[Event]:
     template = TEMPLATES.get(command.template)
     if template is None:
         raise Rejected(f"there is no template {command.template!r}")

@@ -14,11 +14,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from facilitation.commands import Command
+from annotated_types import Ge, Lt, MaxLen, MinLen
+
+from facilitation.commands import LIVE, Command
 from facilitation.core import Decision, Rejected, applies, decides, hook
 from facilitation.events import Event
+from facilitation.roles import RUNNERS, SPEAKERS
 from facilitation.state import (
     GatheringState,
     Poll,
@@ -39,29 +42,33 @@ CHECKIN_KIND = "welcome"
 
 # --- commands ----------------------------------------------------------------------------
 
+PollId = Annotated[int, Ge(1)]
+Option = Annotated[str, MinLen(1), MaxLen(MAX_OPTION_CHARS)]
+
 
 @dataclass(frozen=True)
-class LaunchPoll(Command):
-    type = "poll.launch"
-    question: str
+class LaunchPoll(Command, type="poll.launch", rights=RUNNERS, phases=LIVE,
+                 summary="Launch a poll (closes the open one)."):
+    question: Annotated[str, MinLen(1), MaxLen(MAX_QUESTION_CHARS)]
     kind: PollKind
-    options: tuple[str, ...] = ()
+    options: Annotated[tuple[Option, ...], MaxLen(MAX_OPTIONS)] = ()
 
 
 @dataclass(frozen=True)
-class AnswerPoll(Command):
+class AnswerPoll(Command, type="poll.answer", rights=SPEAKERS, phases=LIVE,
+                 summary="Answer a poll, or change one's answer."):
     """`choices` (option indexes) for choice polls, `word` for word polls."""
 
-    type = "poll.answer"
-    poll_id: int
-    choices: tuple[int, ...] | None = None
-    word: str | None = None
+    poll_id: PollId
+    choices: Annotated[tuple[Annotated[int, Ge(0), Lt(MAX_OPTIONS)], ...],
+                       MaxLen(MAX_OPTIONS)] | None = None
+    word: Annotated[str, MinLen(1), MaxLen(MAX_WORD_CHARS)] | None = None
 
 
 @dataclass(frozen=True)
-class ClosePoll(Command):
-    type = "poll.close"
-    poll_id: int
+class ClosePoll(Command, type="poll.close", rights=RUNNERS, phases=LIVE,
+                summary="Close a poll."):
+    poll_id: PollId
 
 
 # --- events ------------------------------------------------------------------------------
@@ -178,7 +185,7 @@ def _launch(state: GatheringState, plan: PollPlan, now: float,
 
 
 @decides
-def _(command: LaunchPoll, d: Decision) -> list[Event]:
+def decide_launch_poll(command: LaunchPoll, d: Decision) -> list[Event]:
     return _launch(d.state, PollPlan(command.question, command.kind, command.options), d.now)
 
 
@@ -203,7 +210,7 @@ def _answer(poll: Poll, command: AnswerPoll) -> PollAnswer:
 
 
 @decides
-def _(command: AnswerPoll, d: Decision) -> list[Event]:
+def decide_answer_poll(command: AnswerPoll, d: Decision) -> list[Event]:
     poll = find(d.state, command.poll_id)
     if poll is None:
         raise Rejected("no such poll")
@@ -219,7 +226,7 @@ def _(command: AnswerPoll, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: ClosePoll, d: Decision) -> list[Event]:
+def decide_close_poll(command: ClosePoll, d: Decision) -> list[Event]:
     poll = find(d.state, command.poll_id)
     if poll is None:
         raise Rejected("no such poll")
@@ -229,7 +236,7 @@ def _(command: ClosePoll, d: Decision) -> list[Event]:
 
 
 @hook("item_started")
-def _checkin(state: GatheringState, d: Decision) -> list[Event]:
+def launch_checkin_poll(state: GatheringState, d: Decision) -> list[Event]:
     """A welcome item with a check-in poll launches it the first time it starts."""
     slot = state.current_slot()
     if slot is None or slot.kind != CHECKIN_KIND or slot.checkin_poll is None:

@@ -10,12 +10,14 @@ question. Voters are private too: events carry the new vote count, not who voted
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from facilitation.commands import Command
+from annotated_types import Ge, MaxLen, MinLen
+
+from facilitation.commands import LIVE, OPEN_PHASES, Command
 from facilitation.core import Decision, Rejected, applies, decides, hook
 from facilitation.events import Event
-from facilitation.roles import Role, runs_gathering
+from facilitation.roles import RUNNERS, SPEAKERS, Role, runs_gathering
 from facilitation.state import GatheringState, PersonRef, Question, QuestionStatus
 
 MAX_QUESTION_CHARS = 500
@@ -24,49 +26,52 @@ QA_KIND = "qa"
 
 # --- commands ----------------------------------------------------------------------------
 
+QuestionId = Annotated[int, Ge(1)]
+MODERATORS = RUNNERS | {Role.EXPERT}  # an expert picks and answers only while on stage
+
 
 @dataclass(frozen=True)
-class AskQuestion(Command):
-    type = "question.ask"
-    text: str
+class AskQuestion(Command, type="question.ask", rights=SPEAKERS, phases=OPEN_PHASES,
+                  summary="Ask a question (anonymously, if allowed)."):
+    text: Annotated[str, MinLen(1), MaxLen(MAX_QUESTION_CHARS)]
     anonymous: bool = False
 
 
 @dataclass(frozen=True)
-class UpvoteQuestion(Command):
-    type = "question.upvote"
-    question_id: int
+class UpvoteQuestion(Command, type="question.upvote", rights=SPEAKERS, phases=OPEN_PHASES,
+                     summary="Vote for a question (once)."):
+    question_id: QuestionId
 
 
 @dataclass(frozen=True)
-class UnvoteQuestion(Command):
-    type = "question.unvote"
-    question_id: int
+class UnvoteQuestion(Command, type="question.unvote", rights=SPEAKERS, phases=OPEN_PHASES,
+                     summary="Take one's vote back."):
+    question_id: QuestionId
 
 
 @dataclass(frozen=True)
-class PickQuestion(Command):
+class PickQuestion(Command, type="question.pick", rights=MODERATORS, phases=LIVE,
+                   summary="Answer this question now, or the top-voted open one."):
     """Pick the question to answer now: this one, or the top-voted open one."""
 
-    type = "question.pick"
-    question_id: int | None = None
+    question_id: QuestionId | None = None
 
 
 @dataclass(frozen=True)
-class MarkAnswered(Command):
-    type = "question.answered"
-    question_id: int
+class MarkAnswered(Command, type="question.answered", rights=MODERATORS, phases=LIVE,
+                   summary="Mark a question answered."):
+    question_id: QuestionId
 
 
 @dataclass(frozen=True)
-class HideQuestion(Command):
-    type = "question.hide"
-    question_id: int
+class HideQuestion(Command, type="question.hide", rights=RUNNERS, phases=OPEN_PHASES,
+                   summary="Hide a question from everyone."):
+    question_id: QuestionId
 
 
 @dataclass(frozen=True)
-class QuestionSettings(Command):
-    type = "questions.settings"
+class QuestionSettings(Command, type="questions.settings", rights=RUNNERS,
+                       phases=OPEN_PHASES, summary="Allow anonymous questions or not."):
     anonymous_allowed: bool
 
 
@@ -189,7 +194,7 @@ def _check_moderator(d: Decision) -> None:
 
 
 @decides
-def _(command: AskQuestion, d: Decision) -> list[Event]:
+def decide_ask_question(command: AskQuestion, d: Decision) -> list[Event]:
     text = command.text.strip()
     if not text:
         raise Rejected("an empty question cannot be asked")
@@ -213,7 +218,7 @@ def _votable(d: Decision, question_id: int) -> Question:
 
 
 @decides
-def _(command: UpvoteQuestion, d: Decision) -> list[Event]:
+def decide_upvote_question(command: UpvoteQuestion, d: Decision) -> list[Event]:
     question = _votable(d, command.question_id)
     me = d.actor.person_id
     if question.asker_id == me:
@@ -224,7 +229,7 @@ def _(command: UpvoteQuestion, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: UnvoteQuestion, d: Decision) -> list[Event]:
+def decide_unvote_question(command: UnvoteQuestion, d: Decision) -> list[Event]:
     question = _votable(d, command.question_id)
     me = d.actor.person_id
     if me not in question.voters:
@@ -233,7 +238,7 @@ def _(command: UnvoteQuestion, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: PickQuestion, d: Decision) -> list[Event]:
+def decide_pick_question(command: PickQuestion, d: Decision) -> list[Event]:
     _check_moderator(d)
     now_answering = answering(d.state)
     if command.question_id is None:
@@ -254,7 +259,7 @@ def _(command: PickQuestion, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: MarkAnswered, d: Decision) -> list[Event]:
+def decide_mark_answered(command: MarkAnswered, d: Decision) -> list[Event]:
     _check_moderator(d)
     question = _visible(d, command.question_id)
     if question.status is QuestionStatus.ANSWERED:
@@ -263,7 +268,7 @@ def _(command: MarkAnswered, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: HideQuestion, d: Decision) -> list[Event]:
+def decide_hide_question(command: HideQuestion, d: Decision) -> list[Event]:
     question = find(d.state, command.question_id)
     if question is None:
         raise Rejected("no such question")
@@ -273,14 +278,14 @@ def _(command: HideQuestion, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: QuestionSettings, d: Decision) -> list[Event]:
+def decide_question_settings(command: QuestionSettings, d: Decision) -> list[Event]:
     if command.anonymous_allowed == d.state.anonymous_questions:
         return []
     return [QuestionSettingsChanged(anonymous_allowed=command.anonymous_allowed)]
 
 
 @hook("item_started")
-def _qa_item(state: GatheringState, d: Decision) -> list[Event]:
+def focus_on_qa_item(state: GatheringState, d: Decision) -> list[Event]:
     """A Q&A item puts the questions in focus; leaving it ends the focus."""
     slot = state.current_slot()
     if slot is not None and slot.kind == QA_KIND:

@@ -13,32 +13,37 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from facilitation.commands import Command
+from facilitation.commands import LIVE, Command
 from facilitation.core import Decision, Rejected, applies, decides, hook
 from facilitation.events import Event
+from facilitation.roles import RUNNERS, SPEAKERS
 from facilitation.state import GatheringState, RecordingConsent, RecordingRun
 
 # --- commands ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class GiveConsent(Command):
-    type = "recording.consent"
+class GiveConsent(Command, type="recording.consent", rights=SPEAKERS, phases=LIVE,
+                  summary="The person in the spotlight agrees to be recorded in this item."):
+    pass
 
 
 @dataclass(frozen=True)
-class WithdrawConsent(Command):
-    type = "recording.withdraw"
+class WithdrawConsent(Command, type="recording.withdraw", rights=SPEAKERS, phases=LIVE,
+                      summary="Withdraw one's consent; a recording of oneself stops."):
+    pass
 
 
 @dataclass(frozen=True)
-class StartRecording(Command):
-    type = "recording.start"
+class StartRecording(Command, type="recording.start", rights=RUNNERS, phases=LIVE,
+                     summary="Record the consenting person in the spotlight."):
+    pass
 
 
 @dataclass(frozen=True)
-class StopRecording(Command):
-    type = "recording.stop"
+class StopRecording(Command, type="recording.stop", rights=RUNNERS, phases=LIVE,
+                    summary="Stop the recording."):
+    pass
 
 
 # --- events ------------------------------------------------------------------------------
@@ -105,7 +110,7 @@ def recorded_person(state: GatheringState) -> int | None:
 
 
 @decides
-def _(command: GiveConsent, d: Decision) -> list[Event]:
+def decide_give_consent(command: GiveConsent, d: Decision) -> list[Event]:
     spotlight = d.state.spotlight
     if spotlight is None or spotlight.person_id != d.actor.person_id:
         raise Rejected("only the person in the spotlight can agree to be recorded",
@@ -116,7 +121,7 @@ def _(command: GiveConsent, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: WithdrawConsent, d: Decision) -> list[Event]:
+def decide_withdraw_consent(command: WithdrawConsent, d: Decision) -> list[Event]:
     consent = d.state.consent
     if consent is None or consent.person_id != d.actor.person_id:
         return []
@@ -127,7 +132,7 @@ def _(command: WithdrawConsent, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: StartRecording, d: Decision) -> list[Event]:
+def decide_start_recording(command: StartRecording, d: Decision) -> list[Event]:
     if d.state.recording is not None:
         return []
     spotlight = d.state.spotlight
@@ -141,13 +146,14 @@ def _(command: StartRecording, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: StopRecording, d: Decision) -> list[Event]:
+def decide_stop_recording(command: StopRecording, d: Decision) -> list[Event]:
     person_id = recorded_person(d.state)
     return [] if person_id is None else [RecordingStopped(person_id, d.now, "stopped")]
 
 
 @hook("stage_changed")
-def _spotlight_moved(state: GatheringState, d: Decision) -> list[Event]:
+def stop_when_spotlight_moves(state: GatheringState, d: Decision) -> list[Event]:
+    """The recorded person left the spotlight (moved by hand): the recording stops."""
     person_id = recorded_person(state)
     spotlight = state.spotlight
     if person_id is None or (spotlight is not None and spotlight.person_id == person_id):
@@ -156,7 +162,8 @@ def _spotlight_moved(state: GatheringState, d: Decision) -> list[Event]:
 
 
 @hook("item_started")
-def _item_ended(state: GatheringState, d: Decision) -> list[Event]:
+def stop_at_item_end(state: GatheringState, d: Decision) -> list[Event]:
+    """Another agenda item started: the recording of the last one stops."""
     run = state.recording
     if run is None or run.item_id == current_item_id(state):
         return []
@@ -164,7 +171,8 @@ def _item_ended(state: GatheringState, d: Decision) -> list[Event]:
 
 
 @hook("ending")
-def _gathering_ends(state: GatheringState, d: Decision) -> list[Event]:
+def stop_at_gathering_end(state: GatheringState, d: Decision) -> list[Event]:
+    """The gathering ends: so does its recording."""
     person_id = recorded_person(state)
     return [] if person_id is None else [RecordingStopped(person_id, d.now, "gathering_ended")]
 

@@ -1,4 +1,4 @@
-"""Who may send which command: the role table."""
+"""Roles, and who may send which command or socket event: the rights table."""
 
 from enum import StrEnum
 
@@ -16,61 +16,31 @@ RUNNERS = frozenset({Role.PROGRAMME_LEAD, Role.FACILITATOR})
 SPEAKERS = RUNNERS | {Role.EXPERT, Role.PARTICIPANT}
 EVERYONE = SPEAKERS | {Role.OBSERVER}
 
-# command type -> roles that may send it. A command missing here is refused.
-COMMAND_RIGHTS: dict[str, frozenset[Role]] = {
-    "room.join": EVERYONE,
-    "room.sync": EVERYONE,
-    "room.open": RUNNERS,
-    "agenda.next": RUNNERS,
-    "agenda.previous": RUNNERS,
-    "agenda.extend": RUNNERS,
-    "agenda.pause": RUNNERS,
-    "agenda.resume": RUNNERS,
-    "timer.tick": frozenset({Role.SYSTEM}),
-    "notes.reopen": RUNNERS,
-    "notes.close": RUNNERS,
-    "hand.raise": SPEAKERS,
-    "hand.lower": SPEAKERS,
-    "hand.call_next": RUNNERS,
-    "chat.send": SPEAKERS,
-    "gathering.end": RUNNERS,
-    "breakouts.propose": RUNNERS,
-    "breakouts.move": RUNNERS,
-    "breakouts.rename": RUNNERS,
-    "breakouts.open": RUNNERS,
-    "breakouts.choose": frozenset({Role.PARTICIPANT}),
-    "breakouts.broadcast": RUNNERS,
-    "breakouts.recall": RUNNERS,
-    "agenda.add_item": RUNNERS,
-    "agenda.update_item": RUNNERS,
-    "agenda.move_item": RUNNERS,
-    "agenda.remove_item": RUNNERS,
-    "agenda.copy_from": RUNNERS,
-    "agenda.use_template": RUNNERS,
-    "question.ask": SPEAKERS,
-    "question.upvote": SPEAKERS,
-    "question.unvote": SPEAKERS,
-    # an expert picks and answers only while on stage (facilitation/questions.py)
-    "question.pick": RUNNERS | {Role.EXPERT},
-    "question.answered": RUNNERS | {Role.EXPERT},
-    "question.hide": RUNNERS,
-    "questions.settings": RUNNERS,
-    "poll.launch": RUNNERS,
-    "poll.answer": SPEAKERS,
-    "poll.close": RUNNERS,
-    "stage.spotlight": RUNNERS,
-    "stage.clear": RUNNERS,
-    "stage.take_off": RUNNERS,
-    # the person on stage agrees (or no longer agrees) to be recorded; runners record
-    "recording.consent": SPEAKERS,
-    "recording.withdraw": SPEAKERS,
-    "recording.start": RUNNERS,
-    "recording.stop": RUNNERS,
+# Who may send what: one table for every command and every other socket event. Each
+# command adds its own row where it is declared (facilitation/commands.py `Command`); the
+# socket events that are not commands (server/sockets/) are written here. Missing: refused.
+RIGHTS: dict[str, frozenset[Role]] = {
+    "note.subscribe": EVERYONE,  # who may read or write which note: facilitation/notes.py
+    "note.unsubscribe": EVERYONE,
+    "note": EVERYONE,
+    "reaction": SPEAKERS,
+    "media.join": EVERYONE,  # who connects to whom: facilitation/media.py may_connect
+    "media.leave": EVERYONE,
+    "media.ice": EVERYONE,
+    "signal": EVERYONE,
+    "media.state": SPEAKERS,
+    "media.states": EVERYONE,
+    "media.mute": RUNNERS,  # only the person can turn their microphone on again
+    "stage.publish": EVERYONE,  # who publishes: facilitation/media.py may_publish
+    "stage.listen": EVERYONE,
+    "stage.unpublish": EVERYONE,
+    "stage.leave": EVERYONE,
 }
 
 
-def may_send(role: Role, command_type: str) -> bool:
-    return role in COMMAND_RIGHTS.get(command_type, frozenset())
+def may_send(role: Role, name: str) -> bool:
+    """Whether `role` may send the command or socket event `name`."""
+    return role in RIGHTS.get(name, frozenset())
 
 
 def runs_gathering(role: Role) -> bool:

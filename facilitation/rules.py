@@ -1,6 +1,7 @@
-"""The rules of the room: which command is allowed in which phase (a table), and the core
-commands (join, open, agenda, hands, chat, end). Feature modules add their own handlers
-through `facilitation.core`; `decide` is the one entry point for all of them."""
+"""The rules of the room: `decide`, the one entry point (a command is allowed only in the
+phases its declaration names, facilitation/commands.py), and the core commands' rules (join,
+open, agenda, hands, chat, end). Feature modules add their own rules through
+`facilitation.core`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import replace
 
 from facilitation import commands as c
 from facilitation import events as e
+from facilitation.commands import COMMANDS
 from facilitation.core import (
     Decision,
     Rejected,
@@ -30,63 +32,7 @@ from facilitation.state import (
 )
 
 NO_CONTEXT = Context()
-MAX_EXTEND_MINUTES = 60
-
-ANY_PHASE = frozenset(Phase)
-OPEN_PHASES = frozenset({Phase.LOBBY, Phase.LIVE})
-LIVE = frozenset({Phase.LIVE})
-
-# command type -> phases in which it is allowed. A command missing here is refused.
-PHASE_RULES: dict[str, frozenset[Phase]] = {
-    "room.join": ANY_PHASE,
-    "room.sync": ANY_PHASE,
-    "room.open": frozenset({Phase.LOBBY}),
-    "agenda.next": LIVE,
-    "agenda.previous": LIVE,
-    "agenda.extend": LIVE,
-    "agenda.pause": LIVE,
-    "agenda.resume": LIVE,
-    "hand.raise": LIVE,
-    "hand.lower": OPEN_PHASES,
-    "hand.call_next": LIVE,
-    "chat.send": OPEN_PHASES,
-    "gathering.end": OPEN_PHASES,
-    "timer.tick": LIVE,
-    "notes.reopen": frozenset({Phase.ENDED}),
-    "notes.close": frozenset({Phase.ENDED}),
-    "breakouts.propose": LIVE,
-    "breakouts.move": LIVE,
-    "breakouts.rename": LIVE,
-    "breakouts.open": LIVE,
-    "breakouts.choose": LIVE,
-    "breakouts.broadcast": LIVE,
-    "breakouts.recall": LIVE,
-    # agenda planning: in the lobby, and live for the items that have not started
-    "agenda.add_item": OPEN_PHASES,
-    "agenda.update_item": OPEN_PHASES,
-    "agenda.move_item": OPEN_PHASES,
-    "agenda.remove_item": OPEN_PHASES,
-    "agenda.copy_from": OPEN_PHASES,
-    "agenda.use_template": OPEN_PHASES,
-    # questions: asked, voted on and moderated before the gathering too; answered live
-    "question.ask": OPEN_PHASES,
-    "question.upvote": OPEN_PHASES,
-    "question.unvote": OPEN_PHASES,
-    "question.pick": LIVE,
-    "question.answered": LIVE,
-    "question.hide": OPEN_PHASES,
-    "questions.settings": OPEN_PHASES,
-    "poll.launch": LIVE,
-    "poll.answer": LIVE,
-    "poll.close": LIVE,
-    "stage.spotlight": LIVE,
-    "stage.clear": LIVE,
-    "stage.take_off": LIVE,
-    "recording.consent": LIVE,
-    "recording.withdraw": LIVE,
-    "recording.start": LIVE,
-    "recording.stop": LIVE,
-}
+MAX_EXTEND_MINUTES = c.MAX_EXTEND_MINUTES
 
 
 def decide(
@@ -96,8 +42,8 @@ def decide(
     now: float,
     context: Context = NO_CONTEXT,
 ) -> tuple[GatheringState, list[e.Event]]:
-    phases = PHASE_RULES.get(command.type)
-    if phases is None or state.phase not in phases:
+    spec = COMMANDS.get(command.type)
+    if spec is None or state.phase not in spec.phases:
         raise Rejected(f"{command.type} is not possible while the gathering is {state.phase}")
     events = decide_command(command, Decision(state, actor, now, context))
     return fold(state, events), events
@@ -121,7 +67,7 @@ def _start(d: Decision, index: int) -> list[e.Event]:
 
 
 @decides
-def _(command: c.JoinRoom, d: Decision) -> list[e.Event]:
+def decide_join_room(command: c.JoinRoom, d: Decision) -> list[e.Event]:
     events: list[e.Event] = []
     if d.actor.person_id not in d.state.attendees:
         events.append(e.AttendeeArrived(**_person(d.actor)))  # type: ignore[arg-type]
@@ -129,12 +75,12 @@ def _(command: c.JoinRoom, d: Decision) -> list[e.Event]:
 
 
 @decides
-def _(command: c.OpenRoom, d: Decision) -> list[e.Event]:
+def decide_open_room(command: c.OpenRoom, d: Decision) -> list[e.Event]:
     return [e.RoomOpened(at=d.now)]
 
 
 @decides
-def _(command: c.NextItem, d: Decision) -> list[e.Event]:
+def decide_next_item(command: c.NextItem, d: Decision) -> list[e.Event]:
     _check_from_item(d.state, command.from_item)
     index = 0 if d.state.current is None else d.state.current.index + 1
     if index >= len(d.state.agenda):
@@ -143,7 +89,7 @@ def _(command: c.NextItem, d: Decision) -> list[e.Event]:
 
 
 @decides
-def _(command: c.PreviousItem, d: Decision) -> list[e.Event]:
+def decide_previous_item(command: c.PreviousItem, d: Decision) -> list[e.Event]:
     _check_from_item(d.state, command.from_item)
     if d.state.current is None or d.state.current.index == 0:
         raise Rejected("this is the first agenda item")
@@ -151,7 +97,7 @@ def _(command: c.PreviousItem, d: Decision) -> list[e.Event]:
 
 
 @decides
-def _(command: c.ExtendItem, d: Decision) -> list[e.Event]:
+def decide_extend_item(command: c.ExtendItem, d: Decision) -> list[e.Event]:
     current = d.state.current
     if current is None:
         raise Rejected("no agenda item is running")
@@ -166,7 +112,7 @@ def _timer_changed(d: Decision, event: e.Event) -> list[e.Event]:
 
 
 @decides
-def _(command: c.PauseItem, d: Decision) -> list[e.Event]:
+def decide_pause_item(command: c.PauseItem, d: Decision) -> list[e.Event]:
     current = d.state.current
     if current is None or current.paused_at is not None:
         raise Rejected("no running timer to pause")
@@ -174,7 +120,7 @@ def _(command: c.PauseItem, d: Decision) -> list[e.Event]:
 
 
 @decides
-def _(command: c.ResumeItem, d: Decision) -> list[e.Event]:
+def decide_resume_item(command: c.ResumeItem, d: Decision) -> list[e.Event]:
     current = d.state.current
     if current is None or current.paused_at is None:
         raise Rejected("the timer is not paused")
@@ -186,7 +132,7 @@ WARNING_SECONDS = 60
 
 
 @decides
-def _(command: c.Tick, d: Decision) -> list[e.Event]:
+def decide_tick(command: c.Tick, d: Decision) -> list[e.Event]:
     """The clock: a one-minute warning before the current item's deadline, once."""
     events: list[e.Event] = []
     current = d.state.current
@@ -197,14 +143,14 @@ def _(command: c.Tick, d: Decision) -> list[e.Event]:
 
 
 @decides
-def _(command: c.RaiseHand, d: Decision) -> list[e.Event]:
+def decide_raise_hand(command: c.RaiseHand, d: Decision) -> list[e.Event]:
     if d.state.has_hand_up(d.actor.person_id):
         return []
     return [e.HandRaised(**_person(d.actor))]  # type: ignore[arg-type]
 
 
 @decides
-def _(command: c.LowerHand, d: Decision) -> list[e.Event]:
+def decide_lower_hand(command: c.LowerHand, d: Decision) -> list[e.Event]:
     person_id = d.actor.person_id if command.person_id is None else command.person_id
     if person_id != d.actor.person_id and not runs_gathering(d.actor.role):
         raise Rejected("only the facilitator may lower someone else's hand", code="forbidden")
@@ -214,7 +160,7 @@ def _(command: c.LowerHand, d: Decision) -> list[e.Event]:
 
 
 @decides
-def _(command: c.CallNextHand, d: Decision) -> list[e.Event]:
+def decide_call_next_hand(command: c.CallNextHand, d: Decision) -> list[e.Event]:
     if not d.state.hands:
         raise Rejected("no hands are raised")
     first = d.state.hands[0]
@@ -224,7 +170,7 @@ def _(command: c.CallNextHand, d: Decision) -> list[e.Event]:
 
 
 @decides
-def _(command: c.SendChat, d: Decision) -> list[e.Event]:
+def decide_send_chat(command: c.SendChat, d: Decision) -> list[e.Event]:
     text = command.text.strip()
     if not text:
         raise Rejected("an empty message cannot be sent")
@@ -232,7 +178,7 @@ def _(command: c.SendChat, d: Decision) -> list[e.Event]:
 
 
 @decides
-def _(command: c.EndGathering, d: Decision) -> list[e.Event]:
+def decide_end_gathering(command: c.EndGathering, d: Decision) -> list[e.Event]:
     return [*run_hooks("ending", d.state, d), e.GatheringEnded(at=d.now)]
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from facilitation.commands import Command
+from facilitation.commands import LIVE, Command, Need
 from facilitation.core import Decision, Rejected, applies, decides, fold, hook, run_hooks
 from facilitation.events import Event
+from facilitation.roles import RUNNERS
 from facilitation.state import GatheringState, PersonRef
 
 STAGE_KINDS = frozenset({"expert_talk", "qa"})  # the kinds that may name an expert
@@ -20,19 +21,20 @@ STAGE_KINDS = frozenset({"expert_talk", "qa"})  # the kinds that may name an exp
 
 
 @dataclass(frozen=True)
-class Spotlight(Command):
-    type = "stage.spotlight"
+class Spotlight(Command, type="stage.spotlight", rights=RUNNERS, phases=LIVE,
+                summary="Give someone the stage.", needs=frozenset({Need.PEOPLE})):
     person_id: int
 
 
 @dataclass(frozen=True)
-class ClearStage(Command):
-    type = "stage.clear"
+class ClearStage(Command, type="stage.clear", rights=RUNNERS, phases=LIVE,
+                 summary="Take the stage back."):
+    pass
 
 
 @dataclass(frozen=True)
-class TakeOffStage(Command):
-    type = "stage.take_off"
+class TakeOffStage(Command, type="stage.take_off", rights=RUNNERS, phases=LIVE,
+                   summary="Take the expert or whoever has the floor off the stage."):
     person_id: int
 
 
@@ -77,7 +79,7 @@ def _moved(d: Decision, events: list[Event]) -> list[Event]:
 
 
 @decides
-def _(command: Spotlight, d: Decision) -> list[Event]:
+def decide_spotlight(command: Spotlight, d: Decision) -> list[Event]:
     spotlight = d.state.spotlight
     if spotlight is not None and spotlight.person_id == command.person_id:
         return []
@@ -88,12 +90,12 @@ def _(command: Spotlight, d: Decision) -> list[Event]:
 
 
 @decides
-def _(command: ClearStage, d: Decision) -> list[Event]:
+def decide_clear_stage(command: ClearStage, d: Decision) -> list[Event]:
     return _moved(d, [] if d.state.spotlight is None else [StageCleared(at=d.now)])
 
 
 @decides
-def _(command: TakeOffStage, d: Decision) -> list[Event]:
+def decide_take_off_stage(command: TakeOffStage, d: Decision) -> list[Event]:
     """Whoever is on stage by the spotlight or the floor leaves it; runners publish by
     their own right and leave it themselves."""
     spotlight, speaker = d.state.spotlight, d.state.speaker
@@ -108,7 +110,7 @@ def _(command: TakeOffStage, d: Decision) -> list[Event]:
 
 
 @hook("item_started")
-def _expert_slot(state: GatheringState, d: Decision) -> list[Event]:
+def set_stage_for_item(state: GatheringState, d: Decision) -> list[Event]:
     """An expert slot gives its expert the stage; any other item ends the spotlight."""
     slot = state.current_slot()
     spotlight = state.spotlight

@@ -1,4 +1,5 @@
 """Server-side recording of expert slots: `recorder.Recorder` writes the decoded audio and
 video it is handed to an MP4 file off the event loop; `storage` names files unguessably and
-keeps them outside the source tree. The stage feeds it (server/stage_recordings.py); the
-rows are rooms/recordings.py, the download and delete handlers server/recordings.py."""
+keeps them outside the source tree; `archive` keeps their rows; the stage's owner feeds the
+recorder (`stage_tap`); `retention` deletes old ones. The download and delete handlers are
+server/pages/recordings.py."""

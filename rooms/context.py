@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from facilitation import Command, GatheringState
+from facilitation import AgendaSlot, Command, GatheringState
 from facilitation.breakouts import meetings
+from facilitation.commands import COMMANDS, Need
 from facilitation.events import event_from
 from facilitation.planning import CopyFrom
 from facilitation.roles import Role
@@ -16,19 +17,6 @@ from rooms.directory import earlier_gatherings, stage_names, theme_people
 from rooms.models import Person
 from rooms.presence import Presence
 from rooms.store import GatheringStore
-
-# Only these commands look at the context; the rest skip the look-ups.
-NEEDS_CONTEXT = frozenset({
-    "room.join", "agenda.next", "agenda.previous", "breakouts.propose", "breakouts.move",
-    "breakouts.open",
-})
-# Who is present matters only where people are grouped: a join (a late joiner's placement)
-# needs who met whom, not the whole room, which would make seating a room quadratic.
-PRESENCE_CONTEXT = NEEDS_CONTEXT - {"room.join"}
-# Agenda planning needs other things: who may be named as an expert, the agenda to copy.
-PLANNING_CONTEXT = frozenset({"agenda.add_item", "agenda.update_item", "agenda.copy_from"})
-# The stage: whom an expert slot starting, or the facilitator, may give the stage to.
-STAGE_CONTEXT = frozenset({"agenda.next", "agenda.previous", "stage.spotlight"})
 
 
 class ContextSource:
@@ -42,14 +30,21 @@ class ContextSource:
         self._stages: tuple[tuple[str, str], ...] | None = None
 
     async def __call__(self, gathering_id: str, command: Command) -> Context:
-        if command.type in PLANNING_CONTEXT:
-            return await self.planning(gathering_id, command)
-        people = await self.people(gathering_id) if command.type in STAGE_CONTEXT else ()
-        if command.type not in NEEDS_CONTEXT:
-            return Context(people=people)
-        present = await self.present(gathering_id) if command.type in PRESENCE_CONTEXT else ()
-        return Context(present=present, met=await self.met(gathering_id),
-                       stage_names=await self.stages(), people=people)
+        """What the command's declaration says its decision needs, and nothing more: a join
+        needs who met whom, not the whole room, which would make seating a room quadratic."""
+        spec = COMMANDS.get(command.type)
+        needs = frozenset() if spec is None else spec.needs
+        if not needs:
+            return Context()
+        return Context(
+            present=await self.present(gathering_id) if Need.PRESENT in needs else (),
+            met=await self.met(gathering_id) if Need.MET in needs else frozenset(),
+            stage_names=await self.stages() if Need.STAGES in needs else (),
+            people=await self.people(gathering_id) if Need.PEOPLE in needs else (),
+            theme_people=await self.theme_people(gathering_id)
+            if Need.THEME_PEOPLE in needs else frozenset(),
+            source_agenda=await self.source_agenda(gathering_id, command)
+            if Need.SOURCE_AGENDA in needs else None)
 
     async def people(self, gathering_id: str) -> tuple[PersonRef, ...]:
         """The theme's people by name (an agenda move may give one of them the stage)."""
@@ -63,20 +58,24 @@ class ContextSource:
             return tuple(PersonRef(p.id, p.name, p.municipality.name if p.municipality else None)
                          for p in rows)
 
-    async def planning(self, gathering_id: str, command: Command) -> Context:
-        """The theme's people; for `agenda.copy_from`, the other gathering's agenda as it is
-        now (its plan folded with its events), if that gathering is of the same theme."""
+    async def theme_people(self, gathering_id: str) -> frozenset[int]:
+        """Who may be named an agenda item's expert: the theme's people."""
         gathering = await self.store.gathering(gathering_id)
-        if gathering is None:
-            return Context()
-        people = await theme_people(self.sessions, gathering.theme_id)
-        source = None
-        if isinstance(command, CopyFrom):
-            other = await self.store.gathering(command.from_gathering)
-            if other is not None and other.theme_id == gathering.theme_id:
-                state = await self.store.initial_state(other.id)
-                source = None if state is None else (await self.store.catch_up(state)).agenda
-        return Context(theme_people=people, source_agenda=source)
+        return frozenset() if gathering is None else await theme_people(self.sessions,
+                                                                          gathering.theme_id)
+
+    async def source_agenda(self, gathering_id: str,
+                            command: Command) -> tuple[AgendaSlot, ...] | None:
+        """For `agenda.copy_from`: the other gathering's agenda as it is now (its plan folded
+        with its events), if that gathering is of the same theme."""
+        gathering = await self.store.gathering(gathering_id)
+        if gathering is None or not isinstance(command, CopyFrom):
+            return None
+        other = await self.store.gathering(command.from_gathering)
+        if other is None or other.theme_id != gathering.theme_id:
+            return None
+        state = await self.store.initial_state(other.id)
+        return None if state is None else (await self.store.catch_up(state)).agenda
 
     async def present(self, gathering_id: str) -> tuple[Member, ...]:
         people = await self.presence.people(gathering_id)

@@ -10,8 +10,8 @@ reads the people and the revision together (`roster`), so a client can tell whic
 its snapshot already holds, and changes broadcast by several workers may reach it in any
 order (see docs/protocol.md, "Presence").
 
-With Redis, each worker owns the connections it counted: they are kept per worker, and the
-worker keeps a heartbeat key alive (`RedisPresence.alive`). When a worker dies without
+With Redis, each worker owns the connections it counted: they are kept per worker, and hang
+on the worker's one heartbeat (rooms/worker.py; `RedisPresence.alive`). When a worker dies without
 saying goodbye its key expires, and the next sweep by any other worker takes its people
 out (a `presence.left` for those who had no other connection). A worker that was only
 stalled past its key's life finds its key gone at its next heartbeat and counts its
@@ -28,13 +28,14 @@ import contextlib
 import itertools
 import json
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+
+from rooms.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +44,6 @@ log = logging.getLogger(__name__)
 # ~5 s for 200 people. 150 ms batches a burst of joins into a few messages, yet is below what
 # a person notices in a list of names.
 PRESENCE_WINDOW = 0.15
-# A worker's presence entries outlive it by at most this many seconds (its heartbeat key's
-# life); the heartbeat and the sweep of dead workers' entries run every third of it.
-PRESENCE_TTL = 15
 
 
 @dataclass(frozen=True)
@@ -140,8 +138,8 @@ class MemoryPresence:
 #   P:<gathering>:rev              the gathering's presence revision
 #   P:<gathering>:w:<worker>       hash person -> connections counted by that worker
 #   P:workers                      set of workers that may hold entries
-#   P:workers:<worker>             the worker's heartbeat key (expires)
 #   P:workers:<worker>:gatherings  set of gatherings where the worker holds entries
+# and, outside this prefix, each worker's heartbeat key (rooms/worker.py).
 # The sweep builds keys from the prefix inside its script: fine on one Redis server (not a
 # Redis Cluster, which this project does not use).
 #
@@ -208,25 +206,15 @@ if redis.call('HINCRBY', KEYS[1], ARGV[1], add) == add then return next_rev(KEYS
 return 0
 """
 
-# KEYS: heartbeat, workers; ARGV: life in ms, worker. Answers 0 when the key had expired
-# (or this is the first beat): the worker's entries may have been swept.
-_BEAT = """
-local was = redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'GET')
-redis.call('SADD', KEYS[2], ARGV[2])
-if was then return 1 end
-return 0
-"""
-
 # KEYS: workers; ARGV: prefix, worker, '1' to retire oneself (else only a worker whose
-# heartbeat expired). Takes all the worker's entries out, atomically, so exactly one
-# sweeper reports each person who left: answers gathering, person, revision, ...
+# heartbeat expired), the worker's heartbeat key (rooms/worker.py). Takes all the worker's
+# entries out, atomically, so exactly one sweeper reports each person who left: answers
+# gathering, person, revision, ...
 _SWEEP = _NEXT_REV + """
 local p, w = ARGV[1], ARGV[2]
-local beat = p .. ':workers:' .. w
-if ARGV[3] == '1' then redis.call('DEL', beat)
-elseif redis.call('EXISTS', beat) == 1 then return {} end
+if ARGV[3] ~= '1' and redis.call('EXISTS', ARGV[4]) == 1 then return {} end
 local out = {}
-local mine = beat .. ':gatherings'
+local mine = p .. ':workers:' .. w .. ':gatherings'
 for _, g in ipairs(redis.call('SMEMBERS', mine)) do
   local at = p .. ':' .. g
   local own, count, people = at .. ':w:' .. w, at .. ':count', at .. ':people'
@@ -283,16 +271,16 @@ class _Gate:
 
 
 class RedisPresence:
-    def __init__(self, redis: Redis, prefix: str = "forum:presence",
-                 ttl: float = PRESENCE_TTL, worker: str | None = None) -> None:
+    """Presence shared by the workers through Redis. Each worker's entries hang on its
+    heartbeat (rooms/worker.py): `alive` adds this presence's part to every beat."""
+
+    def __init__(self, redis: Redis, worker: Worker, prefix: str = "forum:presence") -> None:
         self.redis = redis
         self.prefix = prefix
-        self.ttl = ttl
-        self.worker = worker or uuid.uuid4().hex
+        self.worker = worker
         self._arrive = redis.register_script(_ARRIVE)
         self._leave = redis.register_script(_LEAVE)
         self._restore = redis.register_script(_RESTORE)
-        self._beat = redis.register_script(_BEAT)
         self._sweep = redis.register_script(_SWEEP)
         # what this worker counted: gathering -> person -> (connections, entry)
         self._held: defaultdict[str, dict[int, tuple[int, dict[str, Any]]]] = defaultdict(dict)
@@ -302,19 +290,20 @@ class RedisPresence:
     def workers_key(self) -> str:
         return f"{self.prefix}:workers"
 
-    def heartbeat_key(self, worker: str) -> str:
-        return f"{self.prefix}:workers:{worker}"
+    def gatherings_key(self, worker: str) -> str:
+        """The gatherings where a worker holds entries."""
+        return f"{self.prefix}:workers:{worker}:gatherings"
 
     def _keys(self, gathering_id: str) -> list[str]:
         p = f"{self.prefix}:{gathering_id}"
-        return [f"{p}:count", f"{p}:people", f"{p}:rev", f"{p}:w:{self.worker}",
-                f"{self.heartbeat_key(self.worker)}:gatherings", self.workers_key]
+        return [f"{p}:count", f"{p}:people", f"{p}:rev", f"{p}:w:{self.worker.id}",
+                self.gatherings_key(self.worker.id), self.workers_key]
 
     async def arrive(self, gathering_id: str, person: dict[str, Any]) -> Change | None:
         person_id = person["person_id"]
         async with self._gate.shared():
             rev = await self._arrive(keys=self._keys(gathering_id), args=[
-                str(person_id), json.dumps(person), gathering_id, self.worker])
+                str(person_id), json.dumps(person), gathering_id, self.worker.id])
             held = self._held[gathering_id]
             held[person_id] = (held.get(person_id, (0, person))[0] + 1, person)
         return Change(person_id, int(rev), person) if int(rev) else None
@@ -322,7 +311,7 @@ class RedisPresence:
     async def leave(self, gathering_id: str, person_id: int) -> Change | None:
         async with self._gate.shared():
             rev = await self._leave(keys=self._keys(gathering_id), args=[
-                str(person_id), gathering_id, self.worker])
+                str(person_id), gathering_id, self.worker.id])
             held = self._held[gathering_id]
             count, person = held.get(person_id, (1, {}))
             if count > 1:
@@ -347,18 +336,22 @@ class RedisPresence:
     # -- the heartbeat -------------------------------------------------------------------------
 
     async def beat(self) -> list[tuple[str, Change]]:
-        """Keep our heartbeat key alive. If it had expired (we were stalled, or Redis was
+        """Beat this worker's heartbeat and do presence's part of it (`on_beat`)."""
+        return await self.recount(await self.worker.beat())
+
+    async def recount(self, lapsed: bool) -> list[tuple[str, Change]]:
+        """After a beat: if our heartbeat key had lapsed (we were stalled, or Redis was
         away), our entries may have been swept: count what we hold again, and answer the
         people that brought back."""
-        if int(await self._beat(keys=[self.heartbeat_key(self.worker), self.workers_key],
-                                args=[int(self.ttl * 1000), self.worker])):
+        if not lapsed:
             return []
         changes: list[tuple[str, Change]] = []
         async with self._gate.alone():
             for gathering_id, held in list(self._held.items()):
                 for person_id, (count, person) in list(held.items()):
                     rev = await self._restore(keys=self._keys(gathering_id), args=[
-                        str(person_id), count, json.dumps(person), gathering_id, self.worker])
+                        str(person_id), count, json.dumps(person), gathering_id,
+                        self.worker.id])
                     if int(rev):
                         changes.append((gathering_id, Change(person_id, int(rev), person)))
         return changes
@@ -370,7 +363,7 @@ class RedisPresence:
         changes: list[tuple[str, Change]] = []
         for worker in workers:
             worker = worker if isinstance(worker, str) else worker.decode()
-            if worker != self.worker:
+            if worker != self.worker.id:
                 changes += await self._take_out(worker, retire=False)
         return changes
 
@@ -378,43 +371,34 @@ class RedisPresence:
         """Leaving for good (a graceful stop): take our entries out at once."""
         async with self._gate.alone():
             self._held.clear()
-            return await self._take_out(self.worker, retire=True)
+            return await self._take_out(self.worker.id, retire=True)
 
     async def _take_out(self, worker: str, retire: bool) -> list[tuple[str, Change]]:
-        out = await self._sweep(keys=[self.workers_key],
-                                args=[self.prefix, worker, "1" if retire else "0"])
+        out = await self._sweep(keys=[self.workers_key], args=[
+            self.prefix, worker, "1" if retire else "0", self.worker.heartbeat_key(worker)])
         return [(_text(out[i]), Change(int(out[i + 1]), int(out[i + 2])))
                 for i in range(0, len(out), 3)]
 
     @contextlib.asynccontextmanager
     async def alive(self, report: Report) -> AsyncIterator[None]:
-        """While serving: beat and sweep every third of the key's life; retire at the end."""
-        await self._tick(report)
+        """While serving: at every beat of this worker, count again what we hold if the beat
+        had lapsed, and sweep the entries of workers whose beat stopped; retire at the end."""
 
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(self.ttl / 3)
-                await self._tick(report)
+        async def on_beat(lapsed: bool) -> None:
+            for gathering_id, change in await self.recount(lapsed) + await self.sweep():
+                report(gathering_id, change)
 
-        task = asyncio.create_task(loop())
+        self.worker.on_beat(on_beat)
         try:
-            yield
+            async with self.worker.alive():
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            self.worker.off_beat(on_beat)
             try:
                 for gathering_id, change in await self.retire():
                     report(gathering_id, change)
             except Exception:  # others sweep us once our key expires
                 log.exception("presence: retiring this worker's entries failed")
-
-    async def _tick(self, report: Report) -> None:
-        try:
-            for gathering_id, change in await self.beat() + await self.sweep():
-                report(gathering_id, change)
-        except Exception:  # Redis away: try again next time; our entries wait for us
-            log.exception("presence heartbeat failed")
 
 
 def _text(value: str | bytes) -> str:

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from facilitation.events import event_from
+from facilitation.history import GatheringHistory, history
 from facilitation.notes import PLENARY, group_note_id, is_shared
 from facilitation.polls import counts, words
-from facilitation.record import GatheringRecord, record
 from facilitation.state import Poll, Question, QuestionStatus, WordCount
 from rooms.directory import names_of
 from rooms.models import Gathering, Summary
@@ -26,7 +26,7 @@ MAX_INTRO_CHARS = 4000
 @dataclass(frozen=True)
 class GatheringSummary:
     gathering: Gathering
-    record: GatheringRecord
+    history: GatheringHistory
     notes: dict[str, str]  # note id -> text, for the notes that were written in
     intro: str
     published_at: datetime | None
@@ -47,12 +47,12 @@ class GatheringSummary:
     @property
     def questions(self) -> list[Question]:
         """The questions asked, in order; those a moderator hid are left out."""
-        return [q for q in self.record.state.questions if q.status is not QuestionStatus.HIDDEN]
+        return [q for q in self.history.state.questions if q.status is not QuestionStatus.HIDDEN]
 
     @property
     def polls(self) -> list[PollResult]:
         return [PollResult(p, tuple(zip(p.options, counts(p), strict=True)), words(p))
-                for p in self.record.state.polls]
+                for p in self.history.state.polls]
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Summaries:
         start = await self.store.initial_state(gathering.id)
         assert start is not None
         stored = await self.store.events_since(gathering.id, 0)
-        folded = record(start, [event_from(s.type, s.data) for s in stored],
+        folded = history(start, [event_from(s.type, s.data) for s in stored],
                         now=time.time() if now is None else now)
         written = await self.notes.texts_of(gathering.id) if self.notes is not None else {}
         notes = {note: text for note, text in written.items() if is_shared(note)}
@@ -116,7 +116,7 @@ class Summaries:
         publisher = row.published_by if row is not None else None
         names = await names_of(self.sessions, experts | ({publisher} if publisher else set()))
         return GatheringSummary(
-            gathering=gathering, record=folded, notes=notes,
+            gathering=gathering, history=folded, notes=notes,
             intro=row.intro if row is not None else "",
             published_at=row.published_at if row is not None else None,
             published_by=names.get(publisher) if publisher else None,

@@ -1,51 +1,64 @@
-"""`create_app(settings)`: the only wiring point."""
+"""`create_app(settings)`: the only wiring point. It builds the services, puts them under
+their keys (server/keys.py), and calls every `setup_*` of the sockets and the pages."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
-from pathlib import Path
 
 import socketio
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from recordings.archive import RecordingArchive
+from recordings.retention import retention
+from recordings.stage_tap import StageRecordings
 from recordings.storage import data_directory
 from rooms.clock import run_clock
 from rooms.db import create_engine, sessionmaker
-from rooms.live import LiveRooms
 from rooms.notes import NoteBook
 from rooms.presence import MemoryPresence, Presence, RedisPresence
-from rooms.recordings import RecordingArchive
 from rooms.store import GatheringStore
-from server.media import MediaSockets
-from server.media_state import MediaStateSockets
-from server.notes import NoteSockets, note_templates
-from server.reactions import Reactions
+from rooms.worker import Worker
+from server.keys import (
+    ENGINE,
+    LIVE,
+    NOTES,
+    POSTBOX,
+    RECORDINGS,
+    SESSIONS,
+    SETTINGS,
+    SOCKETS,
+    STAGE,
+    STORE,
+)
+from server.mail import Postbox
+from server.pages.assets import setup_assets
+from server.pages.auth import setup_auth
+from server.pages.calendar import setup_calendar
+from server.pages.gatherings import setup_gatherings
+from server.pages.planning import setup_planning
+from server.pages.projects import setup_projects
+from server.pages.recordings import setup_recordings
+from server.pages.signin import setup_signin
+from server.pages.summary import setup_summaries
+from server.pages.templates import setup_templates
+from server.pages.themes import setup_themes
 from server.settings import Settings
-from server.sockets import SocketLayer
-from server.stage_recordings import StageRecordings
-from server.stage_sockets import StageRouter, setup_stage
+from server.sockets.layer import SocketLayer
+from server.sockets.media import setup_media
+from server.sockets.media_state import setup_media_states
+from server.sockets.notes import setup_notes
+from server.sockets.reactions import setup_reactions
+from server.sockets.stage import setup_stage
 from signaling.ice import IceConfig
-from signaling.media_state import MediaStates, MemoryMediaStates, RedisMediaStates
-from signaling.peers import MediaPeers, MemoryPeers, PeerRegistry, RedisPeers
 
-SOURCE_ROOT = Path(__file__).resolve().parent.parent
-
-SETTINGS = web.AppKey("settings", Settings)
-ENGINE = web.AppKey("engine", AsyncEngine)
-SESSIONS = web.AppKey("sessions", async_sessionmaker)
-STORE = web.AppKey("store", GatheringStore)
-LIVE = web.AppKey("live", LiveRooms)
-SOCKETS = web.AppKey("sockets", SocketLayer)
-NOTES = web.AppKey("notes", NoteBook)
-STAGE = web.AppKey("stage", StageRouter)
-RECORDINGS = web.AppKey("recordings", RecordingArchive)
+CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 
 
 @web.middleware
@@ -59,12 +72,32 @@ async def no_websocket_compression(request: web.Request, handler: Handler) -> we
     return await handler(request)
 
 
-def _presence(settings: Settings) -> tuple[Presence, Redis | None]:
-    if not settings.redis_url:
-        return MemoryPresence(), None
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    return RedisPresence(redis, prefix=f"{settings.redis_prefix}:presence",
-                         ttl=max(3, settings.presence_ttl)), redis
+def during(context: Callable[[], AbstractAsyncContextManager[None]]) -> CleanupContext:
+    """An async context manager as an aiohttp cleanup context: entered at start-up, left at
+    the stop."""
+    async def cleanup(app: web.Application) -> AsyncIterator[None]:
+        async with context():
+            yield
+    return cleanup
+
+
+def _socket_server(settings: Settings) -> socketio.AsyncServer:
+    manager = socketio.AsyncRedisManager(
+        settings.redis_url, channel=f"{settings.redis_prefix}:socketio"
+    ) if settings.redis_url else None
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=[settings.origin],
+        transports=["websocket"],
+        max_http_buffer_size=settings.max_message_bytes,
+    )
+
+
+def _presence(redis: Redis | None, worker: Worker, settings: Settings) -> Presence:
+    if redis is None:
+        return MemoryPresence()
+    return RedisPresence(redis, worker, prefix=f"{settings.redis_prefix}:presence")
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -73,44 +106,45 @@ def create_app(settings: Settings | None = None) -> web.Application:
         settings = replace(settings, secret_key=secrets.token_urlsafe(32))
     app = web.Application(middlewares=[no_websocket_compression],
                           client_max_size=settings.max_message_bytes)
-    engine = create_engine(settings.database_url)
-    sessions = sessionmaker(engine)
-    store = GatheringStore(sessions)
-    manager = socketio.AsyncRedisManager(
-        settings.redis_url, channel=f"{settings.redis_prefix}:socketio"
-    ) if settings.redis_url else None
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp",
-        client_manager=manager,
-        cors_allowed_origins=[settings.origin],
-        transports=["websocket"],
-        max_http_buffer_size=settings.max_message_bytes,
-    )
-    sio.attach(app)
-    presence, redis = _presence(settings)
-    sockets = SocketLayer(sio, sessions, store, presence)
     app[SETTINGS] = settings
-    app[ENGINE] = engine
-    app[SESSIONS] = sessions
-    app[STORE] = store
-    app[LIVE] = sockets.live
-    app[SOCKETS] = sockets
-    notes = NoteSockets(sio, sockets, NoteBook(sessions, note_templates(sockets)))
-    app[NOTES] = notes.book
-    Reactions(sio, sockets)
+    app[ENGINE] = engine = create_engine(settings.database_url)
+    app[SESSIONS] = sessions = sessionmaker(engine)
+    app[STORE] = store = GatheringStore(sessions)
+    app[POSTBOX] = Postbox(settings)
+    app[RECORDINGS] = archive = RecordingArchive(sessions, data_directory(
+        settings.recordings_path))
+    redis = Redis.from_url(settings.redis_url, decode_responses=True) \
+        if settings.redis_url else None
+    worker = Worker(redis, prefix=settings.redis_prefix, ttl=max(3, settings.worker_ttl))
     ice = IceConfig.parse(settings.stun_urls, settings.turn_urls, settings.turn_secret,
                           settings.turn_ttl)
-    registry: PeerRegistry = MemoryPeers() if redis is None else RedisPeers(
-        redis, prefix=f"{settings.redis_prefix}:media")
-    MediaSockets(sio, sockets, MediaPeers(registry, ice))
-    states: MediaStates = MemoryMediaStates() if redis is None else RedisMediaStates(
-        redis, prefix=f"{settings.redis_prefix}:media-state")
-    MediaStateSockets(sio, sockets, states)
-    archive = RecordingArchive(sessions, data_directory(settings.recordings_path))
-    app[RECORDINGS] = archive
-    stage = setup_stage(sio, sockets, redis, settings.redis_prefix,
-                        settings.stage_max_publishers, ice, StageRecordings(archive))
-    app[STAGE] = stage
+
+    # the live socket handlers (server/sockets/): every event passes the one gate
+    sio = _socket_server(settings)
+    sio.attach(app)
+    app[SOCKETS] = sockets = SocketLayer(sio, sessions, store, _presence(redis, worker,
+                                                                         settings))
+    app[LIVE] = sockets.live
+    notes = setup_notes(sio, sockets, NoteBook(sessions, sockets.note_template))
+    app[NOTES] = notes.book
+    setup_reactions(sio, sockets)
+    setup_media(sio, sockets, redis, settings.redis_prefix, ice)
+    setup_media_states(sio, sockets, redis, settings.redis_prefix)
+    app[STAGE] = stage = setup_stage(sio, sockets, worker, settings.stage_max_publishers, ice,
+                                     StageRecordings(archive))
+
+    # the HTTP pages (server/pages/), one module per area
+    setup_templates(app)  # with the locale middleware, before the pages' own
+    setup_auth(app)
+    setup_signin(app)
+    setup_calendar(app)  # before the room's `/g/{gathering}`, which would take `/g/{id}.ics`
+    setup_planning(app)
+    setup_summaries(app)
+    setup_themes(app)
+    setup_recordings(app)
+    setup_gatherings(app)
+    setup_projects(app)
+    setup_assets(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         clock = asyncio.create_task(run_clock(sockets.live))
@@ -118,16 +152,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
         clock.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await clock
+        await app[POSTBOX].close()
         if redis is not None:
             await redis.aclose()
         await engine.dispose()
-
-    async def presence_alive(app: web.Application) -> AsyncIterator[None]:
-        # this worker's presence heartbeat; at a stop, its people leave and the last
-        # coalesced presence changes go out, before Redis closes
-        async with presence.alive(sockets.presence_feed.add):
-            yield
-        await sockets.presence_feed.close()
 
     async def disconnect_everyone(app: web.Application) -> None:
         """On SIGTERM aiohttp waits up to a minute for open websockets before cleaning up:
@@ -139,10 +167,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
 
     app.on_shutdown.append(disconnect_everyone)
     app.cleanup_ctx.append(resources)
-    app.cleanup_ctx.append(presence_alive)  # after resources: stops before Redis is closed
-    app.cleanup_ctx.append(stage.run)  # after resources: stops before Redis is closed
-    app.cleanup_ctx.append(notes.janitor)
-    from server.pages import setup_pages
-
-    setup_pages(app)
+    # after resources, so they stop before Redis closes: this worker's presence and its
+    # stages hang on its one heartbeat (rooms/worker.py)
+    app.cleanup_ctx.append(during(sockets.presence_alive))
+    app.cleanup_ctx.append(during(stage.serving))
+    app.cleanup_ctx.append(during(notes.janitor))
+    app.cleanup_ctx.append(during(lambda: retention(archive,
+                                                     settings.recording_retention_days)))
     return app

@@ -12,8 +12,6 @@ import functools
 import io
 from pathlib import Path
 
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from babel.messages.mofile import write_mo
@@ -87,18 +85,3 @@ async def locale_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     finally:
         _current.reset(token)
-
-
-def setup_templates(app: web.Application) -> jinja2.Environment:
-    env = aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.PackageLoader("server", "templates"),
-        extensions=["jinja2.ext.i18n"],
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.globals["current_locale"] = current_locale
-    env.globals["client_catalog"] = lambda: client_catalog(current_locale())
-    app.middlewares.append(locale_middleware)
-    return env

@@ -9,6 +9,9 @@ from typing import Any
 
 from yarl import URL
 
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+SESSION_COOKIE = "forum_session"  # the signed-in browser's session token (pages and sockets)
+
 
 def setting(env: str, default: Any, help: str) -> Any:
     return field(default=default, metadata={"env": env, "help": help})
@@ -27,11 +30,13 @@ class Settings:
         "REDIS_PREFIX", "forum",
         "Prefix of this deployment's socket.io channel and keys in Redis, so several "
         "deployments (or test runs) can share one Redis without hearing each other.")
-    presence_ttl: int = setting(
-        "PRESENCE_TTL", 15,
-        "With Redis: seconds a worker's presence entries outlive it. Each worker refreshes its "
-        "heartbeat key and sweeps the entries of workers whose key expired every third of "
-        "this, so a crashed worker's people leave within about 4/3 of it. At least 3.")
+    worker_ttl: int = setting(
+        "WORKER_TTL", 15,
+        "With Redis: seconds a worker's heartbeat key outlives it. Each worker renews its key "
+        "every third of this; what it holds for the others hangs on that one beat: its "
+        "presence entries (swept by the others once its key expired, so a crashed worker's "
+        "people leave within about 4/3 of this) and the plenary stages it owns (another "
+        "worker takes a stage over once its owner key expired). At least 3.")
     secret_key: str = setting(
         "SECRET_KEY", "",
         "Secret for signing; required in production. Empty: a random key per start (dev only).")

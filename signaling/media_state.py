@@ -1,7 +1,7 @@
 """Whose microphone and camera are on: the last media state each person of a gathering
 announced (`media.state`), shared by every worker process (a Redis hash when REDIS_URL is
 set, else a small bounded map in memory), so a tab that starts watching learns the states
-of the people already sending (`media.states`). The socket.io edge is server/media_state.py.
+of the people already sending (`media.states`). The socket.io edge is server/sockets/media_state.py.
 
 A state is ephemeral and the browser is its source of truth: each tab announces its state
 whenever it changes and whenever it starts sending media, so a lost or stale entry is

@@ -3,7 +3,7 @@ video, shared by every worker process (a Redis hash when REDIS_URL is set, else 
 and the rule for which of them a new peer is told about.
 
 `MediaPeers` is the logic behind the socket events `media.join`, `media.leave` and
-`media.ice` (their socket.io edge is server/media.py). Which peers may connect is decided
+`media.ice` (their socket.io edge is server/sockets/media.py). Which peers may connect is decided
 by facilitation.media.may_connect against the gathering's live state, now: a peer that
 joined while its group was open is still refused once the groups are recalled. A runner who
 is in no group may name the one group they visit; naming another one later is a new visit:

@@ -1,6 +1,6 @@
 """The signaling relay: offers, answers and ICE candidates between two media peers of a
 gathering, only while facilitation.media.may_connect allows them (checked both ways, now,
-on every message). The socket.io edge is server/media.py; this module validates and
+on every message). The socket.io edge is server/sockets/media.py; this module validates and
 decides, and raises SignalRefused with a protocol error code."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The plenary stage: server-side aiortc peers, decode once, encode once, forward packets.
 
 One `Stage` per gathering, living in the one process that owns the gathering (signaling for
-its server-side peers is routed there). The socket layer is server/stage_sockets.py: every
+its server-side peers is routed there). The socket layer is server/sockets/stage.py: every
 call takes a participant id (the tab's socket.io sid) and an SDP string and returns an SDP
 string, and raises `StageError` (with a stable `code`) that the handler turns into an error
 reply.

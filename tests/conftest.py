@@ -21,8 +21,7 @@ from rooms.db import create_engine, sessionmaker
 from rooms.migrate import upgrade
 from rooms.models import Person
 from server.app import create_app
-from server.settings import Settings
-from server.sockets import SESSION_COOKIE
+from server.settings import SESSION_COOKIE, Settings
 from tests.factories import World, build_world
 
 # Recordings go to $XDG_DATA_HOME/klimasats-forum/recordings unless RECORDINGS_DIR says

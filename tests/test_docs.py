@@ -10,9 +10,9 @@ import pytest
 
 from facilitation import polls
 from facilitation.events import EVENT_TYPES
-from server.errors import ErrorCode
-from server.protocol import COMMANDS, EPHEMERAL_EVENTS
 from server.settings import Settings
+from server.sockets.errors import ErrorCode
+from server.sockets.protocol import COMMANDS, EPHEMERAL_EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = ROOT / "docs" / "protocol.md"

@@ -170,12 +170,13 @@ async def cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> AsyncIte
         yield running
 
 
-async def eventually(check: Callable[[], bool], what: str) -> None:
-    """Poll for something delivered over the network, up to DELIVERY_TIMEOUT."""
-    deadline = time.monotonic() + DELIVERY_TIMEOUT
+async def eventually(check: Callable[[], bool], what: str,
+                     within: float = DELIVERY_TIMEOUT) -> None:
+    """Poll for something delivered over the network, up to `within` seconds."""
+    deadline = time.monotonic() + within
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {DELIVERY_TIMEOUT}s waiting for {what}")
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
         await asyncio.sleep(0.01)
 
 
@@ -290,11 +291,11 @@ async def test_two_facilitators_on_different_workers_advance_once(cluster: Clust
         assert started["data"]["index"] == 0
 
 
-PRESENCE_TTL = 3  # seconds; the default (15) works the same, only slower to watch
+WORKER_TTL = 3  # seconds; the default (15) works the same, only slower to watch
 
 
-def start_with_short_presence_ttl(name: str, env: dict[str, str], log_dir: Path) -> Worker:
-    return start_worker(name, {**env, "PRESENCE_TTL": str(PRESENCE_TTL)}, log_dir)
+def start_with_short_worker_ttl(name: str, env: dict[str, str], log_dir: Path) -> Worker:
+    return start_worker(name, {**env, "WORKER_TTL": str(WORKER_TTL)}, log_dir)
 
 
 def shows(client: socketio.AsyncClient, snapshot: Message,
@@ -312,7 +313,7 @@ async def fresh_presence(client: socketio.AsyncClient, gid: str) -> list[int]:
 async def test_a_crashed_workers_people_leave_the_room(
         postgres_url: str, redis_url: str, tmp_path: Path) -> None:
     async with running_cluster(postgres_url, redis_url, tmp_path,
-                               start_with_short_presence_ttl) as cluster:
+                               start_with_short_worker_ttl) as cluster:
         gid, world = cluster.world.gathering.id, cluster.world
         bjorn = await cluster.connect(cluster.b, world.bjorn)
         watched = (await send(bjorn, gid, "room.join"))["snapshot"]
@@ -327,16 +328,11 @@ async def test_a_crashed_workers_people_leave_the_room(
 
         cluster.a.process.kill()  # a crash: no goodbye, A's entries stay until its key expires
         cluster.a.process.wait(timeout=10)
-        killed = time.monotonic()
         left = sorted([world.bjorn.id, world.expert.id])
-        deadline = killed + PRESENCE_TTL * 4 / 3 + DELIVERY_TIMEOUT
-        while follow_presence(watched, presence(bjorn)) != left:
-            assert time.monotonic() < deadline, (
-                f"alice still present {time.monotonic() - killed:.1f}s after A died: "
-                f"{presence(bjorn)}")
-            await asyncio.sleep(0.05)
-        # within the key's life and one sweep interval (plus a little for a loaded machine)
-        assert time.monotonic() - killed < PRESENCE_TTL * 4 / 3 + 3
+        # once A's key expired (WORKER_TTL) and B's next beat swept it; the bound is only how
+        # long a loaded machine may take, nothing here measures time
+        await eventually(lambda: follow_presence(watched, presence(bjorn)) == left,
+                         "alice to leave after A died", within=WORKER_TTL * 4 / 3 + 60)
         gone = [e for e in presence_entries(presence(bjorn))
                 if e["data"]["person_id"] == world.alice.id and e["type"] == "presence.left"]
         assert len(gone) == 1  # once, by whichever worker swept

@@ -22,6 +22,9 @@ export function qaFromSnapshot(snapshot) {
     spotlight: snapshot.spotlight ?? null,
     consent: snapshot.consent ?? null,
     recording: snapshot.recording ?? null,
+    // versions of this page's own anonymous questions whose `question.asked` has not come
+    // yet: the ack can beat the broadcast (markMine). A snapshot says `mine` itself.
+    mine_pending: [],
   };
 }
 
@@ -33,14 +36,20 @@ const withPoll = (s, id, change) => ({
 });
 
 export const QA_HANDLERS = {
-  "question.asked": (s, d) => ({
-    ...s,
-    questions: [...s.questions, {
-      question_id: d.question_id, text: d.text, asked_at: d.at, author: d.author ?? null,
-      votes: 0, status: "open", answered_at: null,
-      mine: Boolean(d.author && s.you && d.author.person_id === s.you.person_id), voted: false,
-    }],
-  }),
+  "question.asked": (s, d, event) => {
+    const pending = s.mine_pending || [];
+    const ours = event !== undefined && pending.includes(event.version);
+    return {
+      ...s,
+      questions: [...s.questions, {
+        question_id: d.question_id, text: d.text, asked_at: d.at, author: d.author ?? null,
+        votes: 0, status: "open", answered_at: null,
+        mine: ours || Boolean(d.author && s.you && d.author.person_id === s.you.person_id),
+        voted: false,
+      }],
+      ...(ours ? { mine_pending: pending.filter((v) => v !== event.version) } : {}),
+    };
+  },
   "question.upvoted": (s, d) => withQuestion(s, d.question_id, () => ({ votes: d.votes })),
   "question.unvoted": (s, d) => withQuestion(s, d.question_id, () => ({ votes: d.votes })),
   "question.picked": (s, d) => withQuestion(s, d.question_id, () => ({ status: "answering" })),
@@ -85,9 +94,26 @@ export const QA_HANDLERS = {
 // --- what this person did (the server never says who voted or answered what) ----------------
 
 export const markVoted = (s, questionId, voted) => withQuestion(s, questionId, () => ({ voted }));
-export const markAnswer = (s, pollId, mine) => withPoll(s, pollId, () => ({ mine }));
+// One spelling per word, as the server counts it (facilitation/polls.py `normalise_word`:
+// white space collapsed and trimmed, case folded). Lower, upper, then lower case again
+// folds like Python's casefold (ß and ẞ -> ss), and casefold has no final sigma.
+export const normaliseWord = (word) => word.replace(/\s+/g, " ").trim()
+  .toLowerCase().toUpperCase().toLowerCase().replaceAll("ς", "σ");
+// The answer as the server keeps it: choices once each, in option order; the word normalised.
+export const markAnswer = (s, pollId, { choices = [], word = null } = {}) => withPoll(s, pollId,
+  () => ({
+    mine: {
+      choices: [...new Set(choices)].sort((a, b) => a - b),
+      word: word === null ? null : normaliseWord(word),
+    },
+  }));
 // An anonymous question of one's own arrives without an author: recognise it by its text.
-export function markMine(s, text) {
+// `version` is the ack's (the version of the question's event). With several server workers
+// the ack may come before the broadcast: then the question is marked when its event comes.
+export function markMine(s, text, version) {
+  if (typeof version === "number" && version > s.version) {
+    return { ...s, mine_pending: [...(s.mine_pending || []), version] };
+  }
   const mine = [...s.questions].reverse()
     .find((q) => q.author === null && !q.mine && q.text === text);
   return mine ? withQuestion(s, mine.question_id, () => ({ mine: true })) : s;

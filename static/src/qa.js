@@ -165,7 +165,7 @@ export function setupQa({ client, session, boot, listeners, showError, setStatus
     ui.text.value = "";
     const answer = await run("question.ask", anonymous ? { text, anonymous } : { text });
     if (answer && answer.ok) {
-      if (anonymous) session.update(markMine(session.state, text));
+      if (anonymous) session.update(markMine(session.state, text, answer.version));
       announce(gettext("Your question is asked."));
     } else if (!ui.text.value) {
       ui.text.value = text; // give the words back to fix and resend
@@ -265,7 +265,7 @@ export function setupQa({ client, session, boot, listeners, showError, setStatus
     const answer = await run("poll.answer", fields);
     if (answer && answer.ok) {
       session.update(markAnswer(session.state, pollId,
-        { choices: fields.choices || [], word: fields.word ? fields.word.toLowerCase() : null }));
+        { choices: fields.choices || [], word: fields.word ?? null }));
       announce(gettext("Your answer is counted. You may change it until the poll closes."));
       const button = form.querySelector("button[type=submit]");
       if (button) setText(button, gettext("Change answer"));

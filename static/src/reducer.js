@@ -24,6 +24,8 @@ export function fromSnapshot(snapshot) {
     presence_seen: {}, // person_id -> the rev of the last entry applied for them
     breakouts: snapshot.breakouts ?? null,
     notes_reopened: snapshot.notes_reopened === true,
+    opened_at: snapshot.opened_at ?? null,
+    ended_at: snapshot.ended_at ?? null,
     ...qaFromSnapshot(snapshot), // questions, polls, the stage
   };
 }
@@ -61,7 +63,10 @@ const HANDLERS = {
   "agenda.item_moved": (s, d) => ({ ...s, agenda: moved(s.agenda, d.item_id, d.position) }),
   "agenda.item_removed": (s, d) => ({ ...s, agenda: s.agenda.filter((i) => i.id !== d.item_id) }),
   "agenda.replaced": (s, d) => ({ ...s, agenda: d.agenda }),
-  "room.opened": (s) => ({ ...s, phase: "live" }),
+  // Attendance is the record's (facilitation/record.py), not the room's: who is here now
+  // comes from the presence feed (applyPresence), so the view has nothing to change.
+  "attendee.arrived": (s) => s,
+  "room.opened": (s, d) => ({ ...s, phase: "live", opened_at: d.at }),
   "agenda.item_started": (s, d) => ({
     ...s,
     speaker: null, // a new item ends the floor given in the last one
@@ -89,7 +94,7 @@ const HANDLERS = {
   "chat.posted": (s, d) => ({
     ...s, chat: [...s.chat, { ...person(d), text: d.text, at: d.at }].slice(-CHAT_KEPT),
   }),
-  "gathering.ended": (s) => ({ ...s, phase: "ended", hands: [], speaker: null }),
+  "gathering.ended": (s, d) => ({ ...s, phase: "ended", ended_at: d.at, hands: [], speaker: null }),
   "notes.reopened": (s) => ({ ...s, notes_reopened: true }),
   "notes.closed": (s) => ({ ...s, notes_reopened: false }),
 
@@ -98,7 +103,7 @@ const HANDLERS = {
     ...s,
     breakouts: {
       round: d.round, item_id: d.item_id, plan: d.plan, groups: d.groups, status: "proposed",
-      opened_at: null, deadline: null, warned: false, broadcasts: [],
+      opened_at: null, deadline: null, paused_at: null, warned: false, broadcasts: [],
     },
   }),
   "breakouts.opened": (s, d) => withBreakouts(s,
@@ -136,10 +141,14 @@ const HANDLERS = {
   ...QA_HANDLERS,
 };
 
+// The event types this page folds: every type the server has (static/test/golden.test.js
+// fails on one missing here, so a new server event gets a handler, if only a no-op).
+export const KNOWN_EVENTS = new Set(Object.keys(HANDLERS));
+
 // Apply one versioned event. Unknown types (newer servers) only advance the version.
 export function reduce(state, event) {
   const handler = HANDLERS[event.type];
-  const next = handler ? handler(state, event.data || {}) : state;
+  const next = handler ? handler(state, event.data || {}, event) : state;
   return { ...next, version: event.version };
 }
 

@@ -20,8 +20,9 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.accounts import create_invitation, start_session
-from server.app import NOTES, create_app
+from server.app import create_app
 from server.i18n import client_catalog
+from server.keys import NOTES
 from server.settings import Settings
 from tests.conftest import connect_client, send
 from tests.e2e.conftest import AXE_JS, STATIC, chromium, free_port, missing

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from rooms.recordings import READY, RecordingArchive
-from server.app import RECORDINGS
+from recordings.archive import READY, RecordingArchive
+from server.keys import RECORDINGS
 from tests.e2e.conftest import LiveServer, chromium
 from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
 from tests.e2e.test_stage import console_log, receiving

@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from server.app import STAGE
-from server.stage_sockets import StageRouter
+from server.keys import STAGE
+from signaling.stage_router import StageRouter
 from tests.e2e.conftest import LiveServer, chromium
 from tests.e2e.test_live_room import Person, enter_room, sign_in
 from tests.e2e.test_stage import console_log, receiving

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from facilitation import Actor, AgendaSlot, GatheringState, Rejected, Role, decide, fold
+from facilitation import Actor, AgendaSlot, GatheringState, Role
 from facilitation import breakouts as b
 from facilitation import commands as c
 from facilitation import events as e
@@ -29,8 +27,9 @@ from facilitation.state import (
     Member,
     Phase,
 )
+from tests.facilitation import deciding
+from tests.facilitation.deciding import T0
 
-T0 = 1_800_000_000.0
 STAGE_PLAN = BreakoutPlan(GroupingRule.SAME_STAGE, 4, "Hva står dere fast på?", "Utfordring:")
 AGENDA = (
     AgendaSlot(11, "Velkommen", "welcome", 10),
@@ -57,17 +56,11 @@ PRESENT = Context(present=tuple(a.member for a in (ANNE, BJORN, CARL, DINA)),
 
 def run(state: GatheringState, actor: Actor, command: c.Command, now: float = T0,
         context: Context = PRESENT) -> tuple[GatheringState, list[e.Event]]:
-    new_state, events = decide(state, actor, command, now, context)
-    replayed = fold(state, (e.event_from(ev.type, json.loads(json.dumps(ev.data())))
-                            for ev in events))
-    assert replayed == new_state, "the events must fold to the decided state, via JSON too"
-    return new_state, events
+    return deciding.run(state, actor, command, now, context)
 
 
 def rejected(state: GatheringState, actor: Actor, command: c.Command, now: float = T0) -> str:
-    with pytest.raises(Rejected) as caught:
-        decide(state, actor, command, now, PRESENT)
-    return caught.value.code
+    return deciding.rejected(state, actor, command, now, PRESENT).code
 
 
 def live() -> GatheringState:

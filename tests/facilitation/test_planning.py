@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facilitation import Actor, AgendaSlot, GatheringState, Phase, Rejected, Role, fold
+from facilitation import Actor, AgendaSlot, GatheringState, Phase, Role
 from facilitation import commands as c
 from facilitation import events as e
 from facilitation import planning as p
 from facilitation.polls import PollLaunched
 from facilitation.roles import may_send
-from facilitation.rules import decide
 from facilitation.state import BreakoutPlan, Context, GroupingRule, PollKind, PollPlan
+from tests.facilitation import deciding
+from tests.facilitation.deciding import T0
 
-T0 = 1_800_000_000.0
 AGENDA = (
     AgendaSlot(11, "Velkommen", "welcome", 10),
     AgendaSlot(12, "Innlegg", "expert_talk", 20, expert_id=5),
@@ -37,20 +37,13 @@ def lobby() -> GatheringState:
 
 def run(state: GatheringState, command: c.Command, context: Context = CONTEXT,
         actor: Actor = FRIDA) -> tuple[GatheringState, list[e.Event]]:
-    new_state, events = decide(state, actor, command, T0, context)
-    assert fold(state, events) == new_state
-    # what the store does: JSON out and back
-    replayed = fold(state, [e.event_from(ev.type, json.loads(json.dumps(ev.data())))
-                            for ev in events])
-    assert replayed == new_state
-    return new_state, events
+    return deciding.run(state, actor, command, T0, context)
 
 
 def rejected(state: GatheringState, command: c.Command, context: Context = CONTEXT) -> str:
-    with pytest.raises(Rejected) as caught:
-        decide(state, FRIDA, command, T0, context)
-    assert caught.value.code == "rejected"
-    return caught.value.reason
+    error = deciding.rejected(state, FRIDA, command, T0, context)
+    assert error.code == "rejected"
+    return error.reason
 
 
 def live() -> GatheringState:
@@ -221,8 +214,8 @@ def test_new_items_get_the_next_id_above_the_highest_and_never_reuse_one() -> No
 
 def test_the_same_command_on_the_same_state_decides_the_same() -> None:
     command = p.AddItem("break", "Pause", 10, position=1)
-    assert decide(lobby(), FRIDA, command, T0, CONTEXT) == decide(lobby(), FRIDA, command,
-                                                                  T0 + 99, CONTEXT)
+    assert deciding.run(lobby(), FRIDA, command, T0, CONTEXT) == deciding.run(
+        lobby(), FRIDA, command, T0 + 99, CONTEXT)
 
 
 @pytest.mark.parametrize(("item_id", "position", "expected"), [

@@ -12,7 +12,6 @@ from facilitation import commands as c
 from facilitation import recording as r
 from facilitation import stage as st
 from facilitation.events import Event, event_from
-from facilitation.rules import decide
 from facilitation.snapshot import live_view
 from facilitation.state import Context, PersonRef, RecordingConsent, RecordingRun
 from tests.facilitation import deciding
@@ -37,9 +36,7 @@ def run(state: GatheringState, actor: Actor, command: c.Command, now: float = T0
 
 
 def refused(state: GatheringState, actor: Actor, command: c.Command) -> Rejected:
-    with pytest.raises(Rejected) as caught:
-        decide(state, actor, command, T0, THEME)
-    return caught.value
+    return deciding.rejected(state, actor, command, T0, THEME)
 
 
 def eva_on_stage() -> GatheringState:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -12,7 +13,6 @@ from facilitation import (
     AgendaSlot,
     GatheringState,
     Phase,
-    Rejected,
     Role,
     apply,
     fold,
@@ -22,8 +22,10 @@ from facilitation import breakouts as b
 from facilitation import commands as c
 from facilitation import events as e
 from facilitation import planning as p
-from facilitation.roles import COMMAND_RIGHTS, may_send
-from facilitation.rules import MAX_EXTEND_MINUTES, PHASE_RULES, decide
+from facilitation.commands import COMMANDS
+from facilitation.core import decide_command
+from facilitation.roles import RIGHTS, may_send
+from facilitation.rules import MAX_EXTEND_MINUTES
 from facilitation.state import (
     CHAT_KEPT,
     BreakoutPlan,
@@ -32,12 +34,11 @@ from facilitation.state import (
     GroupingRule,
     PersonRef,
 )
+from tests.facilitation.deciding import T0, rejected, run
 from tests.facilitation.test_polls import POLL_EVENT_SAMPLES
 from tests.facilitation.test_questions import QUESTION_EVENT_SAMPLES
 from tests.facilitation.test_recording import RECORDING_EVENT_SAMPLES
 from tests.facilitation.test_stage import STAGE_EVENT_SAMPLES
-
-T0 = 1_800_000_000.0  # the fake clock starts here; tests add seconds to it
 
 AGENDA = (
     AgendaSlot(11, "Velkommen", "welcome", 10),
@@ -58,16 +59,6 @@ def lobby() -> GatheringState:
     return GatheringState(gathering_id="g1", agenda=AGENDA)
 
 
-def run(
-    state: GatheringState, actor: Actor, command: c.Command, now: float = T0
-) -> tuple[GatheringState, list[e.Event]]:
-    """decide, and check the invariants every decision must keep."""
-    new_state, events = decide(state, actor, command, now)
-    assert new_state.version == state.version + len(events)
-    assert fold(state, events) == new_state
-    return new_state, events
-
-
 def live(now: float = T0) -> GatheringState:
     state, _ = run(lobby(), FRIDA, c.OpenRoom(), now)
     return state
@@ -79,14 +70,6 @@ def at_item(index: int, now: float = T0) -> GatheringState:
         slot = state.current_slot()
         state, _ = run(state, FRIDA, c.NextItem(from_item=slot.id if slot else None), now)
     return state
-
-
-def rejected(
-    state: GatheringState, actor: Actor, command: c.Command, now: float = T0
-) -> Rejected:
-    with pytest.raises(Rejected) as caught:
-        decide(state, actor, command, now)
-    return caught.value
 
 
 # --- the phase table ------------------------------------------------------------------
@@ -149,6 +132,10 @@ EXPECTED_PHASES: dict[str, set[Phase]] = {
 }
 
 
+# each command's phases, as declared with the command (facilitation/commands.py)
+PHASE_RULES = {type_: spec.phases for type_, spec in COMMANDS.items()}
+
+
 def test_the_phase_table_covers_every_command() -> None:
     assert set(PHASE_RULES) == ALL_COMMAND_TYPES
     assert {k: set(v) for k, v in PHASE_RULES.items()} == EXPECTED_PHASES
@@ -208,6 +195,14 @@ def test_an_unknown_command_is_rejected() -> None:
     assert rejected(live(), FRIDA, Dance()).code == "rejected"
 
 
+def test_every_rule_can_be_found_by_name() -> None:
+    """Each command's handler is `decide_<command class in snake case>`: grep finds it."""
+    handlers = {cls: fn for cls, fn in decide_command.registry.items() if cls is not object}
+    assert {cls.type for cls in handlers} == set(PHASE_RULES) - {"room.sync"}
+    for cls, fn in handlers.items():
+        assert fn.__name__ == "decide_" + re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+
+
 # --- the role table -------------------------------------------------------------------
 
 RUN = {Role.PROGRAMME_LEAD, Role.FACILITATOR}
@@ -256,10 +251,25 @@ EXPECTED_RIGHTS: dict[str, set[Role]] = {
     "notes.reopen": RUN,
     "notes.close": RUN,
 }
+# the socket events that are not commands share the table (server/sockets/gate.py)
+EXPECTED_EVENT_RIGHTS: dict[str, set[Role]] = {
+    **{t: ALL for t in ("note.subscribe", "note.unsubscribe", "note", "media.join",
+                        "media.leave", "media.ice", "signal", "media.states",
+                        "stage.publish", "stage.listen", "stage.unpublish", "stage.leave")},
+    "reaction": SPEAK,
+    "media.state": SPEAK,
+    "media.mute": RUN,
+}
 
 
 def test_the_role_table_covers_every_command() -> None:
-    assert set(COMMAND_RIGHTS) == ALL_COMMAND_TYPES == set(EXPECTED_RIGHTS)
+    assert set(RIGHTS) - set(EXPECTED_EVENT_RIGHTS) == ALL_COMMAND_TYPES == set(EXPECTED_RIGHTS)
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("name", sorted(EXPECTED_EVENT_RIGHTS))
+def test_each_socket_event_for_each_role(name: str, role: Role) -> None:
+    assert may_send(role, name) is (role in EXPECTED_EVENT_RIGHTS[name])
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -581,7 +591,7 @@ def test_every_event_advances_the_version_by_one() -> None:
     state = lobby()
     for step, (actor, command) in enumerate(_script()):
         before = state.version
-        state, events = decide(state, actor, command, T0 + step)
+        state, events = run(state, actor, command, T0 + step)
         assert state.version == before + len(events)
         assert len(events) == (0 if step == 6 else 1)  # step 6 repeats a raised hand
     assert state.version == len(_script()) - 1
@@ -600,7 +610,7 @@ def test_the_fold_of_the_stored_events_reproduces_the_state() -> None:
     state = lobby()
     log: list[tuple[str, str]] = []
     for step, (actor, command) in enumerate(_script()):
-        state, events = decide(state, actor, command, T0 + step)
+        state, events = run(state, actor, command, T0 + step)
         log.extend((ev.type, json.dumps(ev.data())) for ev in events)
     replayed = fold(lobby(), (e.event_from(t, json.loads(data)) for t, data in log))
     assert replayed == state

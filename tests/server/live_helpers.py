@@ -11,7 +11,7 @@ import socketio
 from aiohttp.test_utils import TestServer
 
 from rooms.store import StoredEvent
-from server.app import LIVE, SOCKETS, STORE
+from server.keys import LIVE, SOCKETS, STORE
 
 Message = dict[str, Any]
 

@@ -13,9 +13,9 @@ import socketio
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from facilitation.commands import CHAT_MAX_CHARS
 from rooms.accounts import start_session
 from rooms.models import Membership, Person
-from server.protocol import CHAT_MAX_CHARS
 from server.settings import Settings
 from tests.conftest import Connect, send
 from tests.factories import World

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.context import ContextSource
 from rooms.models import AgendaItem, Gathering, Membership, Municipality, Person, Project
-from server.app import LIVE
+from server.keys import LIVE
 from tests.conftest import Connect, send
 from tests.factories import World
 from tests.server.live_helpers import eventually, received

@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestServer
 from icalendar import Calendar
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from server.app import SETTINGS
-from server.calendar import feed_token
+from server.keys import SETTINGS
+from server.pages.calendar import feed_token
 from tests.conftest import Connect, send
 from tests.factories import World, add_gathering
 from tests.server.browsing import Browser

@@ -17,8 +17,8 @@ from rooms.db import create_engine, sessionmaker
 from rooms.migrate import upgrade
 from rooms.models import Gathering, Membership, Municipality, Person, Project, Theme
 from server.app import create_app
-from server.cli import main
-from server.demo import load_demo
+from server.cli.demo import load_demo
+from server.cli.main import main
 from server.settings import Settings
 from tests.server.browsing import Browser
 

@@ -28,9 +28,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.accounts import start_session
 from rooms.models import AgendaItem, Person
-from server.app import NOTES, create_app
-from server.notes import NOTE_MESSAGE_MAX, awareness_message, read_awareness
+from server.app import create_app
+from server.keys import NOTES
 from server.settings import Settings
+from server.sockets.notes import NOTE_MESSAGE_MAX, awareness_message, read_awareness
 from tests import test_two_workers
 from tests.conftest import Connect, connect_client, missing, send
 from tests.factories import World

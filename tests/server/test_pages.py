@@ -15,9 +15,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.accounts import start_session
 from rooms.models import Gathering, Membership, Person
-from server.app import SOURCE_ROOT, create_app
-from server.settings import Settings
-from server.sockets import SESSION_COOKIE
+from server.app import create_app
+from server.settings import SESSION_COOKIE, SOURCE_ROOT, Settings
 from tests.factories import World
 from tests.server.browsing import Browser, PageOutline
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from server.app import LIVE
+from server.keys import LIVE
 from tests.conftest import Connect, send
 from tests.factories import World, add_gathering
 from tests.server.browsing import Browser, PageOutline, csrf_of

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from facilitation import Role
 from rooms.models import Membership, Person
-from server.app import SOCKETS
+from server.keys import SOCKETS
 from tests.conftest import Connect, send
 from tests.factories import World
 from tests.server.live_helpers import (

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-import server.sockets
+import server.sockets.layer
 from tests.conftest import Connect, send
 from tests.factories import AGENDA, World
 from tests.server.live_helpers import (
@@ -210,7 +210,7 @@ async def test_sync_from_ahead_of_the_server_gives_a_snapshot(world: World, conn
 
 async def test_sync_from_far_behind_gives_a_snapshot(world: World, connect: Connect,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(server.sockets, "SYNC_EVENTS_MAX", 2)
+    monkeypatch.setattr(server.sockets.layer, "SYNC_EVENTS_MAX", 2)
     gid = world.gathering.id
     alice = await connect(world.alice)
     await send(alice, gid, "room.join")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.models import AgendaItem
-from server.reactions import REACTIONS
+from server.sockets.reactions import REACTIONS
 from tests.conftest import Connect, send
 from tests.factories import World, add_gathering
 from tests.server.live_helpers import event_log, eventually, received, version

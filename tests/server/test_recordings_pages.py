@@ -10,10 +10,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from recordings.archive import FAILED, READY, RECORDING, RecordingArchive
 from recordings.storage import new_recording_id
 from rooms.models import Recording
-from rooms.recordings import FAILED, READY, RECORDING, RecordingArchive
-from server.app import RECORDINGS
+from server.keys import RECORDINGS
 from tests.factories import World
 from tests.server.browsing import Browser, csrf_of
 from tests.server.test_pages import signed_in

@@ -9,8 +9,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from facilitation import Role
-from server.app import LIVE
-from server.protocol import COMMANDS
+from server.keys import LIVE
+from server.sockets.protocol import COMMANDS
 from tests.conftest import Connect, send
 from tests.facilitation.test_rules import EXPECTED_RIGHTS
 from tests.facilitation.test_rules import RUN as RUN_ROLES
@@ -19,7 +19,7 @@ from tests.factories import World, add_gathering
 from tests.server.live_helpers import event_log, received, version
 
 # command -> the roles (people of the world) that may send it: the role table the pure rule
-# tests write out (not derived from COMMAND_RIGHTS, so a change to the rights has to change
+# tests write out (not derived from RIGHTS, so a change to the rights has to change
 # that table too), for the commands a client can send.
 WHO = {Role.PROGRAMME_LEAD: "lead", Role.FACILITATOR: "facilitator", Role.EXPERT: "expert",
        Role.PARTICIPANT: "participant", Role.OBSERVER: "observer"}

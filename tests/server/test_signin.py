@@ -14,8 +14,7 @@ from yarl import URL
 
 from rooms.accounts import create_invitation, person_for_session, revoke_invitations
 from server.app import create_app
-from server.settings import Settings
-from server.sockets import SESSION_COOKIE
+from server.settings import SESSION_COOKIE, Settings
 from tests.factories import World
 from tests.server.browsing import Browser, csrf_of
 

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from facilitation.notes import group_note_id
 from rooms.models import Membership, Municipality, Person
-from server.app import LIVE
-from server.summary import md, md_literal
+from server.keys import LIVE
+from server.pages.summary import md, md_literal
 from tests.conftest import Connect, send
 from tests.factories import World, add_gathering
 from tests.server.browsing import Browser, PageOutline, csrf_of

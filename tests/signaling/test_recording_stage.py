@@ -11,10 +11,10 @@ import pytest
 import socketio
 from aiohttp.test_utils import TestServer
 
-from rooms.recordings import READY, RECORDING
-from server.app import LIVE, RECORDINGS, STAGE
+from recordings.archive import READY, RECORDING
+from server.keys import LIVE, RECORDINGS, STAGE
 from server.settings import Settings
-from server.stage_sockets import StageRouter
+from signaling.stage_router import StageRouter
 from tests.conftest import Connect, send
 from tests.factories import World
 from tests.recordings.test_recorder import read_file

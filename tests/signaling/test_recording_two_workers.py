@@ -15,10 +15,10 @@ import aiohttp
 import pytest
 import socketio
 
+from recordings.archive import READY, RECORDING, RecordingArchive
 from rooms.accounts import start_session
 from rooms.models import Person, Recording
-from rooms.recordings import READY, RECORDING, RecordingArchive
-from server.sockets import SESSION_COOKIE
+from server.settings import SESSION_COOKIE
 from tests.conftest import send
 from tests.recordings.test_recorder import read_file
 from tests.server.live_helpers import eventually

@@ -13,8 +13,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
-from server.app import STAGE
-from server.stage_sockets import StageRouter
+from server.keys import STAGE
+from signaling.stage_router import StageRouter
 from tests.conftest import Connect, send
 from tests.factories import World
 from tests.server.live_helpers import eventually

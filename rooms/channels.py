@@ -1,0 +1,14 @@
+"""The socket.io rooms a gathering's messages go to, by name: everyone who joined the
+gathering, and one person's tabs in it."""
+
+from __future__ import annotations
+
+
+def room_of(gathering_id: str) -> str:
+    return f"g:{gathering_id}"
+
+
+def person_room(gathering_id: str, person_id: int) -> str:
+    """The socket.io room of one person's tabs in a gathering (entered at `room.join`), so
+    a message reaches all of them on whichever worker they are connected."""
+    return f"person:{gathering_id}:{person_id}"

@@ -1,0 +1,165 @@
+"""The `forum` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from facilitation import Role
+from server.settings import Settings, describe
+
+
+@asynccontextmanager
+async def _database(settings: Settings, *,
+                    migrate: bool = False) -> AsyncIterator[async_sessionmaker]:
+    from rooms.db import create_engine, sessionmaker
+
+    engine = create_engine(settings.database_url)
+    try:
+        if migrate:
+            from rooms.migrate import upgrade
+
+            await upgrade(engine)
+        yield sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
+    from rooms.db import create_engine
+    from rooms.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+
+
+async def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    from server.cli.demo import demo_sign_ins, load_demo
+    from server.pages.auth import sign_in_url
+
+    async with _database(settings, migrate=True) as sessions:
+        loaded = await load_demo(sessions)
+        links = await demo_sign_ins(sessions, days=settings.invitation_days)
+    print("demo data loaded" if loaded else "the forum already has themes; demo data not loaded")
+    print(f"sign-in links (reusable for {settings.invitation_days} days):")
+    for link in links:
+        print(f"  {link.label:<24} {link.name} <{link.email}>")
+        print(f"    {sign_in_url(settings, link.token)}")
+
+
+async def _invite(settings: Settings, args: argparse.Namespace) -> None:
+    from rooms.accounts import create_invitation
+    from rooms.roster import UnknownTheme, enrol
+    from server.pages.auth import sign_in_url
+
+    async with _database(settings) as sessions:
+        try:
+            person = await enrol(sessions, theme_slug=args.theme, role=Role(args.role),
+                                 email=args.email, name=args.name)
+        except UnknownTheme as error:
+            raise SystemExit(f"forum invite: {error}") from None
+        token = await create_invitation(sessions, person.id, days=settings.invitation_days,
+                                        reusable=args.reusable)
+    kind = "reusable" if args.reusable else "single-use"
+    print(f"{kind} sign-in link for {person.name} <{person.email}> ({args.role}, {args.theme}), "
+          f"valid {settings.invitation_days} days:", file=sys.stderr)
+    print(sign_in_url(settings, token))
+
+
+async def _gatherings(settings: Settings, args: argparse.Namespace) -> None:
+    from rooms.roster import UnknownTheme, gathering_rows
+
+    async with _database(settings) as sessions:
+        try:
+            rows = await gathering_rows(sessions, args.theme)
+        except UnknownTheme as error:
+            raise SystemExit(f"forum gatherings: {error}") from None
+    if args.json:
+        print(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
+        return
+    print(f"{'id':<32}  {'theme':<10} {'year':>4} {'no':>2}  {'starts (UTC)':<16}  title")
+    for row in rows:
+        print(f"{row.id:<32}  {row.theme:<10} {row.year:>4} {row.number:>2}  "
+              f"{row.starts_at:%Y-%m-%d %H:%M}  {row.title}")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from server.app import create_app
+
+    if not settings.public_url and settings.host not in {"127.0.0.1", "localhost", "::1"}:
+        logging.getLogger("server").warning(
+            "PUBLIC_URL is not set: sign-in links and the accepted origin will be %s, "
+            "which browsers elsewhere cannot use", settings.origin)
+    # Python's cyclic GC stalled broadcasts 110-400 ms at 1000+ clients; collect less often.
+    gc.set_threshold(50_000, 20, 100)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port,
+                access_log=None, print=lambda message: print(message, flush=True))
+
+
+Command = Callable[[Settings, argparse.Namespace], Awaitable[None] | None]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forum", description="Klimasats-forum server")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser(
+        "serve", help="serve the forum", epilog=describe(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    serve.add_argument("--host", help="address to listen on (overrides HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (overrides PORT)")
+    serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="database tasks")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations (Alembic)").set_defaults(
+        handler=_db_upgrade)
+
+    demo = commands.add_parser(
+        "demo", help="load demo data into an empty forum and print demo sign-in links")
+    demo.set_defaults(handler=_demo)
+
+    invite = commands.add_parser(
+        "invite", help="give a person a role in a theme (creating them if new); print a link")
+    invite.add_argument("--theme", required=True, help="theme slug, e.g. mat")
+    invite.add_argument("--role", required=True, choices=[r.value for r in Role])
+    invite.add_argument("--email", required=True, help="the person's e-mail address")
+    invite.add_argument("--name", help="display name (default: the address's local part)")
+    invite.add_argument("--reusable", action="store_true",
+                        help="the link works until it expires, not just once")
+    invite.set_defaults(handler=_invite)
+
+    gatherings = commands.add_parser("gatherings", help="list gatherings with their ids")
+    gatherings.add_argument("--theme", help="only this theme (slug)")
+    gatherings.add_argument("--json", action="store_true", help="a JSON list instead of a table")
+    gatherings.set_defaults(handler=_gatherings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # noise at INFO
+    args = build_parser().parse_args(argv)
+    overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
+    settings = Settings.from_env(**overrides)
+    result = args.handler(settings, args)
+    if asyncio.iscoroutine(result):
+        asyncio.run(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""Who may open a gathering's pages: members of its theme; some pages only its runners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from facilitation import Role
+from facilitation.roles import runs_gathering
+from rooms.directory import role_in_theme
+from rooms.models import Gathering, Person
+from server.i18n import gettext as _
+from server.keys import SESSIONS, STORE
+from server.pages.auth import error_page, see_other, signed_in
+
+
+@dataclass(frozen=True)
+class Access:
+    gathering: Gathering
+    person: Person
+    role: Role
+
+    @property
+    def runs(self) -> bool:
+        return runs_gathering(self.role)
+
+
+async def gathering_access(request: web.Request, *, runners_only: bool = False
+                           ) -> Access | web.Response:
+    """The gathering of the URL and the signed-in person's role in it, or the page to show
+    instead (sign in, not found, access denied)."""
+    person = signed_in(request)
+    if person is None:
+        return see_other("/")
+    gathering = await request.app[STORE].gathering(request.match_info["gathering"])
+    if gathering is None:
+        return error_page(request, 404, _("There is no gathering at this address."))
+    role = await role_in_theme(request.app[SESSIONS], person, gathering.theme_id)
+    if role is None:
+        return error_page(request, 403, _("This gathering belongs to a theme you are not a "
+                                          "member of."))
+    if runners_only and not runs_gathering(role):
+        return error_page(request, 403, _("Only the facilitator of this theme and the "
+                                          "programme lead can do this."))
+    return Access(gathering, person, role)

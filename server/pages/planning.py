@@ -1,0 +1,331 @@
+"""Agenda planning pages: the planner (`/g/{id}/plan`, runners only) and the published
+agenda (`/g/{id}/agenda`, the theme's members).
+
+The planner is plain HTML forms, so it works without scripts and by keyboard. Every form
+becomes the same command a socket client sends (`agenda.add_item`, ...), validated by the
+same schema (server/sockets/protocol.py) and carried out by the one command path
+(`LiveRooms.execute`): consoles and rooms that are open see the change as events. Each
+rendered page gives its forms a fresh command id, so a form sent twice acts once."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from facilitation import Command, GatheringState, Phase, Rejected
+from facilitation.planning import (
+    EXPERT_KINDS,
+    KINDS,
+    MAX_MINUTES,
+    MAX_TITLE_CHARS,
+    MIN_MINUTES,
+    TEMPLATES,
+    frozen_prefix,
+    planned_clock,
+)
+from facilitation.polls import (
+    CHECKIN_KIND,
+    MAX_OPTION_CHARS,
+    MAX_OPTIONS,
+    MAX_QUESTION_CHARS,
+    MIN_OPTIONS,
+)
+from facilitation.state import GroupingRule, PollKind
+from rooms.directory import actor_in_gathering, gatherings_of, names_of, theme_members
+from rooms.live import Forbidden
+from server.i18n import gettext as _
+from server.keys import LIVE, SESSIONS
+from server.pages.access import Access, gathering_access
+from server.pages.auth import error_page, render, see_other
+from server.sockets.protocol import COMMANDS, AddAgendaItem, Payload, UpdateAgendaItem
+
+COMMAND_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+EXPERT_ROLES = ("expert", "participant", "facilitator")  # who may present in a slot
+
+
+def kind_labels() -> dict[str, str]:
+    return {"welcome": _("Welcome and check-in"), "expert_talk": _("Expert talk"),
+            "qa": _("Questions and answers"), "breakout": _("Breakout groups"),
+            "plenary": _("Plenary sharing"), "break": _("Break"), "wrap_up": _("Wrap-up")}
+
+
+def rule_labels() -> dict[str, str]:
+    return {GroupingRule.SAME_STAGE: _("Same project stage"),
+            GroupingRule.MIXED: _("Mixed stages, an experienced municipality in each group"),
+            GroupingRule.BY_TAG: _("By tag"), GroupingRule.RANDOM: _("Random"),
+            GroupingRule.SELF_SELECT: _("Participants choose their group")}
+
+
+def poll_kind_labels() -> dict[str, str]:
+    return {PollKind.SINGLE: _("One choice"), PollKind.MULTIPLE: _("Several choices"),
+            PollKind.WORD: _("A word (a word cloud)")}
+
+
+def template_labels() -> dict[str, str]:
+    labels = {"standard": _("Standard gathering (two hours)"),
+              "workshop": _("Workshop with two rounds of groups (two hours)")}
+    return {name: labels.get(name, name) for name in TEMPLATES}
+
+
+def rejection_text(reason: str) -> str:
+    """The planning rules' reasons (English, for developers) as a message for people."""
+    known = [
+        ("ended", _("The gathering has ended: its agenda can no longer be changed.")),
+        ("started", _("That item has started, so it can no longer be changed. Change the "
+                      "items that have not started yet.")),
+        ("no such agenda item", _("That item is no longer on the agenda.")),
+        ("position", _("The item cannot be placed there.")),
+        ("no place left", _("The item cannot be placed there.")),
+        ("expert", _("Only an expert talk or a Q&A item names an expert, who must be a "
+                     "person of this theme.")),
+        ("check-in", _("Only a welcome item has a check-in poll.")),
+        ("poll", poll_text()),
+        ("option", poll_text()),
+        ("at most", _("The agenda is full.")),
+        ("template", _("There is no such agenda to start from.")),
+        ("gathering", _("There is no such agenda to start from.")),
+        ("empty", _("That agenda is empty.")),
+    ]
+    return next((text for key, text in known if key in reason),
+                _("The agenda could not be changed. Reload the page and try again."))
+
+
+def invalid_text() -> str:
+    return _("Check the fields: a title has 1 to %(chars)s characters and an item lasts "
+             "%(low)s to %(high)s minutes.") % {"chars": MAX_TITLE_CHARS, "low": MIN_MINUTES,
+                                                "high": MAX_MINUTES}
+
+
+def poll_text() -> str:
+    return _("Check the check-in poll: a question has 1 to %(chars)s characters; a choice "
+             "poll has %(low)s to %(high)s different options, one per line, of at most "
+             "%(option)s characters each; a word poll has no options.") % {
+        "chars": MAX_QUESTION_CHARS, "low": MIN_OPTIONS, "high": MAX_OPTIONS,
+        "option": MAX_OPTION_CHARS}
+
+
+# --- the pages -------------------------------------------------------------------------------
+
+
+async def _state(request: web.Request, access: Access) -> GatheringState:
+    return await request.app[LIVE].state(access.gathering.id)
+
+
+async def _planner(request: web.Request, access: Access, *, error: str | None = None,
+                   status: int = 200) -> web.Response:
+    sessions = request.app[SESSIONS]
+    state = await _state(request, access)
+    gathering = access.gathering
+    others = [g for g in await gatherings_of(sessions, gathering.theme_id) if g.id != gathering.id]
+    experts = [(p, r) for p, r in await theme_members(sessions, gathering.theme_id)
+               if r.value in EXPERT_ROLES]
+    names = {p.id: p.name for p, _ in experts}
+    missing = {s.expert_id for s in state.agenda if s.expert_id and s.expert_id not in names}
+    names |= await names_of(sessions, missing)
+    frozen = frozen_prefix(state)
+    return render(request, "pages/plan.html", {
+        "gathering": gathering, "theme": gathering.theme, "state": state,
+        "clock": planned_clock(state.agenda, gathering.starts_at, gathering.planned_minutes),
+        "frozen": frozen, "ended": state.phase is Phase.ENDED, "others": others,
+        "experts": experts, "names": names, "error": error,
+        "kinds": KINDS, "kind_labels": kind_labels(), "rule_labels": rule_labels(),
+        "templates": template_labels(), "expert_kinds": sorted(EXPERT_KINDS),
+        "poll_kinds": poll_kind_labels(), "command_id": uuid.uuid4().hex,
+    }, status=status)
+
+
+async def plan_page(request: web.Request) -> web.Response:
+    access = await gathering_access(request, runners_only=True)
+    if isinstance(access, web.Response):
+        return access
+    return await _planner(request, access)
+
+
+async def item_page(request: web.Request, *, error: str | None = None,
+                    status: int = 200) -> web.Response:
+    access = await gathering_access(request, runners_only=True)
+    if isinstance(access, web.Response):
+        return access
+    state = await _state(request, access)
+    item_id = int(request.match_info["item"])
+    index = next((i for i, s in enumerate(state.agenda) if s.id == item_id), None)
+    if index is None:
+        return error_page(request, 404, _("That item is no longer on the agenda."))
+    sessions = request.app[SESSIONS]
+    experts = [(p, r) for p, r in await theme_members(sessions, access.gathering.theme_id)
+               if r.value in EXPERT_ROLES]
+    return render(request, "pages/plan_item.html", {
+        "gathering": access.gathering, "item": state.agenda[index],
+        "changeable": index >= frozen_prefix(state) and state.phase is not Phase.ENDED,
+        "experts": experts, "error": error, "kinds": KINDS, "kind_labels": kind_labels(),
+        "rule_labels": rule_labels(), "expert_kinds": sorted(EXPERT_KINDS),
+        "poll_kinds": poll_kind_labels(), "command_id": uuid.uuid4().hex,
+    }, status=status)
+
+
+async def agenda_page(request: web.Request) -> web.Response:
+    """The published agenda with its planned times, for everyone in the theme."""
+    access = await gathering_access(request)
+    if isinstance(access, web.Response):
+        return access
+    state = await _state(request, access)
+    gathering = access.gathering
+    experts = {s.expert_id for s in state.agenda if s.expert_id is not None}
+    return render(request, "pages/agenda.html", {
+        "gathering": gathering, "theme": gathering.theme, "runs": access.runs,
+        "clock": planned_clock(state.agenda, gathering.starts_at, gathering.planned_minutes),
+        "names": await names_of(request.app[SESSIONS], experts), "kind_labels": kind_labels(),
+        "phase": state.phase.value,
+    })
+
+
+# --- the forms ---------------------------------------------------------------------------------
+
+Form = MultiDictProxy[Any]
+
+
+def payload(command_type: str, fields: dict[str, Any]) -> Payload:
+    """A form's fields as the command's payload, by the same schema as a socket client's."""
+    return COMMANDS[command_type].schema.model_validate(fields)
+
+
+def _text(form: Form, name: str) -> str:
+    return str(form.get(name, "")).replace("\r\n", "\n")
+
+
+def _int(form: Form, name: str) -> int | None:
+    value = _text(form, name).strip()
+    return int(value) if value else None
+
+
+def _checkin_poll(form: Form) -> dict[str, Any] | None:
+    """The check-in poll fieldset: none without a question; options one per line (blank
+    lines skipped), and none for a word poll."""
+    question = _text(form, "checkin_question").strip()
+    if not question:
+        return None
+    kind = _text(form, "checkin_kind")
+    options = [line.strip() for line in _text(form, "checkin_options").split("\n")]
+    return {"question": question, "kind": kind,
+            "options": [] if kind == PollKind.WORD else [o for o in options if o]}
+
+
+def _item_fields(form: Form) -> dict[str, Any]:
+    """The fields of the item form as a command's payload: the expert only for the kinds
+    that have one, the breakout settings only for a breakout item, the check-in poll only
+    for a welcome item (an empty question: no check-in poll)."""
+    kind = _text(form, "kind")
+    fields: dict[str, Any] = {"kind": kind, "title": _text(form, "title").strip(),
+                              "planned_minutes": _int(form, "planned_minutes")}
+    if kind in EXPERT_KINDS:
+        fields["expert_id"] = _int(form, "expert_id")
+    if kind == "breakout":
+        fields["breakout"] = {
+            "rule": _text(form, "rule") or None, "group_size": _int(form, "group_size"),
+            "task": _text(form, "task").strip(), "note_template": _text(form, "note_template"),
+            "spread_municipalities": form.get("spread_municipalities") == "on"}
+    if kind == CHECKIN_KIND:
+        fields["checkin_poll"] = _checkin_poll(form)
+    return fields
+
+
+async def _execute(request: web.Request, access: Access, form: Form, command: Command) -> None:
+    actor = await actor_in_gathering(request.app[SESSIONS], access.person, access.gathering)
+    if actor is None:
+        raise Forbidden("not a member of the theme")
+    command_id = _text(form, "command_id")
+    outcome = await request.app[LIVE].execute(
+        actor, access.gathering.id, command, command_id if COMMAND_ID.match(command_id) else None)
+    if not outcome.answer.get("ok"):  # a form sent again gets its first answer, a refusal too
+        raise Rejected(str(outcome.answer.get("error", {}).get("message", "")))
+
+
+async def _planning_form(request: web.Request, build: Any, *, anchor: str = "agenda",
+                         on_item_page: bool = False) -> web.Response:
+    access = await gathering_access(request, runners_only=True)
+    if isinstance(access, web.Response):
+        return access
+    form = await request.post()
+    try:
+        command = build(form).to_command()
+    except (ValueError, KeyError):  # pydantic's ValidationError is a ValueError
+        error, status = invalid_text(), 400
+        if _text(form, "kind") == CHECKIN_KIND and _text(form, "checkin_question").strip():
+            error = f"{error} {poll_text()}"
+    else:
+        try:
+            await _execute(request, access, form, command)
+        except Rejected as rejected:
+            error, status = rejection_text(rejected.reason), 409
+        except Forbidden:
+            return error_page(request, 403, _("Only the facilitator of this theme and the "
+                                              "programme lead can do this."))
+        else:
+            return see_other(f"/g/{access.gathering.id}/plan#{anchor}")
+    if on_item_page:
+        return await item_page(request, error=error, status=status)
+    return await _planner(request, access, error=error, status=status)
+
+
+async def add_item(request: web.Request) -> web.Response:
+    def build(form: Form) -> AddAgendaItem:
+        return AddAgendaItem.model_validate({**_item_fields(form),
+                                             "position": _int(form, "position")})
+
+    return await _planning_form(request, build)
+
+
+async def update_item(request: web.Request) -> web.Response:
+    def build(form: Form) -> UpdateAgendaItem:
+        return UpdateAgendaItem.model_validate({"item_id": int(request.match_info["item"]),
+                                                **_item_fields(form)})
+
+    return await _planning_form(request, build, anchor=f"item-{request.match_info['item']}",
+                                on_item_page=True)
+
+
+async def move_item(request: web.Request) -> web.Response:
+    def build(form: Form) -> Payload:
+        return payload("agenda.move_item", {"item_id": int(request.match_info["item"]),
+                                            "position": _int(form, "position")})
+
+    return await _planning_form(request, build, anchor=f"item-{request.match_info['item']}")
+
+
+async def remove_item(request: web.Request) -> web.Response:
+    def build(form: Form) -> Payload:
+        return payload("agenda.remove_item", {"item_id": int(request.match_info["item"])})
+
+    return await _planning_form(request, build)
+
+
+async def use_template(request: web.Request) -> web.Response:
+    def build(form: Form) -> Payload:
+        return payload("agenda.use_template", {"template": _text(form, "template")})
+
+    return await _planning_form(request, build)
+
+
+async def copy_agenda(request: web.Request) -> web.Response:
+    def build(form: Form) -> Payload:
+        return payload("agenda.copy_from", {"from_gathering": _text(form, "from_gathering")})
+
+    return await _planning_form(request, build)
+
+
+def setup_planning(app: web.Application) -> None:
+    base = "/g/{gathering}/plan"
+    item = base + "/{item:[0-9]{1,9}}"
+    app.router.add_get(base, plan_page)
+    app.router.add_post(base + "/add", add_item)
+    app.router.add_post(base + "/template", use_template)
+    app.router.add_post(base + "/copy", copy_agenda)
+    app.router.add_get(item, item_page)
+    app.router.add_post(item, update_item)
+    app.router.add_post(item + "/move", move_item)
+    app.router.add_post(item + "/remove", remove_item)
+    app.router.add_get("/g/{gathering}/agenda", agenda_page)

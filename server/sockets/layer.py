@@ -1,0 +1,211 @@
+"""The socket.io layer: who is connected, the gate (server/sockets/gate.py) every event
+passes, and the `command` event: validate, dispatch to the one command path. Thin."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from facilitation import Actor
+from facilitation.commands import JoinRoom, SyncRoom
+from facilitation.notes import note_template
+from facilitation.snapshot import live_view
+from rooms.accounts import person_for_session
+from rooms.channels import person_room, room_of
+from rooms.context import ContextSource
+from rooms.directory import actor_in_gathering
+from rooms.live import Forbidden, GatheringNotFound, LiveRooms, Outcome
+from rooms.models import Person
+from rooms.presence import Change, Presence, PresenceFeed
+from rooms.store import GatheringStore
+from server.settings import SESSION_COOKIE
+from server.sockets.errors import ErrorCode, ProtocolError
+from server.sockets.gate import Budget, Caller, Connection, Gate, SocketEvent
+from server.sockets.protocol import COMMANDS as COMMAND_SPECS
+from server.sockets.protocol import Envelope, Payload, payload_of
+
+SYNC_EVENTS_MAX = 500  # further behind than this, a client gets a snapshot instead
+COMMANDS = Budget("commands", rate=10, burst=30, what="commands")
+
+
+@dataclass(frozen=True)
+class CommandMessage:
+    """A `command` as read: its envelope and its payload, by its command's schema."""
+
+    envelope: Envelope
+    payload: Payload
+
+    @property
+    def gathering(self) -> str:
+        return self.envelope.gathering
+
+
+def read_command(message: dict[str, Any]) -> CommandMessage:
+    envelope = Envelope.model_validate(message)
+    spec = COMMAND_SPECS.get(envelope.type)
+    if spec is None:
+        raise ProtocolError(ErrorCode.UNKNOWN_COMMAND, f"unknown command {envelope.type!r}")
+    return CommandMessage(envelope, spec.schema.model_validate(payload_of(message)))
+
+
+class SocketLayer:
+    def __init__(self, sio: socketio.AsyncServer, sessions: async_sessionmaker,
+                 store: GatheringStore, presence: Presence) -> None:
+        self.sio = sio
+        self.sessions = sessions
+        self.live = LiveRooms(store, publish=self.publish,
+                              context=ContextSource(sessions, store, presence))
+        self.presence = presence
+        # presence changes our connections cause, broadcast together per short window
+        self.presence_feed = PresenceFeed(self._publish_presence)
+        self.connections: dict[str, Connection] = {}
+        self.gate = Gate(self.connections, self.actor)
+        # called with the sid of every closed connection (the shared notes forget it)
+        self.on_close: list[Callable[[str], Awaitable[None]]] = []
+        # called with (gathering id, wire events) after every commit's broadcast, on the
+        # worker that committed (the stage takes off who lost the floor). Under the
+        # gathering's command lock: a hook must not wait for the gathering's state.
+        self.after_publish: list[Callable[[str, list[dict[str, Any]]], Awaitable[None]]] = []
+        sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
+        self.register(SocketEvent("command", read_command, self.on_command, COMMANDS,
+                                  joined=False, rights=False))
+
+    def register(self, *events: SocketEvent) -> None:
+        """Let these events in, through the gate."""
+        for event in events:
+            self.sio.on(event.name, self.gate.handler(event))
+
+    @contextlib.asynccontextmanager
+    async def presence_alive(self) -> AsyncIterator[None]:
+        """While serving: this worker's presence heartbeat; at the stop, its people leave
+        and the last coalesced presence changes go out (before Redis closes)."""
+        async with self.presence.alive(self.presence_feed.add):
+            yield
+        await self.presence_feed.close()
+
+    async def note_template(self, gathering_id: str, note_id: str) -> str:
+        """A new note's first text: its breakout item's note template."""
+        return note_template(await self.live.state(gathering_id), note_id)
+
+    async def publish(self, gathering_id: str, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            await self.sio.emit("event", event, room=room_of(gathering_id))
+        for hook in self.after_publish:
+            await hook(gathering_id, events)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        request = environ["aiohttp.request"]
+        person = await person_for_session(self.sessions, request.cookies.get(SESSION_COOKIE))
+        if person is None:
+            raise socketio.exceptions.ConnectionRefusedError(ErrorCode.UNAUTHENTICATED.value)
+        self.connections[sid] = Connection(person_id=person.id)
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        for hook in self.on_close:
+            await hook(sid)
+        connection = self.connections.pop(sid, None)
+        if connection is None:
+            return
+        for gathering_id in connection.joined:
+            change = await self.presence.leave(gathering_id, connection.person_id)
+            if change is not None:
+                self.presence_feed.add(gathering_id, change)
+
+    async def on_command(self, caller: Caller, message: CommandMessage) -> dict[str, Any]:
+        sid, connection, actor = caller.sid, caller.connection, caller.actor
+        gathering_id = message.gathering
+        command = message.payload.to_command()
+        if isinstance(command, JoinRoom):
+            return await self._join(sid, connection, actor, gathering_id)
+        if isinstance(command, SyncRoom):
+            return await self._sync(sid, connection, actor, gathering_id, command.since)
+        outcome = await self.live.execute(actor, gathering_id, command, message.envelope.id)
+        return outcome.answer
+
+    async def actor(self, connection: Connection, gathering_id: str) -> Actor:
+        """The connection's person as an actor of the gathering (cached per connection)."""
+        actor = connection.actors.get(gathering_id)
+        if actor is not None:
+            return actor
+        gathering = await self.live.store.gathering(gathering_id)
+        if gathering is None:
+            raise GatheringNotFound(gathering_id)
+        async with self.sessions() as session:
+            person = await session.get(Person, connection.person_id)
+        actor = None if person is None else await actor_in_gathering(self.sessions, person,
+                                                                    gathering)
+        if actor is None:
+            raise Forbidden("you are not a member of this gathering's theme")
+        connection.actors[gathering_id] = actor
+        return actor
+
+    async def _join(self, sid: str, connection: Connection, actor: Actor,
+                    gathering_id: str) -> dict[str, Any]:
+        outcome = await self._enter(sid, connection, actor, gathering_id)
+        snapshot = await self._snapshot(gathering_id, actor, outcome.state)
+        return {"ok": True, "version": outcome.state.version, "snapshot": snapshot}
+
+    async def _enter(self, sid: str, connection: Connection, actor: Actor,
+                     gathering_id: str) -> Outcome:
+        # Enter the room before reading state, so no event falls between the two.
+        await self.sio.enter_room(sid, room_of(gathering_id))
+        await self.sio.enter_room(sid, person_room(gathering_id, actor.person_id))
+        if gathering_id not in connection.joined:
+            connection.joined.add(gathering_id)
+            change = await self.presence.arrive(gathering_id, _person(actor))
+            if change is not None:
+                self.presence_feed.add(gathering_id, change)
+        return await self.live.execute(actor, gathering_id, JoinRoom())
+
+    async def _sync(self, sid: str, connection: Connection, actor: Actor, gathering_id: str,
+                    since: int) -> dict[str, Any]:
+        if gathering_id not in connection.joined:
+            # A reconnected client may catch up with room.sync alone: its new connection
+            # must enter the room too, or it would never hear what happens next.
+            await self._enter(sid, connection, actor, gathering_id)
+        state = await self.live.state(gathering_id)
+        behind = state.version - since
+        if 0 <= behind <= SYNC_EVENTS_MAX:
+            events = await self.live.store.events_since(gathering_id, since)
+            return {"ok": True, "version": state.version, "server_now": time.time(),
+                    "events": [e.to_wire(gathering_id) for e in events
+                               if e.version <= state.version]}
+        # too far behind, or our version went backwards (a reset): start afresh
+        snapshot = await self._snapshot(gathering_id, actor, state)
+        return {"ok": True, "version": state.version, "snapshot": snapshot}
+
+    async def _snapshot(self, gathering_id: str, actor: Actor, state: Any) -> dict[str, Any]:
+        gathering = await self.live.store.gathering(gathering_id)
+        assert gathering is not None
+        roster = await self.presence.roster(gathering_id)
+        return {
+            **live_view(state, viewer=actor.person_id),
+            "gathering": {
+                "id": gathering.id, "title": gathering.title, "number": gathering.number,
+                "year": gathering.year, "theme": gathering.theme.name,
+                "starts_at": gathering.starts_at.isoformat(),
+                "planned_minutes": gathering.planned_minutes,
+            },
+            "presence": roster.people,
+            "presence_rev": roster.rev,
+            "you": _person(actor),
+            "server_now": time.time(),
+        }
+
+    async def _publish_presence(self, gathering_id: str, changes: list[Change]) -> None:
+        await self.sio.emit("presence", {
+            "gathering": gathering_id, "type": "presence.changed",
+            "data": {"changes": [change.to_wire() for change in changes]},
+        }, room=room_of(gathering_id))
+
+
+def _person(actor: Actor) -> dict[str, Any]:
+    return {"person_id": actor.person_id, "name": actor.name, "municipality": actor.municipality,
+            "role": actor.role.value, "stage": actor.stage, "tags": list(actor.tags)}

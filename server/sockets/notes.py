@@ -1,0 +1,254 @@
+"""Socket.IO events of the shared notes: `note.subscribe`, `note.unsubscribe` and `note`,
+which carries y-protocols messages (sync step 1, step 2, update; awareness) as bytes.
+
+Reading is for everyone in the gathering; every update is checked against the gathering's
+current state (`may_write_note`) before the NoteBook stores it, and relayed to the note's
+other readers only after it is durable. Awareness (cursors, names) is relayed, never
+stored; the server puts the person's own name in it and drops colours that are not
+`#rrggbb`. docs/protocol.md, "Shared notes", is the public description."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import socketio
+from pycrdt import YMessageType, YSyncMessageType, write_message, write_var_uint
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from facilitation import Actor
+from facilitation.notes import (
+    is_note_id,
+    may_read_note,
+    may_write_note,
+    note_exists,
+)
+from rooms.notes import MalformedUpdate, NoteBook, Reader
+from server.sockets.errors import ErrorCode, ProtocolError
+from server.sockets.gate import Budget, Caller, SocketEvent
+from server.sockets.layer import SocketLayer
+
+log = logging.getLogger(__name__)
+
+NOTE_MESSAGE_MAX = 32 * 1024  # bytes of one y-protocols message (one frame is at most 64 KiB)
+AWARENESS_MAX = 4 * 1024
+AWARENESS_CLIENTS_MAX = 4  # Yjs client ids one connection may announce per note
+SUBSCRIPTIONS_MAX = 40  # notes one connection reads at once (the harvest shows every group)
+NOTE_MESSAGES = Budget("notes", rate=20, burst=40, what="note messages")
+IDLE_SECONDS = 600  # a document nobody used for this long is dropped from memory
+QUERY_AWARENESS = 3  # y-protocols' "tell me your awareness state"
+DEFAULT_COLOR = "#1a5c8a"
+HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+HEX_COLOR_ALPHA = re.compile(r"^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$")
+
+NoteKey = tuple[str, str]  # (gathering id, note id)
+
+
+def note_room(gathering_id: str, note_id: str) -> str:
+    return f"n:{gathering_id}:{note_id}"
+
+
+def _note_id(value: str) -> str:
+    if not is_note_id(value):
+        raise ValueError("a note id is `plenary`, `facilitators` or `r<round>-g<group>`")
+    return value
+
+
+NoteId = Annotated[str, StringConstraints(min_length=1, max_length=16),
+                   AfterValidator(_note_id)]
+
+
+class NoteRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    gathering: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    note: NoteId
+
+    @property
+    def key(self) -> NoteKey:
+        return (self.gathering, self.note)
+
+
+class NoteMessage(NoteRef):
+    message: Annotated[bytes, Field(min_length=1, max_length=NOTE_MESSAGE_MAX)]
+
+
+@dataclass
+class NoteConnection:
+    # note -> the Yjs client ids this connection announced in its awareness -> their clock
+    notes: dict[NoteKey, dict[int, int]] = field(default_factory=dict)
+
+
+class NoteSockets:
+    def __init__(self, sio: socketio.AsyncServer, sockets: SocketLayer, book: NoteBook) -> None:
+        self.sio = sio
+        self.sockets = sockets
+        self.book = book
+        self.connections: dict[str, NoteConnection] = {}
+        sockets.register(
+            # reading is for everyone in the gathering, before joining its room too
+            SocketEvent("note.subscribe", NoteRef.model_validate, self._subscribe,
+                        NOTE_MESSAGES, joined=False),
+            SocketEvent("note.unsubscribe", NoteRef.model_validate, self._unsubscribe,
+                        NOTE_MESSAGES, joined=False),
+            SocketEvent("note", NoteMessage.model_validate, self._message, NOTE_MESSAGES,
+                        joined=False))
+        sockets.on_close.append(self.on_disconnect)
+
+    async def on_disconnect(self, sid: str) -> None:
+        mine = self.connections.pop(sid, None)
+        try:
+            for key, clients in ({} if mine is None else mine.notes).items():
+                await self._farewell(sid, key, clients)
+        except Exception:
+            log.exception("could not announce that %s left its notes", sid)
+
+    async def _subscribe(self, caller: Caller, ref: NoteRef) -> dict[str, Any]:
+        sid, actor = caller.sid, caller.actor
+        mine = self.connections.setdefault(sid, NoteConnection())
+        state = await self.sockets.live.state(ref.gathering)
+        if not note_exists(state, ref.note):
+            raise ProtocolError(ErrorCode.NOT_FOUND, "no such note in this gathering")
+        if not may_read_note(state, actor, ref.note):
+            raise ProtocolError(ErrorCode.FORBIDDEN, "these notes are the facilitators' own")
+        if ref.key not in mine.notes and len(mine.notes) >= SUBSCRIPTIONS_MAX:
+            raise ProtocolError(ErrorCode.REJECTED, "too many notes open at once")
+        await self.sio.enter_room(sid, note_room(*ref.key))
+        mine.notes.setdefault(ref.key, {})
+        # ask the others for their cursors, so the newcomer sees them at once
+        await self._relay(sid, ref.key, bytes([QUERY_AWARENESS]))
+        return {"ok": True, "may_write": may_write_note(state, actor, ref.note)}
+
+    async def _unsubscribe(self, caller: Caller, ref: NoteRef) -> dict[str, Any]:
+        sid = caller.sid
+        mine = self.connections.setdefault(sid, NoteConnection())
+        clients = mine.notes.pop(ref.key, None)
+        await self.sio.leave_room(sid, note_room(*ref.key))
+        if clients:
+            await self._farewell(sid, ref.key, clients)
+        return {"ok": True}
+
+    async def _message(self, caller: Caller, msg: NoteMessage) -> dict[str, Any]:
+        sid, actor = caller.sid, caller.actor
+        mine = self.connections.setdefault(sid, NoteConnection())
+        clients = mine.notes.get(msg.key)
+        if clients is None:
+            raise ProtocolError(ErrorCode.REJECTED, "subscribe to the note first")
+        kind = msg.message[0]
+        if kind == YMessageType.AWARENESS:
+            relay = awareness_from(actor, msg.message, clients)
+            await self._relay(sid, msg.key, relay)
+            return {"ok": True}
+        if kind != YMessageType.SYNC:
+            raise ProtocolError(ErrorCode.INVALID_FORMAT, "unknown y-protocols message type")
+        writer = await self._writer(actor, msg) if _is_update(msg.message) else None
+        answer = await self.book.handle_sync(msg.gathering, msg.note, msg.message, writer=writer)
+        if answer.relay is not None:
+            await self._relay(sid, msg.key, answer.relay)
+        if answer.reply is not None:
+            return {"ok": True, "message": answer.reply}
+        return {"ok": True}
+
+    async def _writer(self, actor: Actor, msg: NoteMessage) -> int | None:
+        state = await self.sockets.live.state(msg.gathering)
+        return actor.person_id if may_write_note(state, actor, msg.note) else None
+
+    async def _relay(self, sid: str, key: NoteKey, message: bytes) -> None:
+        await self.sio.emit("note", {"gathering": key[0], "note": key[1], "message": message},
+                            room=note_room(*key), skip_sid=sid)
+
+    async def _farewell(self, sid: str, key: NoteKey, clients: dict[int, int]) -> None:
+        """Tell the others this connection's cursors are gone (as y-protocols does)."""
+        if clients:
+            entries = [(client, clock + 1, None) for client, clock in clients.items()]
+            await self._relay(sid, key, awareness_message(entries))
+
+    @contextlib.asynccontextmanager
+    async def janitor(self) -> AsyncIterator[None]:
+        """While serving: drop documents nobody used for IDLE_SECONDS."""
+        async def sweep() -> None:
+            while True:
+                await asyncio.sleep(IDLE_SECONDS / 10)
+                self.book.evict_idle(IDLE_SECONDS)
+
+        task = asyncio.create_task(sweep())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _is_update(message: bytes) -> bool:
+    return len(message) > 1 and message[1] in (YSyncMessageType.SYNC_STEP2,
+                                               YSyncMessageType.SYNC_UPDATE)
+
+
+def awareness_from(actor: Actor, message: bytes, clients: dict[int, int]) -> bytes:
+    """Check an awareness message and return the one to relay: names are the sender's own,
+    colours are `#rrggbb`. Records the client ids (and clocks) the connection announced."""
+    if len(message) > AWARENESS_MAX:
+        raise ProtocolError(ErrorCode.TOO_LARGE, f"awareness is at most {AWARENESS_MAX} bytes")
+    entries = read_awareness(message)
+    new = {client for client, _, _ in entries} - set(clients)
+    if len(clients) + len(new) > AWARENESS_CLIENTS_MAX:
+        raise ProtocolError(ErrorCode.REJECTED, "too many awareness client ids")
+    clean = [(client, clock, _clean_state(state, actor.name)) for client, clock, state in entries]
+    for client, clock, _ in clean:
+        clients[client] = max(clock, clients.get(client, 0))
+    return awareness_message(clean)
+
+
+def read_awareness(message: bytes) -> list[tuple[int, int, Any]]:
+    reader = Reader(message)
+    if reader.uint() != YMessageType.AWARENESS:
+        raise MalformedUpdate("not an awareness message")
+    body = Reader(reader.chunk())
+    reader.end()
+    entries = []
+    for _ in range(body.uint()):
+        client, clock, raw = body.uint(), body.uint(), body.chunk()
+        try:
+            state = json.loads(raw.decode("utf-8"))
+        except ValueError as exc:
+            raise MalformedUpdate("an awareness state is JSON") from exc
+        entries.append((client, clock, state))
+    body.end()
+    if not 0 < len(entries) <= AWARENESS_CLIENTS_MAX:
+        raise MalformedUpdate("an awareness update names 1 to 4 clients")
+    return entries
+
+
+def awareness_message(entries: list[tuple[int, int, Any]]) -> bytes:
+    body = [write_var_uint(len(entries))]
+    for client, clock, state in entries:
+        raw = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
+        body += [write_var_uint(client), write_var_uint(clock), write_message(raw)]
+    return bytes([YMessageType.AWARENESS]) + write_message(b"".join(body))
+
+
+def _clean_state(state: Any, name: str) -> dict[str, Any] | None:
+    if state is None:
+        return None
+    if not isinstance(state, dict):
+        raise MalformedUpdate("an awareness state is an object or null")
+    user = state.get("user")
+    if not isinstance(user, dict):
+        user = {}
+    color, light = user.get("color"), user.get("colorLight")
+    clean = {"name": name,
+             "color": color if isinstance(color, str) and HEX_COLOR.match(color) else
+             DEFAULT_COLOR}
+    if isinstance(light, str) and HEX_COLOR_ALPHA.match(light):
+        clean["colorLight"] = light
+    return {**state, "user": clean}
+
+
+def setup_notes(sio: socketio.AsyncServer, sockets: SocketLayer, book: NoteBook) -> NoteSockets:
+    return NoteSockets(sio, sockets, book)
