@@ -12,7 +12,7 @@ from annotated_types import Ge, Le, MaxLen, MinLen, Predicate
 
 from facilitation.commands import LIVE, Command, Need
 from facilitation.core import Decision, Rejected, applies, decides, fold, hook
-from facilitation.events import Event
+from facilitation.events import Event, GatheringEnded
 from facilitation.grouping import place_late_joiner, propose_groups
 from facilitation.roles import RUNNERS, Role
 from facilitation.state import (
@@ -458,11 +458,15 @@ def municipality_pairs(groups: tuple[Group, ...]) -> set[frozenset[str]]:
 
 
 def meetings(start: GatheringState, events: list[Event]) -> frozenset[frozenset[str]]:
-    """The municipality pairs that shared a breakout group in a gathering's event log."""
+    """The municipality pairs that shared a breakout group in a gathering's event log: groups
+    called back, and groups still open when the gathering ended (ended without a recall)."""
     met: set[frozenset[str]] = set()
     state = start
     for event in events:
         state = fold(state, [event])
-        if isinstance(event, BreakoutsRecalled) and state.breakouts is not None:
-            met |= municipality_pairs(state.breakouts.groups)
+        b = state.breakouts
+        ended_open = (isinstance(event, GatheringEnded) and b is not None
+                      and b.status is BreakoutStatus.OPEN)
+        if b is not None and (isinstance(event, BreakoutsRecalled) or ended_open):
+            met |= municipality_pairs(b.groups)
     return frozenset(met)

@@ -39,6 +39,7 @@ class Need(StrEnum):
     """What a command's decision looks at beyond the gathering's own state."""
 
     PRESENT = "present"  # the participants present now (breakouts group them)
+    HERE = "here"  # the ids of everyone present now, all roles (the floor goes to one)
     MET = "met"  # which municipalities met in the theme's earlier gatherings
     STAGES = "stages"  # the project stages' names
     PEOPLE = "people"  # the theme's people by name (the stage is given to one of them)
@@ -161,7 +162,8 @@ class LowerHand(Command, type="hand.lower", rights=SPEAKERS, phases=OPEN_PHASES,
 
 @dataclass(frozen=True)
 class CallNextHand(Command, type="hand.call_next", rights=RUNNERS, phases=LIVE,
-                   summary="Give the floor to the first in the queue."):
+                   summary="Give the floor to the first in the queue who is here.",
+                   needs=frozenset({Need.HERE})):
     pass
 
 

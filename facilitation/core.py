@@ -93,22 +93,29 @@ Hook = Callable[[GatheringState, Decision], list[Event]]
 # applied. Stored logs and tests/facilitation/test_hooks.py hold this order: a new hook
 # goes where it must run; moving an existing one changes every log from then on.
 HOOK_ORDER: dict[str, tuple[str, ...]] = {
-    # after agenda.item_started. Today none of these reads what an earlier one changed, so
-    # the order decides the log, not the outcome. What each position gives:
+    # after agenda.item_started. Today none of these reads what an earlier one changed in a
+    # way that alters the outcome (3 finds no check-in left for it to close after 2), so the
+    # order decides the log. What each position gives:
     "item_started": (
         # 1. first, the room: open groups that are not the new item's own are called back
         #    to plenary before anything of the new item (its check-in, the Q&A focus, the
         #    stage) is announced; a breakout item's groups open right after its start
         "breakouts.open_or_recall_groups",
-        # 2. a welcome item's check-in poll (closing any poll still open)
+        # 2. the last item's check-in poll closes with its item: after the room is back
+        #    (where people are comes first), and before a new check-in launches, so the old
+        #    poll's close is the last item's, not a side effect of the new launch
+        "polls.close_checkin_at_item_end",
+        # 3. a welcome item's check-in poll (closing any poll still open)
         "polls.launch_checkin_poll",
-        # 3. a Q&A item puts the questions in focus; any other item ends that focus
+        # 4. a Q&A item puts the questions in focus; any other item ends that focus
         "questions.focus_on_qa_item",
-        # 4. the last item's recording stops (item_ended) while its person still has the
+        # 5. the last item's recording stops (item_ended) while its person still has the
         #    spotlight: the recording indicator goes off before the stage moves on to the
-        #    next expert or empties, never showing a recording of someone off stage
+        #    next expert or empties, never showing a recording of someone off stage. It goes
+        #    on only when the person agreed to the new item too and 6 keeps them on stage
+        #    (a talk's Q&A): the rule asks stage.py who that is, so 6 may come after it
         "recording.stop_at_item_end",
-        # 5. last, the stage: the item's expert gets the spotlight, or it is cleared
+        # 6. last, the stage: the item's expert gets the spotlight, or it is cleared
         "stage.set_stage_for_item",
     ),
     # after attendee.arrived (when the person is new): a late participant gets a group
@@ -120,8 +127,10 @@ HOOK_ORDER: dict[str, tuple[str, ...]] = {
     # after the stage events of a move by hand: the recording stop follows the move that
     # caused it (unlike at an item change, where the stop comes first)
     "stage_changed": ("recording.stop_when_spotlight_moves",),
-    # before gathering.ended: the recording stops while the gathering is still live
-    "ending": ("recording.stop_at_gathering_end",),
+    # before gathering.ended, while the gathering is still live: first the recording stops
+    # (nothing more is recorded from the moment the facilitator ends), then a welcome item's
+    # check-in poll still open closes; neither reads what the other changed
+    "ending": ("recording.stop_at_gathering_end", "polls.close_checkin_at_gathering_end"),
 }
 
 # moment -> hook name ("<module>.<function>") -> the hook, filled as the modules register

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any, ClassVar
 
-from annotated_types import Ge, Le, MaxLen, MinLen
+from annotated_types import Ge, MaxLen, MinLen
 
 from facilitation.breakouts import MAX_GROUP_SIZE
 from facilitation.commands import OPEN_PHASES, Command, Need
@@ -96,10 +96,12 @@ class UpdateItem(Command, type="agenda.update_item", rights=RUNNERS, phases=OPEN
 @dataclass(frozen=True)
 class MoveItem(Command, type="agenda.move_item", rights=RUNNERS, phases=OPEN_PHASES,
                summary="Move an item that has not started."):
-    """Move an item so that it ends up at `position` (0-based) in the agenda."""
+    """Move an item so that it ends up at `position` (0-based) in the agenda. Where an
+    item may go depends on the agenda now (its length, the started items), so a position
+    past the end is the rule's refusal (`rejected`), not a bound of the schema."""
 
     item_id: int
-    position: Annotated[int, Ge(0), Le(MAX_ITEMS)]
+    position: Annotated[int, Ge(0)]
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,9 @@ class CopyFrom(Command, type="agenda.copy_from", rights=RUNNERS, phases=OPEN_PHA
 
 @dataclass(frozen=True)
 class UseTemplate(Command, type="agenda.use_template", rights=RUNNERS, phases=OPEN_PHASES,
-                  summary="Replace the agenda with a template's."):
-    """Replace the agenda with one of the TEMPLATES."""
+                  summary="Replace the agenda with a template's, keeping items of its kinds."):
+    """Replace the agenda with one of the TEMPLATES, laid over it (`merge_template`): the
+    agenda's items of the template's kinds stay as they are."""
 
     template: Annotated[str, MinLen(1), MaxLen(40)]
 
@@ -226,6 +229,69 @@ TEMPLATES: dict[str, tuple[tuple[str, str, int, BreakoutPlan | None], ...]] = {
         ("wrap_up", "Oppsummering", 10, None),
     ),
 }
+
+
+def template_agenda(name: str) -> tuple[AgendaSlot, ...] | None:
+    """A template's items (id 0: they get theirs when the agenda is replaced); None when
+    there is no such template."""
+    template = TEMPLATES.get(name)
+    if template is None:
+        return None
+    return tuple(AgendaSlot(0, title, kind, minutes, breakout=plan)
+                 for kind, title, minutes, plan in template)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """One item of the agenda a template gives: the template's item, and the item of the
+    same kind from the agenda as it was, kept as the facilitator made it (None: none was
+    left, so the template's item is added)."""
+
+    template: AgendaSlot
+    kept: AgendaSlot | None = None
+
+    @property
+    def slot(self) -> AgendaSlot:
+        return self.template if self.kept is None else self.kept
+
+
+@dataclass(frozen=True)
+class TemplateMerge:
+    """A template laid over an agenda (`merge_template`): what the agenda becomes, item by
+    item in the template's order, and the agenda's items that go."""
+
+    placed: tuple[Placed, ...]
+    removed: tuple[AgendaSlot, ...]
+
+    @property
+    def agenda(self) -> tuple[AgendaSlot, ...]:
+        return tuple(p.slot for p in self.placed)
+
+    @property
+    def kept(self) -> tuple[Placed, ...]:
+        return tuple(p for p in self.placed if p.kept is not None)
+
+    @property
+    def added(self) -> tuple[AgendaSlot, ...]:
+        return tuple(p.template for p in self.placed if p.kept is None)
+
+
+def merge_template(agenda: tuple[AgendaSlot, ...],
+                   template: tuple[AgendaSlot, ...]) -> TemplateMerge:
+    """Each template item takes the agenda's next item of the same kind, in order (the
+    first expert talk for the first expert talk, ...), which keeps all the facilitator set:
+    title, expert, minutes, breakout settings, check-in poll. A template item with no such
+    item left comes from the template; the agenda's items left over are removed. Using the
+    same template again keeps everything: a merge onto its own result changes nothing."""
+    waiting: dict[str, list[AgendaSlot]] = {}
+    for slot in agenda:
+        waiting.setdefault(slot.kind, []).append(slot)
+    placed = []
+    for item in template:
+        same_kind = waiting.get(item.kind)
+        placed.append(Placed(item, same_kind.pop(0) if same_kind else None))
+    kept = {p.kept.id for p in placed if p.kept is not None}
+    return TemplateMerge(tuple(placed), tuple(s for s in agenda if s.id not in kept))
 
 
 # --- the planned clock ---------------------------------------------------------------------
@@ -429,12 +495,11 @@ def decide_copy_from(command: CopyFrom, d: Decision) -> list[Event]:
 
 @decides
 def decide_use_template(command: UseTemplate, d: Decision) -> list[Event]:
-    template = TEMPLATES.get(command.template)
+    template = template_agenda(command.template)
     if template is None:
         raise Rejected(f"there is no template {command.template!r}")
-    slots = tuple(AgendaSlot(0, title, kind, minutes, breakout=plan)
-                  for kind, title, minutes, plan in template)
-    return [AgendaReplaced(_replacing(d, slots), template=command.template)]
+    merged = merge_template(d.state.agenda, template).agenda
+    return [AgendaReplaced(_replacing(d, merged), template=command.template)]
 
 
 # --- apply ---------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Quick polls and check-ins: single or multiple choice, or a short word answer.
 
 The facilitator launches a poll (or a welcome item with `settings.poll` launches its check-in
-when it starts); one poll is open at a time, launching another closes the open one. Each
-person has one answer and may change it until the poll closes.
+when it starts, and the check-in closes when another item starts or the gathering ends); one
+poll is open at a time, launching another closes the open one. Each person has one answer
+and may change it until the poll closes.
 
 Privacy: `poll.results` is the event of an answer. What is sent is the poll's new totals
 (counts per option, word counts, respondents); who answered what (`person_id`, `choices`,
@@ -235,6 +236,29 @@ def decide_close_poll(command: ClosePoll, d: Decision) -> list[Event]:
     return [PollClosed(poll.id, at=d.now)]
 
 
+def _checkin_closed(state: GatheringState, now: float,
+                    running_item: int | None = None) -> list[Event]:
+    """Close the open poll if a welcome item launched it and that item is not running."""
+    poll = open_poll(state)
+    if poll is None or poll.item_id is None or poll.item_id == running_item:
+        return []
+    return [PollClosed(poll.id, at=now)]
+
+
+@hook("item_started")
+def close_checkin_at_item_end(state: GatheringState, d: Decision) -> list[Event]:
+    """A check-in poll belongs to its welcome item: another item starting closes it. A poll
+    launched by hand stays open until closed by hand (or replaced)."""
+    slot = state.current_slot()
+    return _checkin_closed(state, d.now, None if slot is None else slot.id)
+
+
+@hook("ending")
+def close_checkin_at_gathering_end(state: GatheringState, d: Decision) -> list[Event]:
+    """The gathering ends: a check-in poll still open closes with it."""
+    return _checkin_closed(state, d.now)
+
+
 @hook("item_started")
 def launch_checkin_poll(state: GatheringState, d: Decision) -> list[Event]:
     """A welcome item with a check-in poll launches it the first time it starts."""
@@ -242,7 +266,7 @@ def launch_checkin_poll(state: GatheringState, d: Decision) -> list[Event]:
     if slot is None or slot.kind != CHECKIN_KIND or slot.checkin_poll is None:
         return []
     if any(p.item_id == slot.id for p in state.polls):
-        return []  # back to the same item: its check-in carries on
+        return []  # back to the same item: its check-in ran (and closed when it ended)
     try:
         return _launch(state, slot.checkin_poll, d.now, item_id=slot.id)
     except Rejected:

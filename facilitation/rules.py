@@ -161,9 +161,14 @@ def decide_lower_hand(command: c.LowerHand, d: Decision) -> list[e.Event]:
 
 @decides
 def decide_call_next_hand(command: c.CallNextHand, d: Decision) -> list[e.Event]:
+    """The floor goes to the first in the queue who is here. Those who left (closed every
+    tab) are passed over but keep their place: they may come back, or the facilitator
+    lowers their hands."""
     if not d.state.hands:
         raise Rejected("no hands are raised")
-    first = d.state.hands[0]
+    first = next((h for h in d.state.hands if h.person_id in d.context.here), None)
+    if first is None:
+        raise Rejected("nobody in the queue is here: lower the hands of those who left")
     return [
         e.SpeakerCalled(person_id=first.person_id, name=first.name, municipality=first.municipality)
     ]

@@ -1,8 +1,9 @@
 """The stage: who is in the spotlight for everyone. An `expert_talk` agenda item gives its
 expert the stage when it starts, and so does a `qa` item that names an expert (the expert
-answers the questions); any other item starting takes the stage back. The facilitator may
-also put anyone of the theme on stage, or clear it, by hand, and take the expert or whoever
-has the floor off the stage (`stage.take_off`)."""
+answers the questions); a `qa` item that names nobody right after an expert talk keeps that
+talk's expert on stage (the questions are for them); any other item starting takes the stage
+back. The facilitator may also put anyone of the theme on stage, or clear it, by hand, and
+take the expert or whoever has the floor off the stage (`stage.take_off`)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import ClassVar
 from facilitation.commands import LIVE, Command, Need
 from facilitation.core import Decision, Rejected, applies, decides, fold, hook, run_hooks
 from facilitation.events import Event
+from facilitation.questions import QA_KIND
 from facilitation.roles import RUNNERS
-from facilitation.state import GatheringState, PersonRef
+from facilitation.state import AgendaSlot, GatheringState, PersonRef
 
-STAGE_KINDS = frozenset({"expert_talk", "qa"})  # the kinds that may name an expert
+TALK_KIND = "expert_talk"
+STAGE_KINDS = frozenset({TALK_KIND, QA_KIND})  # the kinds that may name an expert
 
 # --- commands ----------------------------------------------------------------------------
 
@@ -109,14 +112,34 @@ def decide_take_off_stage(command: TakeOffStage, d: Decision) -> list[Event]:
     return _moved(d, events)
 
 
+def item_expert_id(agenda: tuple[AgendaSlot, ...], index: int) -> int | None:
+    """Whom the agenda item at `index` puts on stage: the expert it names, or for a Q&A
+    that names nobody right after an expert talk, that talk's expert."""
+    slot = agenda[index]
+    if slot.kind not in STAGE_KINDS:
+        return None
+    before = agenda[index - 1] if index > 0 else None
+    if slot.expert_id is None and slot.kind == QA_KIND and before and before.kind == TALK_KIND:
+        return before.expert_id
+    return slot.expert_id
+
+
+def stage_person(state: GatheringState, d: Decision) -> PersonRef | None:
+    """Whom the running item puts on stage. An expert who is no longer in the theme (so
+    cannot be here) is as good as none."""
+    if state.current is None:
+        return None
+    expert_id = item_expert_id(state.agenda, state.current.index)
+    return None if expert_id is None else _known_person(d, expert_id)
+
+
 @hook("item_started")
 def set_stage_for_item(state: GatheringState, d: Decision) -> list[Event]:
-    """An expert slot gives its expert the stage; any other item ends the spotlight."""
+    """An expert slot gives its expert the stage (a talk's Q&A keeps it); any other item
+    ends the spotlight."""
     slot = state.current_slot()
     spotlight = state.spotlight
-    # an expert who is no longer in the theme (so cannot be here) is as good as none
-    expert = None if slot is None or slot.kind not in STAGE_KINDS or slot.expert_id is None \
-        else _known_person(d, slot.expert_id)
+    expert = stage_person(state, d)
     if expert is not None and slot is not None:
         if spotlight is not None and spotlight.person_id == expert.person_id:
             return []

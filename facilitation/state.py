@@ -135,6 +135,8 @@ class Context:
     breakout groups in earlier gatherings of the theme, and the project stages' names."""
 
     present: tuple[Member, ...] = ()
+    # everyone present now, of any role: the floor goes only to someone who is here
+    here: frozenset[int] = frozenset()
     met: frozenset[frozenset[str]] = frozenset()
     stage_names: tuple[tuple[str, str], ...] = ()  # (slug, display name), in stage order
     # agenda planning: who may be named as an item's expert (people of the theme), and the
@@ -171,12 +173,14 @@ class PersonRef:
 
 @dataclass(frozen=True)
 class RecordingConsent:
-    """The person on stage agreed to be recorded during one agenda item."""
+    """The person on stage agreed to be recorded during one agenda item (and, if they said
+    so, the Q&A item right after it)."""
 
     person_id: int
     name: str
     item_id: int | None
     at: float
+    qa_item_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from recordings.archive import RecordingArchive
+from rooms.tasks import running
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +29,8 @@ async def sweep(archive: RecordingArchive, days: int) -> None:
 @contextlib.asynccontextmanager
 async def retention(archive: RecordingArchive, days: int) -> AsyncIterator[None]:
     """While serving: the hourly sweep (none when `days` is 0: kept until deleted)."""
-    task = asyncio.create_task(sweep(archive, days)) if days > 0 else None
-    try:
+    if days <= 0:
         yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return
+    async with running(sweep(archive, days)):
+        yield

@@ -11,6 +11,7 @@ import logging
 
 from facilitation import Actor, Phase, Role, decide
 from facilitation.commands import Tick
+from rooms.faults import Faults
 from rooms.live import LiveRooms
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,12 @@ def _due(live: LiveRooms) -> list[str]:
     return due
 
 
-async def run_clock(live: LiveRooms, interval: float = 1.0) -> None:
+async def run_clock(live: LiveRooms, faults: Faults, interval: float = 1.0) -> None:
     while True:
         await asyncio.sleep(interval)
         for gathering_id in _due(live):
             try:
                 await live.execute(SYSTEM, gathering_id, TICK)
-            except Exception:  # one gathering's trouble must not stop the others' clock
-                log.exception("tick failed for gathering %s", gathering_id)
+            except Exception as exc:  # one gathering's trouble must not stop the others'
+                if not faults.failed(exc):  # an outage is logged once, not every second
+                    log.exception("tick failed for gathering %s", gathering_id)

@@ -1,5 +1,6 @@
 """Gathering what a decision needs beyond the gathering's own state (facilitation.Context):
-the participants present, who met whom in the theme's earlier gatherings, stage names."""
+the participants present, everyone here, who met whom in the theme's earlier gatherings,
+stage names."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class ContextSource:
             return Context()
         return Context(
             present=await self.present(gathering_id) if Need.PRESENT in needs else (),
+            here=await self.here(gathering_id) if Need.HERE in needs else frozenset(),
             met=await self.met(gathering_id) if Need.MET in needs else frozenset(),
             stage_names=await self.stages() if Need.STAGES in needs else (),
             people=await self.people(gathering_id) if Need.PEOPLE in needs else (),
@@ -85,6 +87,10 @@ class ContextSource:
             for p in people if p.get("role") == Role.PARTICIPANT.value
         ]
         return tuple(sorted(members, key=lambda m: m.person_id))
+
+    async def here(self, gathering_id: str) -> frozenset[int]:
+        """Everyone present now, whatever their role (rooms/presence.py)."""
+        return frozenset(p["person_id"] for p in await self.presence.people(gathering_id))
 
     async def met(self, gathering_id: str) -> frozenset[frozenset[str]]:
         if gathering_id not in self._met:

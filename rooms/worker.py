@@ -22,6 +22,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from rooms.faults import Faults
+from rooms.tasks import stop
+
 log = logging.getLogger(__name__)
 
 WORKER_TTL = 15  # seconds a worker's heartbeat key lives without a beat
@@ -35,8 +38,9 @@ def new_worker_id() -> str:
 
 class Worker:
     def __init__(self, redis: Redis | None, prefix: str = "forum", ttl: float = WORKER_TTL,
-                 worker_id: str | None = None) -> None:
+                 worker_id: str | None = None, faults: Faults | None = None) -> None:
         self.redis = redis
+        self.faults = faults or Faults()
         self.prefix = prefix
         self.ttl = ttl
         self.id = worker_id or new_worker_id()
@@ -69,9 +73,11 @@ class Worker:
     async def _tick(self) -> None:
         try:
             lapsed = await self.beat()
-        except Exception:  # Redis away: what we hold waits for us; try again next time
-            log.exception("worker heartbeat failed")
+        except Exception as exc:  # Redis away: what we hold waits for us; try again next time
+            if not self.faults.failed(exc):
+                log.exception("worker heartbeat failed")
             return
+        self.faults.redis.recovered()
         for callback in self._on_beat:
             try:
                 await callback(lapsed)
@@ -96,9 +102,7 @@ class Worker:
         finally:
             self._users -= 1
             if self._users == 0 and self._loop is not None:
-                self._loop.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._loop
+                await stop(self._loop)
                 self._loop = None
                 await self._retire()
 

@@ -3,7 +3,6 @@ their keys (server/keys.py), and calls every `setup_*` of the sockets and the pa
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -21,9 +20,11 @@ from recordings.stage_tap import StageRecordings
 from recordings.storage import data_directory
 from rooms.clock import run_clock
 from rooms.db import create_engine, sessionmaker
+from rooms.faults import Faults
 from rooms.notes import NoteBook
 from rooms.presence import MemoryPresence, Presence, RedisPresence
 from rooms.store import GatheringStore
+from rooms.tasks import running
 from rooms.worker import Worker
 from server.keys import (
     ENGINE,
@@ -50,11 +51,14 @@ from server.pages.summary import setup_summaries
 from server.pages.templates import setup_templates
 from server.pages.themes import setup_themes
 from server.settings import Settings
+from server.sockets import bounded_json
+from server.sockets.bus import BusManager
 from server.sockets.layer import SocketLayer
 from server.sockets.media import setup_media
 from server.sockets.media_state import setup_media_states
 from server.sockets.notes import setup_notes
 from server.sockets.reactions import setup_reactions
+from server.sockets.server import ForumSocketServer
 from server.sockets.stage import setup_stage
 from signaling.ice import IceConfig
 
@@ -81,16 +85,14 @@ def during(context: Callable[[], AbstractAsyncContextManager[None]]) -> CleanupC
     return cleanup
 
 
-def _socket_server(settings: Settings) -> socketio.AsyncServer:
-    manager = socketio.AsyncRedisManager(
-        settings.redis_url, channel=f"{settings.redis_prefix}:socketio"
-    ) if settings.redis_url else None
-    return socketio.AsyncServer(
+def _socket_server(settings: Settings, bus: BusManager | None) -> socketio.AsyncServer:
+    return ForumSocketServer(
         async_mode="aiohttp",
-        client_manager=manager,
+        client_manager=bus,
         cors_allowed_origins=[settings.origin],
         transports=["websocket"],
         max_http_buffer_size=settings.max_message_bytes,
+        json=bounded_json,  # nesting bounded before decoding
     )
 
 
@@ -108,6 +110,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
                           client_max_size=settings.max_message_bytes)
     app[SETTINGS] = settings
     app[ENGINE] = engine = create_engine(settings.database_url)
+    faults = Faults()  # this process's outages: logged once each, not per failure
+    faults.watch(engine)
     app[SESSIONS] = sessions = sessionmaker(engine)
     app[STORE] = store = GatheringStore(sessions)
     app[POSTBOX] = Postbox(settings)
@@ -115,15 +119,18 @@ def create_app(settings: Settings | None = None) -> web.Application:
         settings.recordings_path))
     redis = Redis.from_url(settings.redis_url, decode_responses=True) \
         if settings.redis_url else None
-    worker = Worker(redis, prefix=settings.redis_prefix, ttl=max(3, settings.worker_ttl))
+    worker = Worker(redis, prefix=settings.redis_prefix, ttl=max(3, settings.worker_ttl),
+                    faults=faults)
     ice = IceConfig.parse(settings.stun_urls, settings.turn_urls, settings.turn_secret,
                           settings.turn_ttl)
 
     # the live socket handlers (server/sockets/): every event passes the one gate
-    sio = _socket_server(settings)
+    bus = BusManager(settings.redis_url, channel=f"{settings.redis_prefix}:socketio",
+                     fault=faults.redis) if settings.redis_url else None
+    sio = _socket_server(settings, bus)
     sio.attach(app)
     app[SOCKETS] = sockets = SocketLayer(sio, sessions, store, _presence(redis, worker,
-                                                                         settings))
+                                                                         settings), faults)
     app[LIVE] = sockets.live
     notes = setup_notes(sio, sockets, NoteBook(sessions, sockets.note_template))
     app[NOTES] = notes.book
@@ -147,11 +154,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_assets(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        clock = asyncio.create_task(run_clock(sockets.live))
-        yield
-        clock.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await clock
+        async with running(run_clock(sockets.live, faults)):
+            yield
         await app[POSTBOX].close()
         if redis is not None:
             await redis.aclose()
@@ -172,6 +176,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(during(sockets.presence_alive))
     app.cleanup_ctx.append(during(stage.serving))
     app.cleanup_ctx.append(during(notes.janitor))
+    if bus is not None:
+        app.cleanup_ctx.append(during(bus.serving))
     app.cleanup_ctx.append(during(lambda: retention(archive,
                                                      settings.recording_retention_days)))
     return app

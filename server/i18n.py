@@ -51,14 +51,23 @@ def translations(locale: str) -> NullTranslations:
 
 
 @functools.cache
-def client_catalog(locale: str) -> dict[str, str]:
-    """The `room` domain as msgid -> translation, for the browser's gettext()."""
+def client_catalog(locale: str) -> dict[str, str | list[str]]:
+    """The `room` domain for the browser's gettext() and ngettext() (static/src/i18n.js):
+    msgid -> translation, and for a plural entry its singular msgid -> [singular, plural]."""
     path = LOCALE_DIR / locale / "LC_MESSAGES" / "room.po"
     if not path.exists():
         return {}
     with path.open("rb") as po:
         catalog = read_po(po, locale=locale, domain="room")
-    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.pluralizable}
+    entries: dict[str, str | list[str]] = {}
+    for m in catalog:
+        if not m.id or not m.string:
+            continue
+        if m.pluralizable:
+            entries[str(m.id[0])] = [str(form) for form in m.string]
+        else:
+            entries[str(m.id)] = str(m.string)
+    return entries
 
 
 def current_locale() -> str:

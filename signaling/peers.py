@@ -7,11 +7,19 @@ and the rule for which of them a new peer is told about.
 by facilitation.media.may_connect against the gathering's live state, now: a peer that
 joined while its group was open is still refused once the groups are recalled. A runner who
 is in no group may name the one group they visit; naming another one later is a new visit:
-the peers of the last one are told the runner left."""
+the peers of the last one are told the runner left.
+
+A person has one media presence per gathering: the newest tab's `media.join` replaces their
+older peer (a laptop and a phone, or two tabs, would otherwise both send camera and
+microphone to the group, and echo). The registry swaps them in one step, so two tabs joining
+at once leave exactly one; the older tab is told (`replaced`) and the others see it leave.
+Each join has its own `presence` id, which `replaced` names: a tab whose own `media.join` was
+on its way when the message came tells whether it lost that join or only an earlier one."""
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -34,6 +42,7 @@ class Peer:
     name: str
     role: str
     visiting: str | None = None  # the group a runner in no group visits (None: any)
+    presence: str = ""  # this join's id, named by the `replaced` that ends it
 
     @property
     def who(self) -> tuple[int, Role, str | None]:
@@ -44,7 +53,9 @@ class Peer:
 
 
 class PeerRegistry(Protocol):
-    async def add(self, gathering_id: str, peer: Peer) -> None: ...
+    async def add(self, gathering_id: str, peer: Peer) -> list[Peer]:
+        """Register a peer as its person's one presence in the gathering: forget the
+        person's other peers, and return them."""
 
     async def remove(self, gathering_id: str, sid: str) -> bool:
         """Forget a peer; True when it was there."""
@@ -58,8 +69,14 @@ class MemoryPeers:
     def __init__(self) -> None:
         self._peers: defaultdict[str, dict[str, Peer]] = defaultdict(dict)
 
-    async def add(self, gathering_id: str, peer: Peer) -> None:
-        self._peers[gathering_id][peer.peer] = peer
+    async def add(self, gathering_id: str, peer: Peer) -> list[Peer]:
+        peers = self._peers[gathering_id]
+        older = [p for p in peers.values()
+                 if p.person_id == peer.person_id and p.peer != peer.peer]
+        for old in older:
+            del peers[old.peer]
+        peers[peer.peer] = peer
+        return older
 
     async def remove(self, gathering_id: str, sid: str) -> bool:
         return self._peers[gathering_id].pop(sid, None) is not None
@@ -71,20 +88,41 @@ class MemoryPeers:
         return list(self._peers[gathering_id].values())
 
 
+# KEYS: the peers hash (sid -> peer), the holders hash (person -> the sid that joined last);
+# ARGV: sid, person, peer, ttl. Answers the peer replaced, if it was still one. In one
+# step: two tabs joining at once on two workers would otherwise each remove the other. A
+# holder that left since stays in the holders hash, and is not a peer to remove any more.
+_ADD = """
+local previous = redis.call('HGET', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+if previous and previous ~= ARGV[1] then
+  local older = redis.call('HGET', KEYS[1], previous)
+  if older then
+    redis.call('HDEL', KEYS[1], previous)
+    return older
+  end
+end
+return false
+"""
+
+
 class RedisPeers:
     def __init__(self, redis: Redis, prefix: str = "forum:media") -> None:
         self.redis = redis
         self.prefix = prefix
+        self._add = redis.register_script(_ADD)
 
     def _key(self, gathering_id: str) -> str:
         return f"{self.prefix}:{gathering_id}:peers"
 
-    async def add(self, gathering_id: str, peer: Peer) -> None:
-        key = self._key(gathering_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, peer.peer, json.dumps(asdict(peer)))
-            pipe.expire(key, PEERS_TTL)
-            await pipe.execute()
+    async def add(self, gathering_id: str, peer: Peer) -> list[Peer]:
+        keys = [self._key(gathering_id), f"{self.prefix}:{gathering_id}:holders"]
+        older = await self._add(keys=keys, args=[peer.peer, peer.person_id,
+                                                 json.dumps(asdict(peer)), PEERS_TTL])
+        return [] if older is None else [Peer(**json.loads(older))]
 
     async def remove(self, gathering_id: str, sid: str) -> bool:
         return bool(await self.redis.hdel(self._key(gathering_id), sid))
@@ -108,6 +146,13 @@ def peer_left(gathering_id: str, sid: str) -> dict[str, Any]:
     return {"gathering": gathering_id, "type": "peer_left", "peer": sid}
 
 
+def replaced(gathering_id: str, older: Peer) -> dict[str, Any]:
+    """The `media` message that tells a tab that another tab of its person took the place
+    of its join `older` in the gathering's mesh."""
+    return {"gathering": gathering_id, "type": "replaced", "peer": older.peer,
+            "presence": older.presence}
+
+
 Emit = Callable[[str, dict[str, Any], str], Awaitable[None]]  # (event, data, to sid)
 Broadcast = Callable[[str, dict[str, Any], str, str], Awaitable[None]]  # (..., room, skip)
 
@@ -121,20 +166,24 @@ class MediaPeers:
         self.local: dict[str, set[str]] = {}  # sid on this worker -> gatherings it joined
 
     async def join(self, sid: str, actor: Actor, gathering_id: str, state: GatheringState,
-                   emit: Emit, now: float, *, visiting: str | None = None,
-                   broadcast: Broadcast | None = None) -> dict[str, Any]:
-        me = Peer(sid, actor.person_id, actor.name, actor.role.value, visiting)
+                   emit: Emit, now: float, *, broadcast: Broadcast,
+                   visiting: str | None = None) -> dict[str, Any]:
+        me = Peer(sid, actor.person_id, actor.name, actor.role.value, visiting,
+                  secrets.token_hex(8))
         before = await self.registry.get(gathering_id, sid)
-        await self.registry.add(gathering_id, me)
+        older = await self.registry.add(gathering_id, me)
         self.local.setdefault(sid, set()).add(gathering_id)
-        if before is not None and before.visiting != visiting and broadcast is not None:
-            await broadcast("media", peer_left(gathering_id, sid), media_room(gathering_id), sid)
+        for old in older:  # the older tab may be on another worker: `emit` reaches it there
+            await emit("media", replaced(gathering_id, old), old.peer)
+        moved = before is not None and before.visiting != visiting
+        for gone in [*(old.peer for old in older), *([sid] if moved else [])]:
+            await broadcast("media", peer_left(gathering_id, gone), media_room(gathering_id), sid)
         allowed = [p for p in await self.registry.all(gathering_id)
                    if p.peer != sid and may_connect(state, me.who, p.who)]
         for peer in allowed:
             await emit("media", {"gathering": gathering_id, "type": "peer_joined",
                                  **me.public()}, peer.peer)
-        return {"ok": True, "peer": sid, **self.ice_answer(actor, now),
+        return {"ok": True, "peer": sid, "presence": me.presence, **self.ice_answer(actor, now),
                 "peers": [p.public() for p in allowed]}
 
     def ice_answer(self, actor: Actor, now: float) -> dict[str, Any]:

@@ -34,7 +34,6 @@ request also reaches the shared encoder, whose next frame is then encoded as a k
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fractions
 import logging
 import time
@@ -56,6 +55,8 @@ from aiortc import (
 )
 from aiortc.codecs.opus import OpusEncoder
 from aiortc.mediastreams import MediaStreamError
+
+from rooms.tasks import stop as stop_task
 
 log = logging.getLogger(__name__)
 
@@ -316,9 +317,7 @@ class _Fanout:
                 listener.stop()
 
     async def stop(self) -> None:
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
+        await stop_task(self.task)
 
 
 def _hook_keyframe_requests(sender: RTCRtpSender, fanout: _Fanout) -> None:

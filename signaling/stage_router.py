@@ -18,6 +18,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from rooms.tasks import stop
 from rooms.worker import Worker
 from signaling.stage import StageError
 from signaling.stage_host import StageHost
@@ -175,9 +176,7 @@ class StageRouter:
         finally:
             if listener is not None:
                 self.worker.off_beat(self.on_beat)
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await listener
+                await stop(listener)
             owned = list(self.host.rooms)
             await asyncio.wait_for(self.host.close(), 30)
             if self.redis is not None:

@@ -53,28 +53,54 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> None:
         loaded = await load_demo(sessions)
         links = await demo_sign_ins(sessions, days=settings.invitation_days)
     print("demo data loaded" if loaded else "the forum already has themes; demo data not loaded")
+    _links_from(settings)
     print(f"sign-in links (reusable for {settings.invitation_days} days):")
     for link in links:
         print(f"  {link.label:<24} {link.name} <{link.email}>")
         print(f"    {sign_in_url(settings, link.token)}")
 
 
+# the address in printed sign-in links, said in the --help of the commands that print them
+LINKS_HELP = (
+    "Sign-in links use PUBLIC_URL. Without it they use http://HOST:PORT from this "
+    "environment: the address `forum serve` listens on when it runs with the same "
+    "environment (--host and --port override HOST and PORT here as they do there). A server "
+    "on another port, or behind a proxy, needs PUBLIC_URL set here too.")
+
+
+def _link_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--host", help="the server's address in links without PUBLIC_URL "
+                                        "(overrides HOST)")
+    command.add_argument("--port", type=int, help="the server's port in links without "
+                                                  "PUBLIC_URL (overrides PORT)")
+
+
+def _links_from(settings: Settings) -> None:
+    if not settings.public_url:
+        print(f"PUBLIC_URL is not set: links are for a server at {settings.origin} "
+              "(HOST and PORT, or --host and --port)", file=sys.stderr)
+
+
 async def _invite(settings: Settings, args: argparse.Namespace) -> None:
     from rooms.accounts import create_invitation
-    from rooms.roster import UnknownTheme, enrol
+    from rooms.roster import enrol
     from server.pages.auth import sign_in_url
 
     async with _database(settings) as sessions:
         try:
             person = await enrol(sessions, theme_slug=args.theme, role=Role(args.role),
-                                 email=args.email, name=args.name)
-        except UnknownTheme as error:
+                                 email=args.email, name=args.name,
+                                 municipality=args.municipality,
+                                 new_municipality=args.new_municipality)
+        except LookupError as error:  # no such theme or municipality
             raise SystemExit(f"forum invite: {error}") from None
         token = await create_invitation(sessions, person.id, days=settings.invitation_days,
                                         reusable=args.reusable)
     kind = "reusable" if args.reusable else "single-use"
-    print(f"{kind} sign-in link for {person.name} <{person.email}> ({args.role}, {args.theme}), "
-          f"valid {settings.invitation_days} days:", file=sys.stderr)
+    place = f", {person.municipality.name}" if person.municipality else ""
+    print(f"{kind} sign-in link for {person.name} <{person.email}>{place} ({args.role}, "
+          f"{args.theme}), valid {settings.invitation_days} days:", file=sys.stderr)
+    _links_from(settings)
     print(sign_in_url(settings, token))
 
 
@@ -130,15 +156,31 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_db_upgrade)
 
     demo = commands.add_parser(
-        "demo", help="load demo data into an empty forum and print demo sign-in links")
+        "demo", help="load demo data into an empty forum and print demo sign-in links",
+        epilog=LINKS_HELP)
+    _link_options(demo)
     demo.set_defaults(handler=_demo)
 
     invite = commands.add_parser(
-        "invite", help="give a person a role in a theme (creating them if new); print a link")
+        "invite", help="give a person a role in a theme (creating them if new); print a link",
+        description="Give a person a role in a theme, creating them if new, and print a "
+                    "sign-in link. The name and municipality given are set also for a person "
+                    "who is already there.", epilog=LINKS_HELP)
     invite.add_argument("--theme", required=True, help="theme slug, e.g. mat")
-    invite.add_argument("--role", required=True, choices=[r.value for r in Role])
+    invite.add_argument("--role", required=True,
+                        choices=[r.value for r in Role if r is not Role.SYSTEM])
     invite.add_argument("--email", required=True, help="the person's e-mail address")
-    invite.add_argument("--name", help="display name (default: the address's local part)")
+    invite.add_argument("--name", help="display name (default for a new person: the "
+                                       "address's local part)")
+    invite.add_argument("--municipality",
+                        help="the person's municipality, one the forum has: its name without "
+                             "regard to case, spacing or a trailing 'kommune' ('askvik' is "
+                             "'Askvik kommune'). An unknown name is refused, with the names "
+                             "that come close")
+    invite.add_argument("--new-municipality", action="store_true",
+                        help="create the municipality, named as written, when none matches "
+                             "(a county's name ends in 'fylkeskommune')")
+    _link_options(invite)
     invite.add_argument("--reusable", action="store_true",
                         help="the link works until it expires, not just once")
     invite.set_defaults(handler=_invite)

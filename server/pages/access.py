@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from facilitation import Role
+from facilitation import GatheringState, Phase, Role
 from facilitation.roles import runs_gathering
 from rooms.directory import role_in_theme
 from rooms.models import Gathering, Person
+from rooms.summaries import Summaries
 from server.i18n import gettext as _
 from server.keys import SESSIONS, STORE
 from server.pages.auth import error_page, see_other, signed_in
@@ -44,3 +45,14 @@ async def gathering_access(request: web.Request, *, runners_only: bool = False
         return error_page(request, 403, _("Only the facilitator of this theme and the "
                                           "programme lead can do this."))
     return Access(gathering, person, role)
+
+
+async def published_summary(request: web.Request, state: GatheringState) -> str | None:
+    """The address of the gathering's summary, for its members: once the gathering has ended
+    and the summary is published; None before (a draft is for the runners' own link)."""
+    if state.phase is not Phase.ENDED:
+        return None
+    gathering_id = state.gathering_id
+    summaries = Summaries(request.app[SESSIONS], request.app[STORE])
+    published = await summaries.published_of([gathering_id])
+    return f"/g/{gathering_id}/summary" if gathering_id in published else None

@@ -30,7 +30,7 @@ PERSON = web.RequestKey("person", Person)
 FRESH_CSRF = web.RequestKey("fresh_csrf", str)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Paths that are not pages: no person to load, no forms to check.
-NOT_PAGES = ("/static/", "/socket.io/", "/healthz")
+NOT_PAGES = ("/static/", "/socket.io/", "/healthz", "/favicon.ico")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

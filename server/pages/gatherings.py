@@ -14,8 +14,8 @@ from rooms.directory import gatherings_of, stage_names, visible_themes
 from rooms.models import Gathering, Person, Theme
 from rooms.summaries import Summaries
 from server.i18n import current_locale
-from server.keys import SESSIONS, STORE
-from server.pages.access import gathering_access
+from server.keys import LIVE, SESSIONS, STORE
+from server.pages.access import gathering_access, published_summary
 from server.pages.auth import render, see_other, signed_in
 
 
@@ -44,8 +44,10 @@ async def _room(request: web.Request, template: str, *, console: bool) -> web.Re
     if isinstance(access, web.Response):
         return access
     stages = await stage_names(request.app[SESSIONS])
-    return render(request, template,
-                  room_context(access.gathering, access.person, access.role, stages))
+    state = await request.app[LIVE].state(access.gathering.id)
+    return render(request, template, {
+        **room_context(access.gathering, access.person, access.role, stages),
+        "summary_url": await published_summary(request, state)})
 
 
 def room_context(gathering: Gathering, person: Person, role: Role,

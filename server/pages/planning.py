@@ -9,14 +9,16 @@ rendered page gives its forms a fresh command id, so a form sent twice acts once
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from facilitation import Command, GatheringState, Phase, Rejected
+from facilitation import AgendaSlot, Command, GatheringState, Phase, Rejected
 from facilitation.planning import (
     EXPERT_KINDS,
     KINDS,
@@ -24,8 +26,11 @@ from facilitation.planning import (
     MAX_TITLE_CHARS,
     MIN_MINUTES,
     TEMPLATES,
+    TemplateMerge,
     frozen_prefix,
+    merge_template,
     planned_clock,
+    template_agenda,
 )
 from facilitation.polls import (
     CHECKIN_KIND,
@@ -34,12 +39,14 @@ from facilitation.polls import (
     MAX_QUESTION_CHARS,
     MIN_OPTIONS,
 )
+from facilitation.stage import TALK_KIND
 from facilitation.state import GroupingRule, PollKind
 from rooms.directory import actor_in_gathering, gatherings_of, names_of, theme_members
 from rooms.live import Forbidden
 from server.i18n import gettext as _
+from server.i18n import ngettext
 from server.keys import LIVE, SESSIONS
-from server.pages.access import Access, gathering_access
+from server.pages.access import Access, gathering_access, published_summary
 from server.pages.auth import error_page, render, see_other
 from server.sockets.protocol import COMMANDS, AddAgendaItem, Payload, UpdateAgendaItem
 
@@ -51,6 +58,13 @@ def kind_labels() -> dict[str, str]:
     return {"welcome": _("Welcome and check-in"), "expert_talk": _("Expert talk"),
             "qa": _("Questions and answers"), "breakout": _("Breakout groups"),
             "plenary": _("Plenary sharing"), "break": _("Break"), "wrap_up": _("Wrap-up")}
+
+
+def proposed_talk(agenda: tuple[AgendaSlot, ...]) -> AgendaSlot | None:
+    """The expert talk that ends the agenda, if it names an expert: the add form proposes
+    its expert, for the Q&A that usually follows (which keeps them on stage anyway)."""
+    last = agenda[-1] if agenda else None
+    return last if last and last.kind == TALK_KIND and last.expert_id is not None else None
 
 
 def rule_labels() -> dict[str, str]:
@@ -75,6 +89,8 @@ def rejection_text(reason: str) -> str:
     """The planning rules' reasons (English, for developers) as a message for people."""
     known = [
         ("ended", _("The gathering has ended: its agenda can no longer be changed.")),
+        ("agenda has started", _("The agenda has started: it can no longer be replaced as "
+                                 "a whole. Change the items that have not started yet.")),
         ("started", _("That item has started, so it can no longer be changed. Change the "
                       "items that have not started yet.")),
         ("no such agenda item", _("That item is no longer on the agenda.")),
@@ -94,18 +110,28 @@ def rejection_text(reason: str) -> str:
                 _("The agenda could not be changed. Reload the page and try again."))
 
 
+def characters(count: int) -> str:
+    return ngettext("%(count)s character", "%(count)s characters", count) % {"count": count}
+
+
+def minutes(count: int) -> str:
+    return ngettext("%(count)s minute", "%(count)s minutes", count) % {"count": count}
+
+
 def invalid_text() -> str:
-    return _("Check the fields: a title has 1 to %(chars)s characters and an item lasts "
-             "%(low)s to %(high)s minutes.") % {"chars": MAX_TITLE_CHARS, "low": MIN_MINUTES,
-                                                "high": MAX_MINUTES}
+    return _("Check the fields: a title has 1 to %(chars)s and an item lasts %(low)s to "
+             "%(high)s.") % {"chars": characters(MAX_TITLE_CHARS), "low": MIN_MINUTES,
+                             "high": minutes(MAX_MINUTES)}
 
 
 def poll_text() -> str:
-    return _("Check the check-in poll: a question has 1 to %(chars)s characters; a choice "
-             "poll has %(low)s to %(high)s different options, one per line, of at most "
-             "%(option)s characters each; a word poll has no options.") % {
-        "chars": MAX_QUESTION_CHARS, "low": MIN_OPTIONS, "high": MAX_OPTIONS,
-        "option": MAX_OPTION_CHARS}
+    options = ngettext("%(count)s different option", "%(count)s different options",
+                       MAX_OPTIONS) % {"count": MAX_OPTIONS}
+    return _("Check the check-in poll: a question has 1 to %(chars)s; a choice poll has "
+             "%(low)s to %(options)s, one per line, of at most %(option)s each; a word poll "
+             "has no options.") % {
+        "chars": characters(MAX_QUESTION_CHARS), "low": MIN_OPTIONS, "options": options,
+        "option": characters(MAX_OPTION_CHARS)}
 
 
 # --- the pages -------------------------------------------------------------------------------
@@ -135,6 +161,7 @@ async def _planner(request: web.Request, access: Access, *, error: str | None = 
         "kinds": KINDS, "kind_labels": kind_labels(), "rule_labels": rule_labels(),
         "templates": template_labels(), "expert_kinds": sorted(EXPERT_KINDS),
         "poll_kinds": poll_kind_labels(), "command_id": uuid.uuid4().hex,
+        "proposed_talk": proposed_talk(state.agenda),
     }, status=status)
 
 
@@ -179,7 +206,7 @@ async def agenda_page(request: web.Request) -> web.Response:
         "gathering": gathering, "theme": gathering.theme, "runs": access.runs,
         "clock": planned_clock(state.agenda, gathering.starts_at, gathering.planned_minutes),
         "names": await names_of(request.app[SESSIONS], experts), "kind_labels": kind_labels(),
-        "phase": state.phase.value,
+        "phase": state.phase.value, "summary_url": await published_summary(request, state),
     })
 
 
@@ -303,9 +330,61 @@ async def remove_item(request: web.Request) -> web.Response:
     return await _planning_form(request, build)
 
 
+def confirmed_as(merge: TemplateMerge) -> str:
+    """What a template's confirmation showed, in short: the agenda it gives and the items it
+    removes. Its form carries this, so the template is applied only as it was shown."""
+    shown = (tuple(replace(slot, id=0) for slot in merge.agenda), merge.removed)
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+
+
+async def _template_confirmation(request: web.Request, access: Access, name: str, *,
+                                 error: str | None = None, status: int = 200) -> web.Response:
+    """What using the template would do to the agenda: which items are kept (in the place
+    of the template's item of their kind), added and removed; and the form that does it."""
+    state = await _state(request, access)
+    template = template_agenda(name)
+    if template is None:
+        return await _planner(request, access, error=rejection_text("template"), status=404)
+    if state.phase is Phase.ENDED or frozen_prefix(state):
+        reason = "ended" if state.phase is Phase.ENDED else "agenda has started"
+        return await _planner(request, access, error=rejection_text(reason), status=409)
+    merge = merge_template(state.agenda, template)
+    experts = {s.expert_id for s in merge.agenda if s.expert_id is not None}
+    return render(request, "pages/plan_template.html", {
+        "gathering": access.gathering, "template": name, "label": template_labels()[name],
+        "merge": merge, "confirmed_as": confirmed_as(merge), "error": error,
+        "names": await names_of(request.app[SESSIONS], experts), "kind_labels": kind_labels(),
+        "command_id": uuid.uuid4().hex,
+    }, status=status)
+
+
+async def template_page(request: web.Request) -> web.Response:
+    access = await gathering_access(request, runners_only=True)
+    if isinstance(access, web.Response):
+        return access
+    return await _template_confirmation(request, access, request.query.get("template", ""))
+
+
 async def use_template(request: web.Request) -> web.Response:
+    """Apply a template as its confirmation showed it; a form that shows something else
+    (the agenda changed meanwhile, or nothing was shown) gets the confirmation again."""
+    access = await gathering_access(request, runners_only=True)
+    if isinstance(access, web.Response):
+        return access
+    form = await request.post()
+    name = _text(form, "template")
+    template = template_agenda(name)
+    if template is not None:
+        merge = merge_template((await _state(request, access)).agenda, template)
+        shown = _text(form, "confirmed_as")
+        if shown != confirmed_as(merge):
+            changed = _("The agenda has changed since: check what the template does now.")
+            return await _template_confirmation(request, access, name,
+                                                error=changed if shown else None,
+                                                status=409 if shown else 200)
+
     def build(form: Form) -> Payload:
-        return payload("agenda.use_template", {"template": _text(form, "template")})
+        return payload("agenda.use_template", {"template": name})
 
     return await _planning_form(request, build)
 
@@ -322,6 +401,7 @@ def setup_planning(app: web.Application) -> None:
     item = base + "/{item:[0-9]{1,9}}"
     app.router.add_get(base, plan_page)
     app.router.add_post(base + "/add", add_item)
+    app.router.add_get(base + "/template", template_page)
     app.router.add_post(base + "/template", use_template)
     app.router.add_post(base + "/copy", copy_agenda)
     app.router.add_get(item, item_page)

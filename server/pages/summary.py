@@ -90,8 +90,9 @@ async def save_summary(request: web.Request) -> web.Response:
     intro = str(form.get("intro", "")).replace("\r\n", "\n").strip()
     action = str(form.get("action", "save"))
     if len(intro) > MAX_INTRO_CHARS:
-        return await summary_page(request, status=400, error=_(
-            "The introduction is too long: at most %(count)s characters.")
+        return await summary_page(request, status=400, error=ngettext(
+            "The introduction is too long: at most %(count)s character.",
+            "The introduction is too long: at most %(count)s characters.", MAX_INTRO_CHARS)
             % {"count": MAX_INTRO_CHARS})
     if action == "publish":
         state = await request.app[LIVE].state(access.gathering.id)

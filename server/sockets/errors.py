@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from facilitation import Rejected
+from rooms.faults import Faults
 from rooms.live import Forbidden, GatheringNotFound
 from rooms.notes import NoteRefused
 from signaling.relay import SignalRefused
@@ -27,6 +28,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     RATE_LIMITED = "rate_limited"
     TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
 
@@ -74,9 +76,12 @@ STAGE_CODES = {
 }
 
 
-def error_answer(exc: BaseException) -> dict[str, Any]:
-    """Map any exception raised while handling a socket message to the ack the client gets."""
+def error_answer(exc: BaseException, faults: Faults | None = None) -> dict[str, Any]:
+    """Map any exception raised while handling a socket message to the ack the client gets.
+    An outage of the database or Redis is counted in `faults` (one log line when it starts,
+    not a traceback per refusal)."""
     code: ErrorCode
+    fault = None if faults is None else faults.of(exc)
     if isinstance(exc, ProtocolError):
         code, message = exc.code, exc.message
     elif isinstance(exc, StageError):
@@ -93,6 +98,9 @@ def error_answer(exc: BaseException) -> dict[str, Any]:
         code, message = ErrorCode.FORBIDDEN, str(exc)
     elif isinstance(exc, GatheringNotFound):
         code, message = ErrorCode.NOT_FOUND, "no such gathering"
+    elif fault is not None:
+        fault.failed(exc)
+        code, message = ErrorCode.UNAVAILABLE, f"{fault.what} is unavailable; try again"
     else:
         log.exception("a socket message failed", exc_info=exc)
         code, message = ErrorCode.INTERNAL, "something went wrong on the server"

@@ -10,6 +10,7 @@ becomes an error ack through one mapping (server/sockets/errors.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,7 +18,8 @@ from typing import Any, Protocol
 from facilitation import Actor
 from facilitation.roles import may_send
 from rooms.live import Forbidden
-from server.sockets.errors import ErrorCode, ProtocolError, error_answer
+from server.sockets.bounded_json import too_deep
+from server.sockets.errors import ErrorCode, ProtocolError
 from server.sockets.ratelimit import TokenBucket
 
 
@@ -40,6 +42,8 @@ class Connection:
     actors: dict[str, Actor] = field(default_factory=dict)
     joined: set[str] = field(default_factory=set)
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    # its arrivals in presence and its leaving at the close take turns (SocketLayer)
+    presence_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def take(self, budget: Budget) -> bool:
         bucket = self.buckets.get(budget.name)
@@ -84,12 +88,15 @@ class SocketEvent:
 
 
 ActorOf = Callable[[Connection, str], Awaitable[Actor]]
+ErrorAnswer = Callable[[BaseException], dict[str, Any]]
 
 
 class Gate:
-    def __init__(self, connections: dict[str, Connection], actor_of: ActorOf) -> None:
+    def __init__(self, connections: dict[str, Connection], actor_of: ActorOf,
+                 error_answer: ErrorAnswer) -> None:
         self.connections = connections
         self.actor_of = actor_of
+        self.error_answer = error_answer  # server/sockets/errors.py, with the faults
 
     def connection(self, sid: str, budget: Budget) -> Connection:
         """The sender's connection, once they are known and within their budget."""
@@ -104,6 +111,8 @@ class Gate:
                      extra: tuple[Any, ...]) -> dict[str, Any]:
         try:
             connection = self.connection(sid, event.budget)
+            if too_deep(data):
+                raise ProtocolError(ErrorCode.INVALID_FORMAT, "nested too deeply")
             if extra or not isinstance(data, dict):
                 raise ProtocolError(ErrorCode.INVALID_FORMAT, "send one object")
             message = event.parse(data)
@@ -115,7 +124,7 @@ class Gate:
                 raise ProtocolError(ErrorCode.REJECTED, "join the gathering's room first")
             return await event.handler(Caller(sid, connection, actor), message)
         except Exception as exc:  # every failure becomes an error code in the ack
-            return error_answer(exc)
+            return self.error_answer(exc)
 
     def handler(self, event: SocketEvent) -> Callable[..., Awaitable[dict[str, Any]]]:
         """The socket.io handler of `event`."""

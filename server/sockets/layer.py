@@ -20,12 +20,14 @@ from rooms.accounts import person_for_session
 from rooms.channels import person_room, room_of
 from rooms.context import ContextSource
 from rooms.directory import actor_in_gathering
+from rooms.faults import Faults
 from rooms.live import Forbidden, GatheringNotFound, LiveRooms, Outcome
 from rooms.models import Person
 from rooms.presence import Change, Presence, PresenceFeed
 from rooms.store import GatheringStore
 from server.settings import SESSION_COOKIE
-from server.sockets.errors import ErrorCode, ProtocolError
+from server.sockets.bounded_json import too_deep
+from server.sockets.errors import ErrorCode, ProtocolError, error_answer
 from server.sockets.gate import Budget, Caller, Connection, Gate, SocketEvent
 from server.sockets.protocol import COMMANDS as COMMAND_SPECS
 from server.sockets.protocol import Envelope, Payload, payload_of
@@ -56,16 +58,17 @@ def read_command(message: dict[str, Any]) -> CommandMessage:
 
 class SocketLayer:
     def __init__(self, sio: socketio.AsyncServer, sessions: async_sessionmaker,
-                 store: GatheringStore, presence: Presence) -> None:
+                 store: GatheringStore, presence: Presence, faults: Faults | None = None) -> None:
         self.sio = sio
         self.sessions = sessions
+        self.faults = faults or Faults()
         self.live = LiveRooms(store, publish=self.publish,
                               context=ContextSource(sessions, store, presence))
         self.presence = presence
         # presence changes our connections cause, broadcast together per short window
         self.presence_feed = PresenceFeed(self._publish_presence)
         self.connections: dict[str, Connection] = {}
-        self.gate = Gate(self.connections, self.actor)
+        self.gate = Gate(self.connections, self.actor, self.error_answer)
         # called with the sid of every closed connection (the shared notes forget it)
         self.on_close: list[Callable[[str], Awaitable[None]]] = []
         # called with (gathering id, wire events) after every commit's broadcast, on the
@@ -100,9 +103,20 @@ class SocketLayer:
         for hook in self.after_publish:
             await hook(gathering_id, events)
 
+    def error_answer(self, exc: BaseException) -> dict[str, Any]:
+        """The ack for a failure, outages counted in this process's faults."""
+        return error_answer(exc, self.faults)
+
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if too_deep(auth):
+            raise socketio.exceptions.ConnectionRefusedError(ErrorCode.INVALID_FORMAT.value)
         request = environ["aiohttp.request"]
-        person = await person_for_session(self.sessions, request.cookies.get(SESSION_COOKIE))
+        try:
+            person = await person_for_session(self.sessions,
+                                              request.cookies.get(SESSION_COOKIE))
+        except Exception as exc:  # refused with its code (`unavailable`), not the library's
+            code = self.error_answer(exc)["error"]["code"]
+            raise socketio.exceptions.ConnectionRefusedError(code) from exc
         if person is None:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.UNAUTHENTICATED.value)
         self.connections[sid] = Connection(person_id=person.id)
@@ -113,10 +127,23 @@ class SocketLayer:
         connection = self.connections.pop(sid, None)
         if connection is None:
             return
-        for gathering_id in connection.joined:
-            change = await self.presence.leave(gathering_id, connection.person_id)
-            if change is not None:
-                self.presence_feed.add(gathering_id, change)
+        async with connection.presence_turn:  # after an arrival under way (_arrive)
+            for gathering_id in connection.joined:
+                change = await self.presence.leave(gathering_id, connection.person_id)
+                if change is not None:
+                    self.presence_feed.add(gathering_id, change)
+
+    def is_open(self, sid: str) -> bool:
+        """Whether `sid`'s connection is open: false as soon as its close begins, when the
+        close hooks (`on_close`, presence) may already have run."""
+        return bool(self.sio.manager.is_connected(sid, "/"))
+
+    def ensure_open(self, sid: str) -> None:
+        """For a handler about to enter rooms or keep something for `sid` after an await: a
+        tab may have closed meanwhile (during its own subscribe or join). Refused quietly,
+        as nobody waits for the answer; socket.io would raise for a sid it forgot."""
+        if not self.is_open(sid):
+            raise ProtocolError(ErrorCode.REJECTED, "the connection has closed")
 
     async def on_command(self, caller: Caller, message: CommandMessage) -> dict[str, Any]:
         sid, connection, actor = caller.sid, caller.connection, caller.actor
@@ -154,15 +181,24 @@ class SocketLayer:
 
     async def _enter(self, sid: str, connection: Connection, actor: Actor,
                      gathering_id: str) -> Outcome:
+        self.ensure_open(sid)
         # Enter the room before reading state, so no event falls between the two.
         await self.sio.enter_room(sid, room_of(gathering_id))
         await self.sio.enter_room(sid, person_room(gathering_id, actor.person_id))
-        if gathering_id not in connection.joined:
-            connection.joined.add(gathering_id)
+        await self._arrive(sid, connection, actor, gathering_id)
+        return await self.live.execute(actor, gathering_id, JoinRoom())
+
+    async def _arrive(self, sid: str, connection: Connection, actor: Actor,
+                      gathering_id: str) -> None:
+        """Count the connection present in the gathering, once. A close waits for an
+        arrival under way and takes it out again; once the close has begun, none counts."""
+        async with connection.presence_turn:
+            if gathering_id in connection.joined or not self.is_open(sid):
+                return
             change = await self.presence.arrive(gathering_id, _person(actor))
+            connection.joined.add(gathering_id)
             if change is not None:
                 self.presence_feed.add(gathering_id, change)
-        return await self.live.execute(actor, gathering_id, JoinRoom())
 
     async def _sync(self, sid: str, connection: Connection, actor: Actor, gathering_id: str,
                     since: int) -> dict[str, Any]:

@@ -55,9 +55,14 @@ class MediaSockets:
 
     async def _join(self, caller: Caller, ref: MediaJoin) -> dict[str, Any]:
         state = await self.sockets.live.state(ref.gathering)
+        self.sockets.ensure_open(caller.sid)  # the tab may have closed meanwhile
         await self.sio.enter_room(caller.sid, media_room(ref.gathering))
-        return await self.peers.join(caller.sid, caller.actor, ref.gathering, state, self._emit,
-                                     time.time(), visiting=ref.group, broadcast=self._broadcast)
+        answer = await self.peers.join(caller.sid, caller.actor, ref.gathering, state,
+                                       self._emit, time.time(), visiting=ref.group,
+                                       broadcast=self._broadcast)
+        if not self.sockets.is_open(caller.sid):  # closed while joining: its close hook ran
+            await self.peers.leave(caller.sid, ref.gathering, self._broadcast)
+        return answer
 
     async def _leave(self, caller: Caller, ref: MediaRef) -> dict[str, Any]:
         await self.peers.leave(caller.sid, ref.gathering, self._broadcast)

@@ -30,6 +30,7 @@ from facilitation.notes import (
     note_exists,
 )
 from rooms.notes import MalformedUpdate, NoteBook, Reader
+from rooms.tasks import running
 from server.sockets.errors import ErrorCode, ProtocolError
 from server.sockets.gate import Budget, Caller, SocketEvent
 from server.sockets.layer import SocketLayer
@@ -110,12 +111,13 @@ class NoteSockets:
 
     async def _subscribe(self, caller: Caller, ref: NoteRef) -> dict[str, Any]:
         sid, actor = caller.sid, caller.actor
-        mine = self.connections.setdefault(sid, NoteConnection())
         state = await self.sockets.live.state(ref.gathering)
         if not note_exists(state, ref.note):
             raise ProtocolError(ErrorCode.NOT_FOUND, "no such note in this gathering")
         if not may_read_note(state, actor, ref.note):
             raise ProtocolError(ErrorCode.FORBIDDEN, "these notes are the facilitators' own")
+        self.sockets.ensure_open(sid)  # else on_disconnect ran: nothing would forget `mine`
+        mine = self.connections.setdefault(sid, NoteConnection())
         if ref.key not in mine.notes and len(mine.notes) >= SUBSCRIPTIONS_MAX:
             raise ProtocolError(ErrorCode.REJECTED, "too many notes open at once")
         await self.sio.enter_room(sid, note_room(*ref.key))
@@ -126,8 +128,8 @@ class NoteSockets:
 
     async def _unsubscribe(self, caller: Caller, ref: NoteRef) -> dict[str, Any]:
         sid = caller.sid
-        mine = self.connections.setdefault(sid, NoteConnection())
-        clients = mine.notes.pop(ref.key, None)
+        mine = self.connections.get(sid)
+        clients = None if mine is None else mine.notes.pop(ref.key, None)
         await self.sio.leave_room(sid, note_room(*ref.key))
         if clients:
             await self._farewell(sid, ref.key, clients)
@@ -135,8 +137,8 @@ class NoteSockets:
 
     async def _message(self, caller: Caller, msg: NoteMessage) -> dict[str, Any]:
         sid, actor = caller.sid, caller.actor
-        mine = self.connections.setdefault(sid, NoteConnection())
-        clients = mine.notes.get(msg.key)
+        mine = self.connections.get(sid)
+        clients = None if mine is None else mine.notes.get(msg.key)
         if clients is None:
             raise ProtocolError(ErrorCode.REJECTED, "subscribe to the note first")
         kind = msg.message[0]
@@ -176,13 +178,8 @@ class NoteSockets:
                 await asyncio.sleep(IDLE_SECONDS / 10)
                 self.book.evict_idle(IDLE_SECONDS)
 
-        task = asyncio.create_task(sweep())
-        try:
+        async with running(sweep()):
             yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def _is_update(message: bytes) -> bool:

@@ -132,7 +132,7 @@ class CheckinPoll(BaseModel):
 AgendaKind = Literal["welcome", "expert_talk", "qa", "breakout", "plenary", "break", "wrap_up"]
 ItemTitle = Annotated[str, StringConstraints(min_length=1, max_length=planning.MAX_TITLE_CHARS)]
 ItemMinutes = Annotated[int, Field(ge=planning.MIN_MINUTES, le=planning.MAX_MINUTES)]
-Position = Annotated[int, Field(ge=0, le=planning.MAX_ITEMS)]
+Position = Annotated[int, Field(ge=0)]  # past the end: the rule's `rejected` (planning.py)
 
 
 class BreakoutSettings(BaseModel):
@@ -230,10 +230,14 @@ EPHEMERAL_EVENTS: dict[str, str] = {
     "reaction.sent": "Someone sent an emoji reaction (server/sockets/reactions.py).",
     "peer_joined": "A media peer one may connect to joined the mesh (server/sockets/media.py).",
     "peer_left": "A media peer left the gathering's mesh (server/sockets/media.py).",
+    "replaced": "Another tab of the same person joined the mesh and took this tab's place "
+                "(signaling/peers.py).",
     "publishers": "Someone went on or off the plenary stage (`stage` push, "
                   "server/sockets/stage.py).",
     "media.state": "Someone's microphone or camera went on or off (server/sockets/media_state.py).",
     "media.muted": "A runner muted this person's microphone (server/sockets/media_state.py).",
+    "bus": "The bus between the server's workers went down or is back: after `up`, catch up "
+           "with `room.sync` (server/sockets/bus.py).",
 }
 
 

@@ -17,7 +17,6 @@ from pydantic import StringConstraints
 
 from recordings.stage_tap import StageRecordings
 from rooms.worker import Worker
-from server.sockets.errors import error_answer
 from server.sockets.gate import Budget, Caller, SocketEvent
 from server.sockets.layer import SocketLayer
 from signaling.ice import IceConfig
@@ -119,6 +118,6 @@ def setup_stage(sio: socketio.AsyncServer, sockets: SocketLayer, worker: Worker,
 
     host = StageHost(sockets.live, emit, StageConfig(max_publishers=max_publishers), ice,
                      recordings)
-    router = StageRouter(host, worker, error_answer)
+    router = StageRouter(host, worker, sockets.error_answer)
     StageSockets(sockets, router)
     return router

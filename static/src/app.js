@@ -71,7 +71,8 @@ export function startRoom() {
       wasOverrun = false;
     }
     renderCurrent(ui.current, state);
-    if (!previous || state.hands !== previous.hands || state.speaker !== previous.speaker) {
+    if (!previous || state.hands !== previous.hands || state.speaker !== previous.speaker
+      || state.presence !== previous.presence) { // the queue marks who is not here
       renderQueue(ui.hands, ui.handsEmpty, ui.speaker, state);
     }
     if (!previous || state.presence !== previous.presence) {
@@ -123,6 +124,12 @@ export function startRoom() {
     client.resendPending();
   });
   client.on("disconnect", () => setText(ui.banner, gettext("Reconnecting…")));
+  // While the server's workers cannot reach each other, we may miss what happens; when they
+  // can again, the session catches up by itself (session.js).
+  client.on("bus", (state) => {
+    if (state === "down") setText(ui.banner, gettext("Reconnecting…"));
+    if (state === "up") setText(ui.banner, "");
+  });
   client.on("connect_error", (error, retrying) => {
     setText(ui.banner, retrying ? gettext("Reconnecting…")
       : gettext("Could not connect. Open your sign-in link again."));

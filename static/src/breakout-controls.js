@@ -1,12 +1,14 @@
 // The facilitator's breakout panel: propose groups by a rule, adjust the proposal (move
 // people, rename groups: forms and selects, so everything works from the keyboard), open
 // the groups, message all of them, visit their notes, join one group's video (`video`: a
-// GroupVisit from media/visit.js, or null without WebRTC), call everyone back.
+// GroupVisit from media/visit.js, or null without WebRTC), call everyone back. Opening the
+// groups, calling them back and their countdown sit in the console's bar, in view from
+// every panel (_console.html).
 
 import { commandRunner } from "./client.js";
 import { serverTime } from "./clock.js";
-import { byId, el, setText } from "./dom.js";
-import { format, gettext } from "./i18n.js";
+import { byId, el, hideKeepingFocus, setText } from "./dom.js";
+import { format, gettext, ngettext } from "./i18n.js";
 import { currentSlot, groupNoteId } from "./reducer.js";
 import { NoteShelf, groupCountdownText, memberLine, renderBroadcasts } from "./breakouts.js";
 
@@ -27,10 +29,14 @@ export function statusText(breakouts) {
   if (!breakouts) return gettext("No breakout groups yet.");
   const count = breakouts.groups.length;
   if (breakouts.status === "proposed") {
-    return format(gettext("Proposed: %(count)s groups (%(rule)s). Adjust them, then open them."),
-      { count, rule: ruleLabel(breakouts.plan.rule) });
+    return format(ngettext("Proposed: %(count)s group (%(rule)s). Adjust it, then open it.",
+      "Proposed: %(count)s groups (%(rule)s). Adjust them, then open them.", count),
+    { count, rule: ruleLabel(breakouts.plan.rule) });
   }
-  if (breakouts.status === "open") return format(gettext("Open: %(count)s groups are working."), { count });
+  if (breakouts.status === "open") {
+    return format(ngettext("Open: %(count)s group is working.", "Open: %(count)s groups are working.",
+      count), { count });
+  }
   return gettext("Everyone is back in plenary.");
 }
 
@@ -138,7 +144,8 @@ export function setupBreakoutControls({ client, session, boot, listeners, setSta
         memberLine(m), editable ? moveForm(m, b.groups, group.id) : null)));
     const parts = [
       el("h3", { id: headingId }, group.name, " ",
-        el("span", { class: "group-count" }, format(gettext("(%(count)s people)"), { count: group.members.length }))),
+        el("span", { class: "group-count" }, format(ngettext("(%(count)s person)", "(%(count)s people)", group.members.length),
+          { count: group.members.length }))),
       members,
       editable ? renameForm(group) : null,
     ];
@@ -188,9 +195,11 @@ export function setupBreakoutControls({ client, session, boot, listeners, setSta
     const b = state.breakouts;
     const status = b ? b.status : null;
     ui.propose.hidden = !live || status === "open";
-    ui.open.hidden = !live || status !== "proposed";
     ui.broadcast.hidden = !live || status !== "open";
-    ui.recall.hidden = !live || status !== "open";
+    // the bar's action of the moment: the focus stays in its place when it changes
+    const landing = byId("console-now") || ui.state;
+    hideKeepingFocus(ui.open, !live || status !== "proposed", landing);
+    hideKeepingFocus(ui.recall, !live || status !== "open", landing);
     ui.sentBox.hidden = !b || status !== "open" || b.broadcasts.length === 0;
     if (!minutesTouched && status === "proposed") ui.minutes.value = String(suggestedMinutes(state));
     setText(ui.state, statusText(b));

@@ -41,7 +41,21 @@ export function breakoutAnnouncements(state, previous, you) {
   if (b.status === "recalled" && sameRound && statusOf(previous) === "open") {
     said.push(gettext("Everyone is called back to plenary."));
   }
+  if (b.status === "open" && wasOpen && !runs(state.you && state.you.role)) {
+    for (const sent of newBroadcasts(b, previous.breakouts)) {
+      said.push(format(gettext("Message to all groups from %(name)s: %(text)s"), sent));
+    }
+  }
   return { said, warned };
+}
+
+const broadcastKey = (b) => `${b.at}|${b.name}|${b.text}`;
+
+// The facilitator's messages in `breakouts` that `before` did not have (a catch-up brings
+// the same messages as new objects: compared by what they are).
+function newBroadcasts(breakouts, before) {
+  const known = new Set(before.broadcasts.map(broadcastKey));
+  return breakouts.broadcasts.filter((b) => !known.has(broadcastKey(b)));
 }
 
 const isParticipant = (state) => Boolean(state.you) && state.you.role === "participant";
@@ -128,11 +142,10 @@ export function groupCountdownText(breakouts, serverNow) {
 const clockTime = (at) => new Date(at * 1000).toLocaleTimeString(pageLocale(),
   { hour: "2-digit", minute: "2-digit" });
 
-// The list is an aria-live region: messages already shown stay untouched, so a screen
-// reader announces only the new ones.
+// Messages already shown stay untouched (breakoutAnnouncements says the new ones).
 export function renderBroadcasts(list, breakouts) {
   const sent = breakouts ? breakouts.broadcasts : [];
-  const keys = sent.map((b) => `${b.at}|${b.name}|${b.text}`);
+  const keys = sent.map(broadcastKey);
   const shown = [...list.children].map((li) => li.dataset.key);
   const kept = shown.length <= keys.length && shown.every((key, i) => key === keys[i]);
   const item = (b, i) => el("li", { class: "broadcast", "data-key": keys[i] },
@@ -238,7 +251,7 @@ export function setupBreakouts({ client, session, boot, listeners, showError, se
       : gettext("Breakout groups"));
     ui.task.hidden = !b.plan.task;
     setText(ui.taskText, b.plan.task || "");
-    ui.broadcastsBox.hidden = b.status !== "open";
+    ui.broadcastsBox.hidden = b.status !== "open" || b.broadcasts.length === 0;
     renderBroadcasts(ui.broadcasts, b);
 
     if (mine) {

@@ -29,6 +29,8 @@ export class ProtocolClient {
     socket.on("event", (m) => this.forOurGathering(m) && this.fire("event", m));
     socket.on("presence", (m) => this.forOurGathering(m) && this.fire("presence", m));
     socket.on("reaction", (m) => this.forOurGathering(m) && this.fire("reaction", m));
+    // the server's bus between its workers went "down" or is "up" again (for every gathering)
+    socket.on("bus", (m) => this.fire("bus", m && m.state));
   }
 
   on(name, listener) {

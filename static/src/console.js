@@ -2,6 +2,7 @@
 import { startRoom } from "./app.js";
 import { setupBreakoutControls } from "./breakout-controls.js";
 import { setupBreakouts } from "./breakouts.js";
+import { setupConsoleLayout } from "./console-layout.js";
 import { setupControls } from "./controls.js";
 import { setupMedia } from "./media/room-media.js";
 import { setupStage } from "./media/stage.js";
@@ -13,6 +14,7 @@ import { setupRecording } from "./recording.js";
 import { setupQaControls } from "./qa-controls.js";
 
 const room = startRoom();
+setupConsoleLayout(room);
 setupControls(room);
 // the facilitator joins one open group's video at a time (the breakout panel's toggle)
 const visit = new GroupVisit(() => media.refresh());

@@ -3,9 +3,10 @@
 // catch up instead of moving twice.
 
 import { commandRunner } from "./client.js";
-import { byId, setText } from "./dom.js";
+import { byId, hideKeepingFocus, setText } from "./dom.js";
 import { gettext } from "./i18n.js";
-import { isPaused } from "./reducer.js";
+import { isPaused, nextHand } from "./reducer.js";
+import { callNextLabel } from "./view.js";
 
 const EXTEND_MINUTES = 5;
 
@@ -26,18 +27,21 @@ export function setupControls({ client, session, listeners, setStatus, showError
       next: live && (state.current === null || state.current.index < state.agenda.length - 1),
       extend: current,
       pause: current,
-      call: live && state.hands.length > 0,
+      call: live && nextHand(state) !== null, // the server passes over those not here
       end: Boolean(state) && state.phase !== "ended",
       notes: Boolean(state) && state.phase === "ended",
     };
     for (const [name, button] of Object.entries(buttons)) {
       if (button) button.disabled = !enable[name];
     }
+    // "Open room" is needed once: afterwards its place in the bar goes to the others
+    if (buttons.open) hideKeepingFocus(buttons.open, Boolean(state) && !enable.open, byId("console-now"));
     if (buttons.notes) {
       buttons.notes.hidden = !enable.notes;
       setText(buttons.notes, state && state.notes_reopened
         ? gettext("Close the notes again") : gettext("Reopen the notes for writing"));
     }
+    if (buttons.call && state) setText(buttons.call, callNextLabel(state));
     if (buttons.pause) {
       setText(buttons.pause, state && isPaused(state) ? gettext("Resume timer") : gettext("Pause timer"));
     }

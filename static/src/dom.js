@@ -19,3 +19,11 @@ export function el(tag, attrs = {}, ...children) {
 export function setText(node, text) {
   if (node && node.textContent !== text) node.textContent = text;
 }
+
+// Hide or show `node`; if it had the keyboard focus, the focus goes to `landing` rather than
+// to the top of the page.
+export function hideKeepingFocus(node, hidden, landing) {
+  const focused = hidden && !node.hidden && node.contains(document.activeElement);
+  node.hidden = hidden;
+  if (focused && landing) landing.focus();
+}

@@ -1,6 +1,7 @@
-// gettext() for the browser: the server puts the `room` catalogue (msgid -> translation)
-// into the page as JSON. Write every user-facing string as a literal gettext("...") call,
-// so that `pybabel extract -F babel-room.cfg` finds it.
+// gettext() and ngettext() for the browser: the server puts the `room` catalogue into the
+// page as JSON (msgid -> translation; a plural entry's singular msgid -> [singular, plural]).
+// Write every user-facing string as a literal gettext("...") call, and every count as a
+// literal ngettext("...", "...", n) call, so that `pybabel extract -F babel-room.cfg` finds it.
 
 let catalogue = {};
 
@@ -21,6 +22,16 @@ export function loadCatalogue(entries) {
 export function gettext(msgid) {
   const translated = catalogue[msgid];
   return typeof translated === "string" && translated !== "" ? translated : msgid;
+}
+
+// The words for a count: ngettext("%(count)s group", "%(count)s groups", n), then format().
+// Bokmål, nynorsk and English have two forms, and one is the only singular (the catalogues'
+// Plural-Forms: nplurals=2; plural=(n != 1)).
+export function ngettext(singular, plural, count) {
+  const form = count === 1 ? 0 : 1;
+  const translated = catalogue[singular];
+  const text = Array.isArray(translated) ? translated[form] : undefined;
+  return typeof text === "string" && text !== "" ? text : [singular, plural][form];
 }
 
 // Fill Python-style %(name)s placeholders: format(gettext("%(time)s left"), {time: "04:00"}).

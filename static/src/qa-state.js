@@ -12,6 +12,8 @@ export const POLL_OPTION_MAX_CHARS = 100;
 export const POLL_MAX_OPTIONS = 8;
 export const POLL_WORD_MAX_CHARS = 40;
 const STAGE_KINDS = new Set(["expert_talk", "qa"]);
+const TALK_KIND = "expert_talk";
+const QA_KIND = "qa";
 
 export function qaFromSnapshot(snapshot) {
   return {
@@ -78,7 +80,11 @@ export const QA_HANDLERS = {
   "stage.cleared": (s) => ({ ...s, spotlight: null }),
   "stage.floor_ended": (s) => ({ ...s, speaker: null }),
   "recording.consent_given": (s, d) => ({
-    ...s, consent: { person_id: d.person_id, name: d.name, item_id: d.item_id ?? null, at: d.at },
+    ...s,
+    consent: {
+      person_id: d.person_id, name: d.name, item_id: d.item_id ?? null, at: d.at,
+      qa_item_id: d.qa_item_id ?? null,
+    },
   }),
   "recording.consent_withdrawn": (s) => ({ ...s, consent: null }),
   "recording.started": (s, d) => ({
@@ -131,13 +137,40 @@ export const answeringNow = (s) => s.questions.find((q) => q.status === "answeri
 export const openPoll = (s) => s.polls.find((p) => p.closed_at === null) || null;
 // The poll to show: the open one, else the last one (its final results).
 export const shownPoll = (s) => openPoll(s) || (s.polls.length ? s.polls[s.polls.length - 1] : null);
+// Whom the agenda item at `index` puts on stage (facilitation/stage.py `item_expert_id`):
+// the expert it names, or for a Q&A that names nobody right after an expert talk, that
+// talk's expert. null: nobody.
+export function itemExpertId(agenda, index) {
+  const item = agenda[index];
+  if (!item || !STAGE_KINDS.has(item.kind)) return null;
+  const before = index > 0 ? agenda[index - 1] : null;
+  if (item.expert_id == null && item.kind === QA_KIND && before && before.kind === TALK_KIND) {
+    return before.expert_id ?? null;
+  }
+  return item.expert_id ?? null;
+}
+
+// Whether a consent is for the item `itemId` (facilitation/recording.py `covers`): the one
+// it was given in, or the Q&A after it that the person agreed to as well.
+const covers = (consent, itemId) => itemId === consent.item_id
+  || (consent.qa_item_id != null && itemId === consent.qa_item_id);
+
 // The consent that allows recording now (facilitation/recording.py `valid_consent`): given
-// by the person in the spotlight during the agenda item that runs.
+// by the person in the spotlight for the agenda item that runs.
 export function validConsent(s) {
   const { consent, spotlight } = s;
   if (!consent || !spotlight || consent.person_id !== spotlight.person_id) return null;
-  const item = s.current ? s.current.item_id : null;
-  return consent.item_id === item ? consent : null;
+  return covers(consent, s.current ? s.current.item_id : null) ? consent : null;
+}
+
+// The Q&A item right after the running one, if it keeps `personId` on stage: what a
+// consent may take in as well (facilitation/recording.py `following_qa`). null: none.
+export function followingQa(s, personId) {
+  if (!s.current) return null;
+  const after = s.current.index + 1;
+  const item = s.agenda[after];
+  if (!item || item.kind !== QA_KIND) return null;
+  return itemExpertId(s.agenda, after) === personId ? item : null;
 }
 export const hasStage = (s, personId) => Boolean(s.spotlight) && s.spotlight.person_id === personId;
 const runs = (role) => role === "facilitator" || role === "programme_lead";

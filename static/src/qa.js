@@ -3,7 +3,7 @@
 
 import { commandRunner } from "./client.js";
 import { byId, el, setText } from "./dom.js";
-import { format, gettext } from "./i18n.js";
+import { format, gettext, ngettext } from "./i18n.js";
 import {
   REACTION_GLYPHS, answeringNow, expertSlot, hasStage, markAnswer, markMine, markVoted,
   mayModerate, orderedQuestions, pollBars, qaChanges, QUESTION_MAX_CHARS, shownPoll,
@@ -30,9 +30,13 @@ export function qaAnnouncements(state, previous) {
 
 export function expertSlotText(slot) {
   const values = { title: slot.item.title, minutes: slot.minutes };
-  if (!slot.previous) return format(gettext("Your slot: %(title)s, %(minutes)s min — it opens the gathering."), values);
-  return format(gettext("Your slot: %(title)s, %(minutes)s min — starts after %(previous)s."),
-    { ...values, previous: slot.previous.title });
+  if (!slot.previous) {
+    return format(ngettext("Your slot: %(title)s, %(minutes)s minute — it opens the gathering.",
+      "Your slot: %(title)s, %(minutes)s minutes — it opens the gathering.", slot.minutes), values);
+  }
+  return format(ngettext("Your slot: %(title)s, %(minutes)s minute — starts after %(previous)s.",
+    "Your slot: %(title)s, %(minutes)s minutes — starts after %(previous)s.", slot.minutes),
+  { ...values, previous: slot.previous.title });
 }
 
 // Keep the keyboard focus on "the same" control when a list is drawn anew.
@@ -90,7 +94,7 @@ export function setupQa({ client, session, boot, listeners, showError, setStatus
       el("p", { class: "question-meta" },
         el("span", { class: "question-author" }, author),
         q.mine ? el("span", { class: "question-mine" }, gettext("your question")) : null,
-        el("span", { class: "question-votes" }, format(gettext("Votes: %(votes)s"), { votes: q.votes })),
+        el("span", { class: "question-votes" }, format(ngettext("%(count)s vote", "%(count)s votes", q.votes), { count: q.votes })),
         statusText ? el("span", { class: "question-status" }, statusText) : null),
       el("p", { class: "question-actions" },
         canVote ? el("button", {
@@ -178,7 +182,8 @@ export function setupQa({ client, session, boot, listeners, showError, setStatus
 
   function results(poll) {
     const total = el("p", { class: "poll-total" },
-      format(gettext("Answers: %(count)s"), { count: poll.respondents }));
+      format(ngettext("%(count)s answer", "%(count)s answers", poll.respondents),
+        { count: poll.respondents }));
     if (poll.kind === "word") {
       const words = poll.words.map((w) => el("li", {},
         el("span", { class: "poll-word" }, w.word), " ",

@@ -182,6 +182,11 @@ export function applyPresence(state, message) {
 }
 
 export const hasHandUp = (state, personId) => state.hands.some((h) => h.person_id === personId);
+// Whether someone has the room open now (the presence feed, not the event log).
+export const isHere = (state, personId) => state.presence.some((p) => p.person_id === personId);
+// Whom `hand.call_next` gives the floor (facilitation/rules.py): the first in the queue who
+// is here; those who left keep their place. null: nobody in the queue is here.
+export const nextHand = (state) => state.hands.find((h) => isHere(state, h.person_id)) || null;
 export const currentSlot = (state) => (state.current ? state.agenda[state.current.index] : null);
 
 // Breakout helpers. A group's shared note is `r<round>-<group id>` (facilitation/notes.py).

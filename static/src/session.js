@@ -1,6 +1,8 @@
 // One gathering's live view kept in step with the server by version: an event whose
 // version is last+1 is applied, one at or below last is ignored, a gap asks room.sync.
 // (Re)joining on every connect enters the socket.io room again and gives a snapshot.
+// When the server's bus comes back after an outage (`bus` "up") we may have missed
+// events without seeing a gap yet: room.sync.
 
 import { clockOffset } from "./clock.js";
 import { applyPresence, fromSnapshot, reduce } from "./reducer.js";
@@ -13,10 +15,12 @@ export class RoomSession {
     this.state = null;
     this.offset = 0; // server clock minus local clock, in seconds
     this.catchingUp = false;
+    this.again = false; // asked to catch up while one was on its way (it may be too old)
     this.heldEvents = [];
     this.heldPresence = [];
     client.on("event", (event) => this.receive(event));
     client.on("presence", (message) => this.receivePresence(message));
+    client.on("bus", (state) => { if (state === "up") this.sync(); });
   }
 
   receive(event) {
@@ -48,13 +52,18 @@ export class RoomSession {
   }
 
   async catchUp(type, fields) {
-    if (this.catchingUp) return null; // the one in flight will apply what we hold
+    if (this.catchingUp) { // the one in flight will apply what we hold, then we ask again
+      this.again = true;
+      return null;
+    }
     this.catchingUp = true;
     const sentAt = Date.now();
     const answer = await this.client.send(type, fields, { resend: false });
     const receivedAt = Date.now();
     this.catchingUp = false;
-    if (!answer.ok) {
+    const again = this.again;
+    this.again = false;
+    if (!answer.ok) { // a dropped connection joins afresh when it is back
       if (answer.error.code !== "disconnected") this.onError(answer.error);
       return answer;
     }
@@ -68,6 +77,7 @@ export class RoomSession {
     }
     this.update(state);
     this.release();
+    if (again && !this.catchingUp) this.sync();
     return answer;
   }
 

@@ -2,8 +2,8 @@
 
 import { countdown, formatClock } from "./clock.js";
 import { el, setText } from "./dom.js";
-import { format, gettext } from "./i18n.js";
-import { currentSlot } from "./reducer.js";
+import { format, gettext, ngettext } from "./i18n.js";
+import { currentSlot, isHere, nextHand } from "./reducer.js";
 
 export function phaseLabel(phase) {
   if (phase === "lobby") return gettext("Not started yet");
@@ -43,7 +43,8 @@ export function renderAgenda(list, state) {
     "aria-current": index === current ? "step" : null,
   },
   el("span", { class: "agenda-title" }, item.title),
-  el("span", { class: "agenda-minutes" }, format(gettext("%(minutes)s min"), { minutes: item.planned_minutes })))));
+  el("span", { class: "agenda-minutes" }, format(ngettext("%(minutes)s min", "%(minutes)s min", item.planned_minutes),
+    { minutes: item.planned_minutes })))));
 }
 
 export function currentText(state) {
@@ -76,11 +77,25 @@ export function renderTimer(node, state, serverNow) {
   return overrun && !paused;
 }
 
+// A hand whose person closed every tab keeps its place, marked in words: `hand.call_next`
+// passes over them, and the facilitator may lower their hand.
 export function renderQueue(list, emptyNode, speakerNode, state) {
-  list.replaceChildren(...state.hands.map((hand) => el("li", {}, who(hand))));
+  list.replaceChildren(...state.hands.map((hand) => {
+    const away = !isHere(state, hand.person_id);
+    return el("li", { class: away ? "is-away" : null }, who(hand),
+      away ? el("span", { class: "hand-away" }, gettext("not here")) : null);
+  }));
   emptyNode.hidden = state.hands.length > 0;
   if (state.speaker) speakerNode.replaceChildren(who(state.speaker));
   else speakerNode.replaceChildren(gettext("Nobody"));
+}
+
+// The console's "Call next hand": whom it will call, or why it cannot.
+export function callNextLabel(state) {
+  const next = nextHand(state);
+  if (next) return format(gettext("Call next hand: %(name)s"), { name: next.name });
+  if (state.hands.length > 0) return gettext("Call next hand (nobody in the queue is here)");
+  return gettext("Call next hand");
 }
 
 function groupByMunicipality(people) {

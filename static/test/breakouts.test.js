@@ -264,6 +264,25 @@ test("the one-minute warning and the recall are announced once", () => {
   assert.deepEqual(breakoutAnnouncements(recalled, recalled, 2).said, []);
 });
 
+test("each new message to the groups is announced once, to the people in the groups", () => {
+  const say = (role) => {
+    const run = states(role);
+    run.push(proposed(11));
+    const open = run.push(ev(12, "breakouts.opened", { at: 1000, deadline: 2200 }));
+    const sent = run.push(ev(13, "breakouts.broadcast", { text: "Fem minutter igjen", at: 1900, name: "Frida" }));
+    const again = run.push(ev(14, "chat.posted", { ...alice, text: "hei", at: 1910 }));
+    // a catch-up brings the same messages as new objects: still nothing new
+    const caughtUp = { ...again, breakouts: { ...again.breakouts,
+      broadcasts: again.breakouts.broadcasts.map((b) => ({ ...b })) } };
+    return [breakoutAnnouncements(sent, open, 2).said, breakoutAnnouncements(again, sent, 2).said,
+      breakoutAnnouncements(caughtUp, again, 2).said];
+  };
+  assert.deepEqual(say("participant"), [["Message to all groups from Frida: Fem minutter igjen"], [], []]);
+  assert.deepEqual(say("observer")[0], ["Message to all groups from Frida: Fem minutter igjen"]);
+  // the console sent it, and shows it in its own list
+  assert.deepEqual(say("facilitator")[0], []);
+});
+
 test("self-select: a participant without a group is asked to choose", () => {
   let s = fromSnapshot(snapshot());
   s = reduce(s, ev(11, "breakouts.proposed", { round: 1, item_id: 12, plan: { ...plan, rule: "self_select" },
@@ -287,4 +306,11 @@ test("the groups' countdown and the console's status", () => {
   const back = run.push(ev(13, "breakouts.recalled", { at: 2200 }));
   assert.equal(statusText(back.breakouts), "Everyone is back in plenary.");
   assert.equal(groupCountdownText(back.breakouts, 2200), "");
+});
+
+test("one group is one group, in the console's status", () => {
+  const one = (status) => ({ status, plan, groups: [{ id: "g1", name: "Gruppe 1", members: [] }] });
+  assert.equal(statusText(one("proposed")),
+    "Proposed: 1 group (Same project stage). Adjust it, then open it.");
+  assert.equal(statusText(one("open")), "Open: 1 group is working.");
 });

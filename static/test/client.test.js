@@ -76,3 +76,13 @@ test("a panel sends one command at a time and shows how it went", async () => {
   assert.deepEqual(sent, ["agenda.next", "agenda.pause"]);
   assert.deepEqual(said, [["status", ""], ["error", "forbidden"]]);
 });
+
+test("the server's bus going down and up is passed on, whatever the gathering", () => {
+  const socket = new FakeSocket();
+  const client = new ProtocolClient("g1", socket);
+  const heard = [];
+  client.on("bus", (state) => heard.push(state));
+  socket.serverSends("bus", { state: "down" });
+  socket.serverSends("bus", { state: "up" });
+  assert.deepEqual(heard, ["down", "up"]);
+});

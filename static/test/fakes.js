@@ -10,7 +10,15 @@ export class FakeSocket {
 
   on(name, handler) { this.handlers.set(name, handler); }
 
+  off(name, handler) { if (this.handlers.get(name) === handler) this.handlers.delete(name); }
+
   emit(name, message, ack) { this.emitted.push({ name, message, ack }); }
+
+  timeout() { return this; }
+
+  emitWithAck(name, message) {
+    return new Promise((ack) => this.emitted.push({ name, message, ack }));
+  }
 
   connect() { this.connected = true; this.handlers.get("connect")?.(); }
 

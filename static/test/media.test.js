@@ -5,8 +5,8 @@ import { constraintsFor, deviceOptions, LocalMedia } from "../src/media/local-me
 import { Mesh } from "../src/media/mesh.js";
 import { PeerLink } from "../src/media/peer-link.js";
 import {
-  applyMediaMessage, decideOnDescription, diffPeers, groupIdOf, iceRefreshDelayMs, isPolite,
-  keepInMesh, meshKey, meshKeyFor, mustQueueCandidate, peersFromJoin,
+  applyMediaMessage, decideOnDescription, diffPeers, endsMyJoin, groupIdOf, iceRefreshDelayMs,
+  isPolite, keepInMesh, meshKey, meshKeyFor, mustQueueCandidate, peersFromJoin,
 } from "../src/media/negotiation.js";
 import { levelOf, nextSpeaking } from "../src/media/speaking.js";
 import { tick } from "./fakes.js";
@@ -287,6 +287,55 @@ test("joining as a visitor names the group; a member names none", async () => {
   await mesh.join();
   assert.deepEqual(transport.joined, {});
   await mesh.destroy();
+});
+
+test("a replaced ends my join only when it names my peer and this join of it", () => {
+  const replaced = { gathering: "g", type: "replaced", peer: "m", presence: "j2" };
+  assert.equal(endsMyJoin(replaced, "m", "j2"), true);
+  assert.equal(endsMyJoin(replaced, "m", "j3"), false); // an earlier join: taken back since
+  assert.equal(endsMyJoin(replaced, "x", "j2"), false);
+  assert.equal(endsMyJoin(replaced, null, null), false);
+  assert.equal(endsMyJoin({ ...replaced, presence: undefined }, "m", "j2"), true);
+  assert.equal(endsMyJoin({ type: "peer_left", peer: "m" }, "m", "j2"), false);
+});
+
+test("another tab of mine takes my place: the links close, no leave is sent, the page is told", async () => {
+  const transport = new FakeTransport({ ok: true, peer: "m", presence: "j1", ice_ttl: 60,
+    peers: [{ peer: "a", person_id: 2, name: "A" }] });
+  let told = 0;
+  const mesh = new Mesh({ transport, localMedia: null, PeerLinkClass: FakeLink, onReplaced: () => { told += 1; } });
+  await mesh.join();
+  const link = mesh.linksByPeer.get("a");
+  transport.handlers.media({ gathering: "g", type: "replaced", peer: "other", presence: "j9" });
+  assert.equal(mesh.joined, true);
+  transport.handlers.media({ gathering: "g", type: "replaced", peer: "m", presence: "j1" });
+  assert.equal(told, 1);
+  assert.equal(mesh.joined, false);
+  assert.equal(link.closed, true);
+  assert.equal(mesh.links().length, 0);
+  await mesh.leave(); // nothing to leave: the server dropped my peer already
+  assert.deepEqual(transport.sent, ["join"]);
+});
+
+test("a replaced that comes while my join is on its way: only one naming this join ends it", async () => {
+  const transport = new FakeTransport(null);
+  let told = 0;
+  const mesh = new Mesh({ transport, localMedia: null, PeerLinkClass: FakeLink, onReplaced: () => { told += 1; } });
+  const joinAfter = (presence, replacedPresence) => {
+    transport.join = () => {
+      transport.handlers.media({ gathering: "g", type: "replaced", peer: "m", presence: replacedPresence });
+      return Promise.resolve({ ok: true, peer: "m", presence, peers: [{ peer: "a", person_id: 2, name: "A" }] });
+    };
+  };
+  joinAfter("j2", "j1"); // the other tab replaced my earlier join; this one took it back
+  await mesh.join();
+  assert.equal(told, 0);
+  assert.deepEqual(mesh.links().map((pc) => pc.peer), ["a"]);
+  joinAfter("j3", "j3"); // the other tab replaced this very join
+  await mesh.join();
+  assert.equal(told, 1);
+  assert.equal(mesh.joined, false);
+  assert.equal(mesh.links().length, 0);
 });
 
 // --- PeerLink against a fake RTCPeerConnection ----------------------------------------------

@@ -3,9 +3,11 @@ import { test } from "node:test";
 
 import { fromSnapshot, reduce } from "../src/reducer.js";
 import {
-  REACTIONS, REACTION_GLYPHS, answeringNow, expertSlot, markAnswer, markMine, markVoted, mayModerate,
-  openPoll, orderedQuestions, parseOptions, pollBars, pollProblem, qaChanges, shownPoll,
+  REACTIONS, REACTION_GLYPHS, answeringNow, expertSlot, followingQa, itemExpertId, markAnswer,
+  markMine, markVoted, mayModerate, openPoll, orderedQuestions, parseOptions, pollBars,
+  pollProblem, qaChanges, shownPoll, validConsent,
 } from "../src/qa-state.js";
+import { consentText, controlText } from "../src/recording.js";
 
 const alice = { person_id: 2, name: "Alice Askvik", municipality: "Askvik kommune" };
 const eva = { person_id: 5, name: "Eva Ekspert", municipality: null };
@@ -112,6 +114,35 @@ test("the expert sees their coming slot, and what it follows", () => {
   assert.equal(expertSlot({ ...s, phase: "ended" }, 5), null);
   const first = { ...s, agenda: [s.agenda[1]] };
   assert.equal(expertSlot(first, 5).previous, null);
+});
+
+test("a Q&A that names nobody right after a talk is the talk's expert's", () => {
+  const agenda = snapshot().agenda;
+  const open = [agenda[0], agenda[1], { ...agenda[2], expert_id: null }];
+  assert.deepEqual([0, 1, 2].map((i) => itemExpertId(agenda, i)), [null, 5, 5]);
+  assert.deepEqual([0, 1, 2].map((i) => itemExpertId(open, i)), [null, 5, 5]);
+  assert.equal(itemExpertId([open[0], open[2]], 1), null, "after a welcome: nobody");
+  assert.equal(itemExpertId([agenda[1], { ...agenda[2], expert_id: 8 }], 1), 8);
+});
+
+test("a consent may take in the Q&A after the slot, as the server's rule says", () => {
+  let s = fromSnapshot({ ...snapshot(), you: { ...eva, role: "expert" } });
+  s = reduce(s, ev(11, "agenda.item_started", { index: 1, item_id: 12, started_at: 1000, planned_seconds: 1200 }));
+  s = reduce(s, ev(12, "stage.spotlight", { ...eva, item_id: 12 }));
+  assert.equal(followingQa(s, 5).id, 13);
+  assert.equal(followingQa(s, 2), null, "not a Q&A that keeps Alice on stage");
+  assert.equal(consentText(s, 5), "You have not agreed to be recorded.");
+  s = reduce(s, ev(13, "recording.consent_given",
+    { person_id: 5, name: "Eva Ekspert", item_id: 12, at: 1010, qa_item_id: 13 }));
+  assert.equal(s.consent.qa_item_id, 13);
+  assert.equal(consentText(s, 5), "You agreed to be recorded in this slot and in “Spørsmål til Eva” after it.");
+  assert.equal(controlText(s), "Eva Ekspert agreed to be recorded, also in “Spørsmål til Eva” after this slot.");
+  s = reduce(s, ev(14, "agenda.item_started", { index: 2, item_id: 13, started_at: 2200, planned_seconds: 900 }));
+  assert.equal(validConsent(s).item_id, 12, "still valid in her Q&A");
+  assert.equal(followingQa(s, 5), null, "nothing after the Q&A");
+  assert.equal(consentText(s, 5), "You agreed to be recorded in this slot.");
+  const talkOnly = { ...s, consent: { ...s.consent, qa_item_id: null } };
+  assert.equal(validConsent(talkOnly), null, "without the Q&A she is asked again");
 });
 
 test("who moderates questions: runners, and the expert only while on stage", () => {

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { CHAT_KEPT, applyPresence, currentSlot, fromSnapshot, hasHandUp, reduce } from "../src/reducer.js";
+import {
+  CHAT_KEPT, applyPresence, currentSlot, fromSnapshot, hasHandUp, isHere, nextHand, reduce,
+} from "../src/reducer.js";
+import { callNextLabel } from "../src/view.js";
 
 const alice = { person_id: 2, name: "Alice Askvik", municipality: "Askvik kommune" };
 const bjorn = { person_id: 3, name: "Bjørn Brekke", municipality: "Brekke kommune" };
@@ -47,6 +50,21 @@ test("hands: raise once, lower, call the first", () => {
   s = reduce(s, ev(10, "gathering.ended", { at: 2000 }));
   assert.equal(s.phase, "ended");
   assert.equal(s.speaker, null);
+});
+
+test("the next hand is the first in the queue who is here, as the server calls it", () => {
+  let s = fromSnapshot({ ...snapshot(), phase: "live", presence: [{ ...bjorn, role: "participant" }] });
+  assert.equal(callNextLabel(s), "Call next hand");
+  s = reduce(s, ev(5, "hand.raised", alice));
+  s = reduce(s, ev(6, "hand.raised", bjorn));
+  assert.equal(isHere(s, 2), false, "Alice closed her tabs");
+  assert.deepEqual(nextHand(s), bjorn, "passed over, she keeps her place");
+  assert.equal(callNextLabel(s), "Call next hand: Bjørn Brekke");
+  s = applyPresence(s, { type: "presence.left", data: { person_id: 3 } });
+  assert.equal(nextHand(s), null);
+  assert.equal(callNextLabel(s), "Call next hand (nobody in the queue is here)");
+  s = applyPresence(s, { type: "presence.joined", data: { ...alice, role: "participant" } });
+  assert.deepEqual(nextHand(s), alice, "back: first in line again");
 });
 
 test("a new agenda item ends the floor but keeps the queue", () => {

@@ -114,3 +114,21 @@ test("the clock offset comes from the answer's server_now", async () => {
   await join;
   assert.ok(Math.abs(session.offset - 3600) < 5, session.offset);
 });
+
+test("when the bus is back the session asks room.sync, also after a catch-up on its way", async () => {
+  const { client, session } = await joined(3);
+  client.fire("bus", "down");
+  assert.equal(client.sent.length, 1); // down: nothing to ask yet
+  client.fire("bus", "up");
+  assert.deepEqual(client.sent[1].fields, { since: 3 });
+  client.fire("bus", "up"); // another worker's "up" while the first sync is on its way
+  assert.equal(client.sent.length, 2);
+  client.sent[1].resolve({ ok: true, version: 4, server_now: 1000, events: [chat(4, "a")] });
+  await tick();
+  // that answer may predate what the second "up" was about: ask once more
+  assert.deepEqual(client.sent[2].fields, { since: 4 });
+  client.sent[2].resolve({ ok: true, version: 5, server_now: 1000, events: [chat(5, "b")] });
+  await tick();
+  assert.deepEqual(texts(session), ["a", "b"]);
+  assert.equal(client.sent.length, 3);
+});

@@ -6,11 +6,13 @@ port first and build the settings from it."""
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import socket
 import subprocess
-from collections.abc import AsyncIterator
+import traceback
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +74,54 @@ def ensure_bundle() -> None:
     subprocess.run([npm, "run", "--silent", "build"], cwd=STATIC, check=True, timeout=120)
 
 
+# loggers of the server and the libraries it runs on, whose errors the log check sees
+SERVER_LOGGERS = ("server", "rooms", "signaling", "recordings", "facilitation", "socketio",
+                  "engineio", "aiohttp", "asyncio")
+
+
+class ServerLog(logging.Handler):
+    """The server's log records during one end-to-end test."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] in SERVER_LOGGERS:
+            self.records.append(record)
+
+    def loud(self, allowed: list[str]) -> list[str]:
+        """Records at ERROR or with a traceback, but those an `allowed` pattern matches."""
+        lines = [f"{r.levelname} {r.name}: {r.getMessage()}{_exception(r)}"
+                 for r in self.records if r.levelno >= logging.ERROR or r.exc_info]
+        return [line for line in lines if not any(re.search(a, line) for a in allowed)]
+
+
+def _exception(record: logging.LogRecord) -> str:
+    if not record.exc_info or record.exc_info[1] is None:
+        return ""
+    return " | " + traceback.format_exception_only(record.exc_info[1])[-1].strip()
+
+
+@pytest.fixture(autouse=True)
+def server_log(request: pytest.FixtureRequest) -> Iterator[ServerLog]:
+    """Fails an end-to-end story when the server logged an error or a traceback at any
+    moment of it, its shutdown included (an autouse fixture is set up first and torn down
+    last). `@pytest.mark.server_log_allows("regex", ...)` names an error the test provokes
+    on purpose."""
+    log = ServerLog()
+    root = logging.getLogger()
+    root.addHandler(log)
+    try:
+        yield log
+    finally:
+        root.removeHandler(log)
+    allowed = [p for mark in request.node.iter_markers("server_log_allows") for p in mark.args]
+    loud = log.loud(allowed)
+    if loud:
+        pytest.fail("the server logged errors:\n  " + "\n  ".join(loud[:20]), pytrace=False)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -103,14 +153,15 @@ class LiveServer:
             return person
 
 
-@pytest.fixture
-async def live_server(sqlite_url: str, sessions: async_sessionmaker,
-                      world: World) -> AsyncIterator[LiveServer]:
+@asynccontextmanager
+async def serving(sqlite_url: str, sessions: async_sessionmaker, world: World,
+                  **options: Any) -> AsyncIterator[LiveServer]:
+    """A live server on a free port; `options` are further settings (e.g. `redis_url`)."""
     ensure_bundle()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = Settings(database_url=sqlite_url, secret_key="e2e-secret", host="127.0.0.1",
-                        port=port, public_url=url)
+                        port=port, public_url=url, **options)
     server = TestServer(create_app(settings), host="127.0.0.1", port=port)
     await server.start_server()
     try:
@@ -118,6 +169,13 @@ async def live_server(sqlite_url: str, sessions: async_sessionmaker,
                          app=server.app)
     finally:
         await server.close()
+
+
+@pytest.fixture
+async def live_server(sqlite_url: str, sessions: async_sessionmaker,
+                      world: World) -> AsyncIterator[LiveServer]:
+    async with serving(sqlite_url, sessions, world) as live:
+        yield live
 
 
 @asynccontextmanager
@@ -152,13 +210,16 @@ async def axe_violations(page: Any) -> list[dict[str, Any]]:
 
 class SocketTap:
     """Sits on a page's socket.io websocket and can hold back or drop the `event` packets
-    the server sends (acks and everything else pass). Lets a test make one browser's view
-    stale, or lose an event, deterministically."""
+    the server sends, or hold back its DISCONNECT (acks and everything else pass). Lets a
+    test make one browser's view stale, lose an event, or go on writing after the server
+    ended its session, deterministically."""
 
     EVENT_PACKET = '42["event",'
+    DISCONNECT_PACKET = "41"
 
     def __init__(self) -> None:
         self.holding = False
+        self.holding_disconnect = False
         self.drop = 0
         self.held: list[tuple[Any, str]] = []
 
@@ -170,6 +231,9 @@ class SocketTap:
         server_side.on_message(lambda message: self._from_server(page_side, message))
 
     def _from_server(self, page_side: Any, message: str | bytes) -> None:
+        if self.holding_disconnect and message == self.DISCONNECT_PACKET:
+            self.held.append((page_side, message))
+            return
         if isinstance(message, str) and message.startswith(self.EVENT_PACKET):
             if self.drop > 0:
                 self.drop -= 1
@@ -180,7 +244,7 @@ class SocketTap:
         page_side.send(message)
 
     def release(self) -> None:
-        self.holding = False
+        self.holding = self.holding_disconnect = False
         held, self.held = self.held, []
         for page_side, message in held:
             page_side.send(message)

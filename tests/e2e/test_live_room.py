@@ -68,6 +68,14 @@ async def enter_room(who: Person, path: str | None = None) -> None:
     await who.page.locator("#phase").filter(has_not_text="Kobler til").wait_for()
 
 
+async def open_panel(page: Any, name: str) -> None:
+    """Show one of the console's panels ("Chat", "Folk og talerliste", …) the way a
+    facilitator does: by its tab."""
+    tab = page.get_by_role("tab", name=name)
+    await tab.click()
+    await page.locator(f"#{await tab.get_attribute('aria-controls')}").wait_for()
+
+
 async def countdown_seconds(page: Any) -> int:
     text = (await page.locator("#timer").text_content() or "").strip()
     match = COUNTDOWN.match(text)
@@ -124,6 +132,7 @@ async def test_facilitator_runs_the_room_and_participants_follow(
         # a participant raises a hand; the console sees them in the queue
         await alice.page.get_by_role("button", name="Rekk opp hånden").click()
         await alice.page.get_by_role("button", name="Ta ned hånden").wait_for()
+        await open_panel(console, "Folk og talerliste")
         await console.locator("#hands li").filter(has_text="Alice Askvik").wait_for()
         await bjorn.page.locator("#hands li").filter(has_text="Alice Askvik").wait_for()
 
@@ -134,6 +143,7 @@ async def test_facilitator_runs_the_room_and_participants_follow(
         await console.locator("#hands li").first.wait_for(state="detached")
 
         # chat reaches everyone
+        await open_panel(console, "Chat")
         await bjorn.page.get_by_label("Melding").fill("Hei fra Brekke!")
         await bjorn.page.get_by_role("button", name="Send").click()
         for who in people:
@@ -181,12 +191,14 @@ async def test_two_consoles_do_not_double_advance(live_server: LiveServer) -> No
 
         # a lost event leaves a gap in the versions; the next one makes Kari catch up
         tap.drop = 1
+        await open_panel(frida.page, "Chat")
         await frida.page.get_by_label("Melding").fill("Bare Frida ser denne direkte")
         await frida.page.get_by_role("button", name="Send").click()
         await frida.page.locator(POSTED).filter(has_text="Bare Frida").wait_for()
         await frida.page.get_by_role("button", name="Neste punkt").click()
         await kari.page.locator("#current-title").filter(
             has_text="Innlegg: matsvinn i skolen").wait_for()
+        await open_panel(kari.page, "Chat")
         await kari.page.locator(POSTED).filter(has_text="Bare Frida").wait_for()
 
         for who in (frida, kari):
@@ -225,6 +237,7 @@ async def test_reconnect_keeps_typing_and_catches_up(live_server: LiveServer) ->
             state="attached")
         await alice.page.locator("#current-title").filter(
             has_text="Velkommen og innsjekk").wait_for()
+        await open_panel(frida.page, "Chat")
         await frida.page.locator(POSTED).filter(has_text="Sendt mens jeg var borte").wait_for()
         await alice.page.locator("#chat li.is-pending").wait_for(state="detached")
         assert await draft.input_value() == "Et halvskrevet spørsmål"
@@ -248,6 +261,7 @@ async def test_hostile_display_name_is_shown_as_text(live_server: LiveServer) ->
         await attacker.page.get_by_role("button", name="Send").click()
         await frida.page.get_by_role("button", name="Åpne rommet").click()
         await attacker.page.get_by_role("button", name="Rekk opp hånden").click()
+        await open_panel(frida.page, "Folk og talerliste")
         await frida.page.locator("#hands").get_by_text(hostile, exact=True).wait_for()
         await frida.page.get_by_role("button", name="Gi ordet til neste").click()
 
@@ -255,6 +269,8 @@ async def test_hostile_display_name_is_shown_as_text(live_server: LiveServer) ->
             page = who.page
             await page.locator("#presence").get_by_text(hostile, exact=True).wait_for()
             await page.locator("#speaker").get_by_text(hostile, exact=True).wait_for()
+            if who is frida:
+                await open_panel(page, "Chat")
             await page.locator(POSTED).get_by_text(
                 "<script>window.__pwned=2</script>", exact=True).wait_for()
             # nothing became markup: no image anywhere (header included), no script with it

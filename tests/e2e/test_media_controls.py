@@ -18,7 +18,7 @@ import pytest
 from rooms.accounts import start_session
 from tests.conftest import connect_client, send
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
+from tests.e2e.test_live_room import assert_accessible, enter_room, open_panel, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -50,11 +50,14 @@ async def test_mute_indicators_and_the_facilitators_mute(
 
         # the facilitator opens the room, goes on stage, and gives Alice the floor
         await console.get_by_role("button", name="Åpne rommet").click()
+        await open_panel(console, "Scene og opptak")
         await console.get_by_role("button", name="Gå på scenen med kamera og mikrofon").click()
         await console.locator("#stage-video-tiles li").filter(has_text="(deg)").wait_for()
         await alice.page.get_by_role("button", name="Rekk opp hånden").click()
+        await open_panel(console, "Folk og talerliste")
         await console.locator("#hands li").filter(has_text=world.alice.name).wait_for()
         await console.get_by_role("button", name="Gi ordet til neste").click()
+        await open_panel(console, "Scene og opptak")
         await alice.page.wait_for_function("() => window.forumStage.publisher() !== null")
         await tile(bjorn.page, alice_id).wait_for()
         alice_mute = alice.page.locator("#stage-video-mute")

@@ -20,7 +20,7 @@ import pytest
 from rooms.accounts import start_session
 from tests.conftest import connect_client, send
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
+from tests.e2e.test_live_room import Person, assert_accessible, enter_room, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -124,6 +124,86 @@ async def test_three_in_a_group_see_each_other(live_server: LiveServer) -> None:
                 await page.wait_for_function("() => window.forumMedia.links().length === 0")
                 assert await page.evaluate("() => window.forumMedia.local.stream === null")
             for who in signed_in:
+                assert who.errors == [], who.errors
+    finally:
+        await frida.disconnect()
+
+
+WAIT_MS = 30_000  # media in a loaded machine: generous
+
+# the page's camera and microphone tracks, kept so they can be checked after the page let go
+KEEP_TRACKS = "() => { window.keptTracks = window.forumMedia.local.stream.getTracks(); " \
+              "return window.keptTracks.length; }"
+TRACKS_ENDED = "() => window.keptTracks.every((t) => t.readyState === 'ended')"
+MY_PEER = "() => window.forumMedia.mesh.me"
+# the other member's tiles: theirs and exactly one of Alice's, that of the peer `arg`
+ONE_TILE_OF = """(peer) => {
+  const tiles = [...document.querySelectorAll('#media-tiles li.media-tile')];
+  return tiles.length === 2 && tiles.some((t) => t.dataset.peer === peer)
+    && window.forumMedia.links().length === 1;
+}"""
+
+
+async def holds_the_video(tab: Any, other: Any, log: list[str]) -> str:
+    """`tab` sends and receives video with `other`, who sees it as the one tile of its
+    person; answers the tab's peer id."""
+    await tab.locator("#media-replaced").wait_for(state="hidden", timeout=WAIT_MS)
+    await decoded_from_everyone(tab, others=1, log=log)
+    peer = str(await tab.evaluate(MY_PEER))
+    await other.wait_for_function(ONE_TILE_OF, arg=peer, timeout=WAIT_MS)
+    await decoded_from_everyone(other, others=1, log=log)
+    return peer
+
+
+async def was_replaced(tab: Any) -> None:
+    """`tab` says its video moved, sends nothing and has stopped its devices."""
+    notice = tab.locator("#media-replaced")
+    await notice.wait_for(state="visible", timeout=WAIT_MS)
+    await notice.filter(has_text="flyttet til en annen fane").wait_for()
+    await tab.locator("#announcer").filter(has_text="flyttet til en annen fane").wait_for()
+    await tab.wait_for_function(TRACKS_ENDED, timeout=WAIT_MS)
+    assert await tab.evaluate("() => window.forumMedia.links().length === 0")
+    assert await tab.evaluate("() => window.forumMedia.local.stream === null")
+
+
+async def test_alices_second_tab_takes_over_her_video_and_the_first_takes_it_back(
+        live_server: LiveServer) -> None:
+    world = live_server.world
+    gathering = world.gathering.id
+    token = await start_session(live_server.sessions, world.facilitator.id, days=1)
+    frida = await connect_client(live_server.url, token)
+    try:
+        assert (await send(frida, gathering, "room.join"))["ok"]
+        async with chromium() as browser:
+            alice = await sign_in(browser, live_server, world.alice)
+            bjorn = await sign_in(browser, live_server, world.bjorn)
+            for who in (alice, bjorn):
+                await enter_room(who, f"/g/{gathering}")
+            log: list[str] = []
+            assert (await send(frida, gathering, "room.open"))["ok"]
+            answer = await send(frida, gathering, "breakouts.propose", rule="random",
+                                group_size=2, spread_municipalities=False)
+            assert answer["ok"], answer
+            assert (await send(frida, gathering, "breakouts.open", minutes=10))["ok"]
+            laptop = alice.page
+            await holds_the_video(laptop, bjorn.page, log)
+            assert await laptop.evaluate(KEEP_TRACKS) == 2
+
+            # the same person opens the room in a second tab: it takes the video over
+            tab = Person(alice.context, await alice.context.new_page())
+            await enter_room(tab, f"/g/{gathering}")
+            phone = tab.page
+            await holds_the_video(phone, bjorn.page, log)
+            await was_replaced(laptop)
+            await assert_accessible(laptop, "room whose video moved to another tab")
+
+            # taken back: the first tab joins again, the second one lets go in turn
+            assert await phone.evaluate(KEEP_TRACKS) == 2
+            await laptop.get_by_role("button", name="Bruk videoen i denne fanen").click()
+            assert await laptop.evaluate("() => document.activeElement.id") == "media-heading"
+            await holds_the_video(laptop, bjorn.page, log)
+            await was_replaced(phone)
+            for who in (alice, bjorn, tab):
                 assert who.errors == [], who.errors
     finally:
         await frida.disconnect()

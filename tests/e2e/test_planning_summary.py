@@ -42,6 +42,23 @@ async def test_plan_publish_and_read(live_server: LiveServer) -> None:
         await page.locator("table.plan tbody tr").nth(2).get_by_role(
             "rowheader", name="Kaffepause").wait_for()
 
+        # a template: first what it changes, then, confirmed, the agenda keeps her break
+        await page.get_by_label("Mal", exact=True).select_option(
+            label="Standard samling (to timer)")
+        await page.get_by_role("button", name="Se hva malen endrer").click()
+        await page.get_by_role(
+            "heading", name="Bruk malen «Standard samling (to timer)»?").wait_for()
+        await page.get_by_text("«Kaffepause» tar plassen til malens «Pause»").wait_for()
+        await page.get_by_role("heading", name="Lagt til fra malen: 2 punkter").wait_for()
+        await assert_accessible(page, "template confirmation")
+        await page.get_by_role("button", name="Bruk malen").focus()
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"**/g/{gid}/plan#agenda")
+        titles = await page.locator("table.plan tbody th[scope=row]").all_inner_texts()
+        assert [t.splitlines()[0].strip() for t in titles] == [
+            "Velkommen og innsjekk", "Innlegg: matsvinn i skolen", "Spørsmål og svar",
+            "Kaffepause", "Grupperom etter prosjektfase", "Deling i plenum", "Oppsummering"]
+
         await page.goto(f"/g/{gid}/agenda")
         await assert_accessible(page, "published agenda")
         await page.goto("/themes/mat")
@@ -64,6 +81,11 @@ async def test_plan_publish_and_read(live_server: LiveServer) -> None:
         await alice.page.goto("/themes/mat")
         await alice.page.get_by_role("link", name="Les oppsummeringen").click()
         await alice.page.get_by_text("Takk for sist!").wait_for()
+        # the ended gathering's room and agenda lead to it too
+        for page_of_gathering in (f"/g/{gid}", f"/g/{gid}/agenda"):
+            await alice.page.goto(page_of_gathering)
+            await alice.page.get_by_role("link", name="Les oppsummeringen").click()
+            await alice.page.wait_for_url(f"**/g/{gid}/summary")
         await assert_accessible(alice.page, "published summary")
         await alice.page.get_by_role("link", name="Utskriftsversjon").click()
         await alice.page.get_by_role("heading", name="Oppsummering: Samling 1").wait_for()

@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from rooms.models import AgendaItem
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
+from tests.e2e.test_live_room import assert_accessible, enter_room, open_panel, sign_in
 
 pytestmark = pytest.mark.e2e
 
+QA_PANEL = "Spørsmål og avstemninger"
 CHECKIN = {"question": "Hvordan går det i prosjektet?", "kind": "single",
            "options": ["Godt", "Tungt"]}
 
@@ -37,11 +38,12 @@ async def test_expert_slot_questions_poll_and_reactions(live_server: LiveServer)
 
         # the expert waits for their slot
         await expert.locator("#expert-slot").filter(
-            has_text="Ditt innlegg: Innlegg: matsvinn i skolen, 20 min – starter etter "
+            has_text="Ditt innlegg: Innlegg: matsvinn i skolen, 20 minutter – starter etter "
                      "Velkommen og innsjekk.").wait_for()
         assert await room.locator("#expert-waiting").is_hidden()
 
         # questions before the gathering starts; anonymous once the facilitator allows it
+        await open_panel(console, QA_PANEL)
         await room.get_by_label("Ditt spørsmål").fill("Hva kostet kjøkkenet?")
         await room.get_by_role("button", name="Spør", exact=True).click()
         await console.locator("#questions li").filter(has_text="Hva kostet kjøkkenet?").wait_for()
@@ -70,9 +72,10 @@ async def test_expert_slot_questions_poll_and_reactions(live_server: LiveServer)
         await room.locator("#stage-banner").filter(has_text="På scenen: Eva Ekspert").wait_for()
         await expert.locator("#stage-banner").filter(has_text="Du har scenen.").wait_for()
         assert await expert.locator("#expert-waiting").is_hidden()
+        await open_panel(console, QA_PANEL)  # the stage's panel may have come with the talk
         first = console.locator("#questions li").filter(has_text="Hva kostet kjøkkenet?")
         await first.get_by_role("button", name="Stem").click()
-        await room.locator("#questions li").first.filter(has_text="Stemmer: 1").wait_for()
+        await room.locator("#questions li").first.filter(has_text="1 stemme").wait_for()
         assert await first.get_by_role("button", name="Stemt").get_attribute(
             "aria-pressed") == "true"
         await expert.get_by_role("button", name="Svar på spørsmålet med flest stemmer").click()

@@ -13,7 +13,7 @@ import pytest
 from recordings.archive import READY, RecordingArchive
 from server.keys import RECORDINGS
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
+from tests.e2e.test_live_room import assert_accessible, enter_room, open_panel, sign_in
 from tests.e2e.test_stage import console_log, receiving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
@@ -43,6 +43,7 @@ async def test_expert_agrees_and_everyone_sees_the_recording(
             await enter_room(who, f"/g/{gid}")
         console = frida.page
         await console.get_by_role("button", name="Åpne rommet").click()
+        await open_panel(console, "Scene og opptak")
         await console.get_by_label("Gi scenen til").select_option(label=world.expert.name)
         await console.get_by_role("button", name="Gi scenen", exact=True).click()
 

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import TIMEOUT_MS, assert_accessible, enter_room, sign_in
+from tests.e2e.test_live_room import (
+    TIMEOUT_MS,
+    assert_accessible,
+    enter_room,
+    open_panel,
+    sign_in,
+)
 from tests.e2e.test_notes_editor import CSP_WATCH
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +35,7 @@ async def test_plenary_notes_are_shared_and_private_notes_stay_on_the_console(
         await enter_room(frida, f"/g/{gathering}/console")
         await enter_room(alice, f"/g/{gathering}")
 
+        await open_panel(frida.page, "Notater")
         await alice.page.locator(PLENARY).click()
         await alice.page.keyboard.type("Askvik deler innkjøpsmalen")
         await frida.page.locator(PLENARY).filter(has_text="Askvik deler innkjøpsmalen").wait_for()
@@ -41,6 +48,7 @@ async def test_plenary_notes_are_shared_and_private_notes_stay_on_the_console(
         await frida.page.keyboard.type("Følg opp Askvik etter samlingen")
         kari = await sign_in(browser, live_server, world.cofacilitator)
         await enter_room(kari, f"/g/{gathering}/console")  # a fellow facilitator reads it
+        await open_panel(kari.page, "Notater")
         await kari.page.locator(PRIVATE).filter(has_text="Følg opp Askvik").wait_for()
         assert await alice.page.locator("#facilitator-notes").count() == 0
         assert "Følg opp" not in (await alice.page.content())

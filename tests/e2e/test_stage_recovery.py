@@ -24,7 +24,7 @@ import pytest
 from server.keys import STAGE
 from signaling.stage_router import StageRouter
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import Person, enter_room, sign_in
+from tests.e2e.test_live_room import Person, enter_room, open_panel, sign_in
 from tests.e2e.test_stage import console_log, receiving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
@@ -75,6 +75,7 @@ async def on_stage(live: LiveServer, browser: Any) -> tuple[Person, Person, list
     await enter_room(alice, f"/g/{gathering}")
     await frida.page.get_by_role("button", name="Åpne rommet").click()
     await alice.page.locator("#stage-video-box").wait_for(state="visible")
+    await open_panel(frida.page, "Scene og opptak")
     await frida.page.get_by_role("button", name="Gå på scenen med kamera og mikrofon").click()
     await receiving(alice.page, world.facilitator.id, log)
     return frida, alice, log

@@ -128,6 +128,7 @@ class Gathering:
         participants = sorted((a for a in self.present if a.role is Role.PARTICIPANT),
                               key=lambda a: a.person_id)
         return Context(present=tuple(a.member for a in participants), stage_names=STAGE_NAMES,
+                       here=frozenset(a.person_id for a in self.present),
                        theme_people=frozenset(a.person_id for a in THEME),
                        people=tuple(PersonRef(a.person_id, a.name, a.municipality)
                                     for a in THEME))
@@ -220,7 +221,7 @@ def script() -> Gathering:
 
     # --- the expert's talk: the stage, recording, a word poll ---------------------------------
     g.wait(60)
-    g.do(FRIDA, c.NextItem(from_item=3))  # Eva gets the stage
+    g.do(FRIDA, c.NextItem(from_item=3))  # Eva gets the stage; the check-in poll closes
     g.wait(30)
     g.do(EVA, r.GiveConsent())
     g.do(FRIDA, r.StartRecording())
@@ -231,7 +232,7 @@ def script() -> Gathering:
     g.wait(200)
     g.do(EVA, r.WithdrawConsent())  # stops the recording too
     g.wait(60)
-    g.do(FRIDA, po.LaunchPoll("Ett ord om klimabudsjett?", PollKind.WORD))  # closes poll 1
+    g.do(FRIDA, po.LaunchPoll("Ett ord om klimabudsjett?", PollKind.WORD))
     g.wait(20)
     g.do(ALICE, po.AnswerPoll(2, word="Sol  Energi"))  # as typed (the page trims it)
     g.do(CARL, po.AnswerPoll(2, word="sol energi"))
@@ -239,11 +240,11 @@ def script() -> Gathering:
     g.wait(40)
     g.do(FRIDA, po.ClosePoll(2))
     g.wait(30)
-    g.do(EVA, r.GiveConsent())
+    g.do(EVA, r.GiveConsent(include_qa=True))  # this time for her Q&A too
     g.do(FRIDA, r.StartRecording())
     g.wait(120)
 
-    # --- questions and answers: the recording ends with the item ------------------------------
+    # --- questions and answers: she agreed to it, so the recording goes on --------------------
     g.do(FRIDA, c.NextItem(from_item=4))
     g.wait(20)
     g.do(ALICE, q.AskQuestion("Hva koster det egentlig?", anonymous=True))
@@ -262,7 +263,7 @@ def script() -> Gathering:
     g.do(EVA, q.MarkAnswered(2))
     g.do(FRIDA, q.HideQuestion(1))
     g.wait(30)
-    g.do(FRIDA, st.ClearStage())
+    g.do(FRIDA, st.ClearStage())  # the recording stops with the stage
     g.do(FRIDA, st.Spotlight(CARL.person_id))
     # a quick round of groups by hand, before the breakout item
     g.do(FRIDA, b.ProposeBreakouts(rule=GroupingRule.RANDOM, group_size=2))

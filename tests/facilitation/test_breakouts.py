@@ -314,6 +314,24 @@ def test_meetings_are_the_municipality_pairs_of_recalled_groups() -> None:
     assert b.meetings(start, events1 + events2 + events3) == frozenset()  # not recalled yet
 
 
+def test_groups_open_when_the_gathering_ends_count_as_met() -> None:
+    """The facilitator ends the gathering during the breakout item, without a recall: the
+    groups met all the same. Groups proposed but never opened did not."""
+    start = GatheringState("g1", AGENDA)
+    state, events1 = run(start, FRIDA, c.OpenRoom())
+    state, events2 = run(state, FRIDA, c.NextItem(from_item=None))
+    state, events3 = run(state, FRIDA, c.NextItem(from_item=11))
+    assert state.breakouts is not None and state.breakouts.status is BreakoutStatus.OPEN
+    state, events4 = run(state, FRIDA, c.EndGathering(), T0 + 60)
+    assert b.meetings(start, events1 + events2 + events3 + events4) == {
+        frozenset({"Askvik kommune", "Brekke kommune"}),
+        frozenset({"Cirkel kommune", "Dal kommune"}),
+    }
+    state, proposed = run(live(), FRIDA, b.ProposeBreakouts())
+    state, ended = run(state, FRIDA, c.EndGathering(), T0 + 60)
+    assert b.meetings(start, [*events1, *proposed, *ended]) == frozenset()
+
+
 # --- notes rights ---------------------------------------------------------------------------
 
 

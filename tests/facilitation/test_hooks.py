@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from facilitation import Actor, AgendaSlot, GatheringState, Role, core
+from facilitation import Actor, AgendaSlot, GatheringState, Role, core, fold
 from facilitation import breakouts as b
 from facilitation import commands as c
 from facilitation import polls as p
@@ -31,6 +31,7 @@ AGENDA = (
 # which hook of "item_started" brings which event (in the scene below)
 BROUGHT_BY = {
     b.BreakoutsRecalled: "breakouts.open_or_recall_groups",
+    p.PollClosed: "polls.close_checkin_at_item_end",
     p.PollLaunched: "polls.launch_checkin_poll",
     q.QuestionsClosed: "questions.focus_on_qa_item",
     r.RecordingStopped: "recording.stop_at_item_end",
@@ -39,14 +40,16 @@ BROUGHT_BY = {
 
 
 def every_hook_has_something_to_do() -> GatheringState:
-    """Eva's Q&A runs with groups open by hand and Eva recorded: leaving it for a welcome
-    item with a check-in poll gives each item_started hook an event to bring."""
+    """Eva's Q&A runs with groups open by hand, Eva recorded and an earlier welcome item's
+    check-in still open (as logs from before check-ins closed with their item hold): leaving
+    it for a welcome item with a check-in poll gives each item_started hook an event."""
     state = run(GatheringState("g1", AGENDA), FRIDA, c.OpenRoom(), T0, CONTEXT)[0]
     state = run(state, FRIDA, c.NextItem(from_item=None), T0, CONTEXT)[0]
     state = run(state, EVA, r.GiveConsent(), T0 + 1, CONTEXT)[0]
     state = run(state, FRIDA, r.StartRecording(), T0 + 2, CONTEXT)[0]
     state = run(state, FRIDA, b.ProposeBreakouts(group_size=2), T0 + 3, CONTEXT)[0]
     state = run(state, FRIDA, b.OpenBreakouts(minutes=5), T0 + 4, CONTEXT)[0]
+    state = fold(state, [p.PollLaunched(1, "Klar?", PollKind.WORD, (), T0 - 600, item_id=10)])
     assert state.spotlight is not None and state.recording is not None
     assert state.qa_item == 11 and state.breakouts is not None
     return state
@@ -71,23 +74,28 @@ def test_an_item_start_brings_its_events_in_the_tables_order() -> None:
 
 
 def test_the_order_is_the_tables_not_the_imports(monkeypatch: pytest.MonkeyPatch) -> None:
-    reversed_order = tuple(reversed(core.HOOK_ORDER["item_started"]))
-    monkeypatch.setitem(core.HOOK_ORDER, "item_started", reversed_order)
+    # reversed, but the old check-in still closes before the new one launches (a launch
+    # closes any open poll itself, and this test tells the hooks apart by their events)
+    other_order = ("stage.set_stage_for_item", "recording.stop_at_item_end",
+                   "questions.focus_on_qa_item", "polls.close_checkin_at_item_end",
+                   "polls.launch_checkin_poll", "breakouts.open_or_recall_groups")
+    assert sorted(other_order) == sorted(core.HOOK_ORDER["item_started"])
+    monkeypatch.setitem(core.HOOK_ORDER, "item_started", other_order)
     _, *brought = start_the_next_item()
-    assert [BROUGHT_BY[type(ev)] for ev in brought] == list(reversed_order)
+    assert [BROUGHT_BY[type(ev)] for ev in brought] == list(other_order)
 
 
 def test_the_order_the_stored_logs_hold() -> None:
     """Changing this is changing the order of events in every gathering's log from now on."""
     assert core.HOOK_ORDER == {
-        "item_started": ("breakouts.open_or_recall_groups", "polls.launch_checkin_poll",
-                         "questions.focus_on_qa_item", "recording.stop_at_item_end",
-                         "stage.set_stage_for_item"),
+        "item_started": ("breakouts.open_or_recall_groups", "polls.close_checkin_at_item_end",
+                         "polls.launch_checkin_poll", "questions.focus_on_qa_item",
+                         "recording.stop_at_item_end", "stage.set_stage_for_item"),
         "joined": ("breakouts.give_late_joiner_a_group",),
         "tick": ("breakouts.warn_and_recall_at_deadline",),
         "timer_changed": ("breakouts.retime_with_item",),
         "stage_changed": ("recording.stop_when_spotlight_moves",),
-        "ending": ("recording.stop_at_gathering_end",),
+        "ending": ("recording.stop_at_gathering_end", "polls.close_checkin_at_gathering_end"),
     }
 
 

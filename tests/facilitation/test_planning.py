@@ -398,7 +398,7 @@ def test_the_welcome_item_launches_the_check_in_poll_set_in_the_plan() -> None:
 
 @pytest.mark.parametrize("name", sorted(p.TEMPLATES))
 def test_templates_are_valid_agendas_that_fit_two_hours(name: str) -> None:
-    state, events = run(lobby(), p.UseTemplate(name))
+    state, events = run(replace(lobby(), agenda=()), p.UseTemplate(name))
     assert events == [p.AgendaReplaced(state.agenda, template=name)]
     assert [(s.kind, s.title, s.planned_minutes) for s in state.agenda] == [
         (k, t, m) for k, t, m, _ in p.TEMPLATES[name]]
@@ -408,6 +408,62 @@ def test_templates_are_valid_agendas_that_fit_two_hours(name: str) -> None:
 
 def test_an_unknown_template_is_rejected() -> None:
     assert "template" in rejected(lobby(), p.UseTemplate("party"))
+
+
+def test_a_template_keeps_the_facilitators_items_of_its_kinds() -> None:
+    planned = replace(lobby(), agenda=(replace(AGENDA[0], checkin_poll=CHECKIN), *AGENDA[1:]))
+    state, events = run(planned, p.UseTemplate("standard"))
+    welcome, talk, breakout, wrap_up = planned.agenda
+    standard = p.template_agenda("standard")
+    assert standard is not None
+    assert state.agenda == (
+        replace(welcome, id=15),  # its title, minutes and check-in poll
+        replace(talk, id=16),  # "Innlegg", 20 minutes, Eva
+        replace(standard[2], id=17), replace(standard[3], id=18),  # Q&A and the break: new
+        replace(breakout, id=19),  # its task, not the template's
+        replace(standard[5], id=20),
+        replace(wrap_up, id=21))
+    assert events == [p.AgendaReplaced(state.agenda, template="standard")]
+
+
+def slots(*kinds_and_titles: str) -> tuple[AgendaSlot, ...]:
+    """Items from "kind:title" strings, ids 1, 2, ..."""
+    return tuple(AgendaSlot(n, title, kind, 10)
+                 for n, (kind, title) in enumerate((k.split(":") for k in kinds_and_titles), 1))
+
+
+def test_a_merge_matches_items_of_a_kind_in_order() -> None:
+    agenda = slots("expert_talk:Klimaregnskap", "break:Lunsj", "expert_talk:Matsvinn",
+                   "plenary:Runde")
+    template = replace_ids(slots("welcome:Velkommen", "expert_talk:Innlegg", "break:Pause",
+                                 "break:Pause 2"), 0)
+    merge = p.merge_template(agenda, template)
+    assert [(placed.template.title, placed.slot.title) for placed in merge.placed] == [
+        ("Velkommen", "Velkommen"), ("Innlegg", "Klimaregnskap"), ("Pause", "Lunsj"),
+        ("Pause 2", "Pause 2")]
+    assert [kept.slot for kept in merge.kept] == [agenda[0], agenda[1]]
+    assert [added.title for added in merge.added] == ["Velkommen", "Pause 2"]
+    assert merge.removed == (agenda[2], agenda[3])  # the second talk; no plenary in it
+
+
+def replace_ids(items: tuple[AgendaSlot, ...], new_id: int) -> tuple[AgendaSlot, ...]:
+    return tuple(replace(slot, id=new_id) for slot in items)
+
+
+@pytest.mark.parametrize("name", sorted(p.TEMPLATES))
+def test_a_template_over_an_empty_agenda_or_its_own_result(name: str) -> None:
+    template = p.template_agenda(name)
+    assert template is not None
+    fresh = p.merge_template((), template)
+    assert fresh.agenda == template and fresh.added == template
+    assert fresh.kept == () and fresh.removed == ()
+    own = tuple(replace(slot, id=n, title=f"Mitt {n}") for n, slot in enumerate(template, 1))
+    again = p.merge_template(own, template)
+    assert again.agenda == own and again.added == () and again.removed == ()
+
+
+def test_a_template_over_a_started_agenda_is_still_rejected() -> None:
+    assert "started" in rejected(running(0), p.UseTemplate("standard"))
 
 
 def test_copy_from_another_gathering_of_the_theme() -> None:

@@ -234,6 +234,36 @@ def test_a_check_in_closes_a_poll_left_open() -> None:
     assert p.open_poll(state) is not None and p.open_poll(state).item_id == 11
 
 
+@pytest.mark.parametrize("move", [c.NextItem(from_item=11), c.EndGathering()],
+                         ids=["another item starts", "the gathering ends"])
+def test_the_check_in_closes_when_its_item_ends(move: c.Command) -> None:
+    state = answer(next_item(live(), T0 + 1)[0], ALICE, (0,))[0]
+    assert p.open_poll(state) is not None
+    state, events = run(state, FRIDA, move, T0 + 600)
+    assert p.PollClosed(1, at=T0 + 600) in events
+    assert p.open_poll(state) is None and state.polls[0].closed_at == T0 + 600
+    assert live_view(state)["polls"][0]["counts"] == [1, 0, 0]  # its results stay
+
+
+def test_the_check_in_closes_once_even_when_the_next_item_checks_in_too() -> None:
+    agenda = (AGENDA[0], replace(AGENDA[2], checkin_poll=PollPlan("Ett ord?", PollKind.WORD)))
+    state = run(GatheringState(gathering_id="g1", agenda=agenda), FRIDA, c.OpenRoom())[0]
+    state, events = next_item(next_item(state, T0 + 1)[0], T0 + 600)
+    polls = [e for e in events if e.type.startswith("poll.")]
+    assert polls == [p.PollClosed(1, at=T0 + 600),
+                     p.PollLaunched(2, "Ett ord?", PollKind.WORD, (), T0 + 600, item_id=13)]
+
+
+@pytest.mark.parametrize("move", [c.NextItem(from_item=11), c.EndGathering()],
+                         ids=["another item starts", "the gathering ends"])
+def test_a_poll_launched_by_hand_stays_open(move: c.Command) -> None:
+    state = next_item(live(), T0 + 1)[0]
+    state = run(state, FRIDA, p.LaunchPoll("Hvilken farge?", PollKind.SINGLE, COLOURS))[0]
+    state, events = run(state, FRIDA, move, T0 + 600)
+    assert not [e for e in events if isinstance(e, p.PollClosed)]
+    assert p.open_poll(state) is not None and p.open_poll(state).id == 2
+
+
 @pytest.mark.parametrize(
     ("settings", "plan"),
     [

@@ -29,6 +29,7 @@ from facilitation.rules import MAX_EXTEND_MINUTES
 from facilitation.state import (
     CHAT_KEPT,
     BreakoutPlan,
+    Context,
     CurrentItem,
     Group,
     GroupingRule,
@@ -53,6 +54,8 @@ ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune", "oppstart",
 BJORN = Actor(4, "Bjørn Brekke", Role.PARTICIPANT, "Brekke kommune", "gjennomforing")
 EVA = Actor(5, "Eva Ekspert", Role.EXPERT)
 OLA = Actor(6, "Ola Observatør", Role.OBSERVER)
+# everyone is here (the floor goes only to someone present: `Context.here`)
+HERE = Context(here=frozenset({1, 2, 3, 4, 5, 6}))
 
 
 def lobby() -> GatheringState:
@@ -179,11 +182,11 @@ def test_each_command_in_each_phase(type_: str, phase: Phase) -> None:
     command = _command(type_)
     assert command.type == type_
     if phase in EXPECTED_PHASES[type_]:
-        new_state, events = run(state, FRIDA, command, T0 + 30)
+        new_state, events = run(state, FRIDA, command, T0 + 30, HERE)
         assert events, f"{type_} in {phase} should have changed something"
         assert new_state.version == state.version + len(events)
     else:
-        error = rejected(state, FRIDA, command, T0 + 30)
+        error = rejected(state, FRIDA, command, T0 + 30, HERE)
         assert error.code == "rejected"
         assert str(phase) in error.reason
 
@@ -468,21 +471,47 @@ def test_calling_next_gives_the_floor_to_the_first_in_the_queue() -> None:
     state = live()
     for actor in (BJORN, ALICE):
         state, _ = run(state, actor, c.RaiseHand())
-    state, events = run(state, FRIDA, c.CallNextHand())
+    state, events = run(state, FRIDA, c.CallNextHand(), context=HERE)
     assert events == [e.SpeakerCalled(4, "Bjørn Brekke", "Brekke kommune")]
     assert state.speaker == PersonRef(4, "Bjørn Brekke", "Brekke kommune")
     assert _queue(state) == [3]
-    state, _ = run(state, PER, c.CallNextHand())
+    state, _ = run(state, PER, c.CallNextHand(), context=HERE)
     assert state.speaker == PersonRef(3, "Alice Askvik", "Askvik kommune")
     assert _queue(state) == []
-    error = rejected(state, FRIDA, c.CallNextHand())
+    error = rejected(state, FRIDA, c.CallNextHand(), context=HERE)
     assert error.code == "rejected"
     assert state.speaker is not None and state.speaker.person_id == 3  # unchanged
 
 
+@pytest.mark.parametrize(("here", "called", "queue_after"), [
+    ({3, 4, 5}, 4, [3, 5]),  # everyone is here: the first in the queue
+    ({1, 3, 5}, 3, [4, 5]),  # Bjørn closed his tabs: Alice is called, he keeps his place
+    ({1, 5}, 5, [4, 3]),  # only Eva of the queue is here
+])
+def test_calling_next_passes_over_those_who_are_not_here(
+        here: set[int], called: int, queue_after: list[int]) -> None:
+    state = live()
+    for actor in (BJORN, ALICE, EVA):
+        state, _ = run(state, actor, c.RaiseHand())
+    state, events = run(state, FRIDA, c.CallNextHand(), context=Context(here=frozenset(here)))
+    assert [(ev.type, getattr(ev, "person_id", None)) for ev in events] == [("hand.called", called)]
+    assert state.speaker is not None and state.speaker.person_id == called
+    assert _queue(state) == queue_after
+
+
+def test_calling_next_when_nobody_in_the_queue_is_here_is_refused() -> None:
+    state = live()
+    for actor in (BJORN, ALICE):
+        state, _ = run(state, actor, c.RaiseHand())
+    error = rejected(state, FRIDA, c.CallNextHand(), context=Context(here=frozenset({1, 5})))
+    assert error.code == "rejected"
+    assert "nobody in the queue is here" in error.reason
+    assert c.Need.HERE in COMMANDS["hand.call_next"].needs  # the server loads who is here
+
+
 def test_the_speaker_may_raise_their_hand_again() -> None:
     state, _ = run(live(), ALICE, c.RaiseHand())
-    state, _ = run(state, FRIDA, c.CallNextHand())
+    state, _ = run(state, FRIDA, c.CallNextHand(), context=HERE)
     state, events = run(state, ALICE, c.RaiseHand())
     assert len(events) == 1
     assert _queue(state) == [3]
@@ -495,7 +524,7 @@ def test_a_new_agenda_item_ends_the_floor_but_keeps_the_queue(
     state = at_item(1)
     for actor in (ALICE, BJORN):
         state, _ = run(state, actor, c.RaiseHand())
-    state, _ = run(state, FRIDA, c.CallNextHand())
+    state, _ = run(state, FRIDA, c.CallNextHand(), context=HERE)
     assert state.speaker is not None
     slot = state.current_slot()
     assert slot is not None
@@ -545,7 +574,7 @@ def test_ending_clears_the_hands_and_the_speaker() -> None:
     state = at_item(1)
     for actor in (ALICE, BJORN, EVA):
         state, _ = run(state, actor, c.RaiseHand())
-    state, _ = run(state, FRIDA, c.CallNextHand())
+    state, _ = run(state, FRIDA, c.CallNextHand(), context=HERE)
     assert state.hands and state.speaker
     state, events = run(state, FRIDA, c.EndGathering(), T0 + 3600)
     assert events == [e.GatheringEnded(at=T0 + 3600)]
@@ -591,7 +620,7 @@ def test_every_event_advances_the_version_by_one() -> None:
     state = lobby()
     for step, (actor, command) in enumerate(_script()):
         before = state.version
-        state, events = run(state, actor, command, T0 + step)
+        state, events = run(state, actor, command, T0 + step, HERE)
         assert state.version == before + len(events)
         assert len(events) == (0 if step == 6 else 1)  # step 6 repeats a raised hand
     assert state.version == len(_script()) - 1
@@ -610,7 +639,7 @@ def test_the_fold_of_the_stored_events_reproduces_the_state() -> None:
     state = lobby()
     log: list[tuple[str, str]] = []
     for step, (actor, command) in enumerate(_script()):
-        state, events = run(state, actor, command, T0 + step)
+        state, events = run(state, actor, command, T0 + step, HERE)
         log.extend((ev.type, json.dumps(ev.data())) for ev in events)
     replayed = fold(lobby(), (e.event_from(t, json.loads(data)) for t, data in log))
     assert replayed == state

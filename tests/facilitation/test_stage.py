@@ -90,6 +90,35 @@ def test_going_back_into_the_expert_slot_gives_the_stage_again() -> None:
     assert stage_events(events) == [st.StageCleared(at=T0 + 10)]
 
 
+def test_a_qa_right_after_a_talk_keeps_the_talks_expert_on_stage() -> None:
+    """A Q&A that names nobody (or the talk's expert) after an expert talk is that expert's;
+    one that names nobody after anything else empties the stage."""
+    agenda = (AgendaSlot(21, "Innlegg: Eva", "expert_talk", 20, expert_id=5),
+              AgendaSlot(22, "Spørsmål og svar", "qa", 10),
+              AgendaSlot(23, "Innlegg: Ole", "expert_talk", 15, expert_id=8),
+              AgendaSlot(24, "Spørsmål til Ole", "qa", 10, expert_id=8),
+              AgendaSlot(25, "Flere spørsmål", "qa", 10))
+    state = run(GatheringState(gathering_id="g1", agenda=agenda), FRIDA, c.OpenRoom())[0]
+    expected: list[tuple[list[Event], PersonRef | None]] = [
+        ([st.SpotlightGiven(5, "Eva Ekspert", None, item_id=21)], EVA_REF),
+        ([], EVA_REF),  # her Q&A: she keeps the stage, nothing to say
+        ([st.SpotlightGiven(8, "Ole Ordfører", "Brekke kommune", item_id=23)], OLE),
+        ([], OLE),
+        ([st.StageCleared(at=T0 + 4)], None),  # after a Q&A, not a talk: nobody
+    ]
+    for step, (events_expected, holder) in enumerate(expected):
+        slot = state.current_slot()
+        state, events = run(state, FRIDA, c.NextItem(from_item=slot.id if slot else None),
+                            T0 + step)
+        assert stage_events(events) == events_expected, agenda[step].title
+        assert state.spotlight == holder, agenda[step].title
+    # back into her Q&A, from the stage taken away: it is hers again
+    state = run(state, FRIDA, c.PreviousItem(from_item=25), T0 + 5)[0]
+    state = run(state, FRIDA, c.PreviousItem(from_item=24), T0 + 6)[0]
+    state, events = run(state, FRIDA, c.PreviousItem(from_item=23), T0 + 7)
+    assert stage_events(events) == [st.SpotlightGiven(5, "Eva Ekspert", None, item_id=22)]
+
+
 def test_the_facilitator_gives_and_takes_the_stage_by_hand() -> None:
     state, events = run(live(), FRIDA, st.Spotlight(person_id=3))
     assert events == [st.SpotlightGiven(3, "Alice Askvik", "Askvik kommune")]
@@ -104,7 +133,7 @@ def test_the_facilitator_gives_and_takes_the_stage_by_hand() -> None:
 def test_facilitator_takes_the_expert_and_the_speaker_off_stage() -> None:
     state = run(live(), FRIDA, st.Spotlight(person_id=5))[0]
     state = run(state, ALICE, c.RaiseHand())[0]
-    state = run(state, FRIDA, c.CallNextHand())[0]
+    state = run(state, FRIDA, c.CallNextHand(), context=replace(THEME, here=frozenset({3})))[0]
     assert state.speaker is not None and state.speaker.person_id == 3
     state, events = run(state, FRIDA, st.TakeOffStage(person_id=3), T0 + 5)
     assert events == [st.FloorEnded(3, T0 + 5)] and state.speaker is None

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import socketio
 from aiohttp.test_utils import TestServer
 
@@ -80,3 +81,9 @@ async def events_after(client: socketio.AsyncClient, after: int, until: int) -> 
 
     await eventually(lambda: len(have()) >= until - after, what=f"events {after + 1}..{until}")
     return have()
+
+
+def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The log records that carry a traceback: a failure the server did not expect."""
+    return [record.getMessage() for record in caplog.records
+            if record.exc_info or "Traceback" in record.getMessage()]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from facilitation.commands import CHAT_MAX_CHARS
 from rooms.accounts import start_session
 from rooms.models import Membership, Person
-from server.settings import Settings
+from server.settings import SESSION_COOKIE, Settings
 from tests.conftest import Connect, send
 from tests.factories import World
 from tests.server.live_helpers import (
@@ -26,6 +28,7 @@ from tests.server.live_helpers import (
     eventually,
     presence_entries,
     received,
+    tracebacks,
     version,
     watch_presence,
 )
@@ -379,3 +382,108 @@ async def test_a_hostile_name_travels_as_data(world: World, connect: Connect,
                                     "municipality": None, "text": script,
                                     "at": chat["data"]["at"]}
     assert all(m["gathering"] == gid for m in received(frida))
+
+
+DEEP = "[" * 1000 + "]" * 1000  # 2 KB: once enough to make the JSON decoder give up
+
+
+@contextlib.asynccontextmanager
+async def raw_socket(server: TestServer, sessions: async_sessionmaker, person: Person,
+                     connect: str = "40") -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """A websocket speaking Engine.IO/Socket.IO by hand, signed in as `person`, after the
+    Socket.IO `connect` frame (`connect`) has been sent."""
+    token = await start_session(sessions, person.id, days=1)
+    url = server.make_url("/socket.io/").with_query(EIO="4", transport="websocket")
+    async with aiohttp.ClientSession() as http, http.ws_connect(
+        url, headers={"Cookie": f"{SESSION_COOKIE}={token}"}
+    ) as ws:
+        assert (await ws.receive_str()).startswith("0")  # the Engine.IO handshake
+        await ws.send_str(connect)
+        yield ws
+
+
+async def ack_of(ws: aiohttp.ClientWebSocketResponse, ack_id: int) -> dict[str, Any]:
+    """The answer in the Socket.IO ack `43<ack_id>[answer]`, skipping anything else."""
+    while True:
+        frame = await asyncio.wait_for(ws.receive_str(), timeout=30)
+        if frame.startswith(f"43{ack_id}["):
+            answer: dict[str, Any] = json.loads(frame[2 + len(str(ack_id)):])[0]
+            return answer
+
+
+
+def nesting_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records
+            if "nested deeper than" in record.getMessage()]
+
+
+@pytest.mark.parametrize("event", ["command", "reaction", "note.subscribe"])
+async def test_a_message_nested_a_thousand_levels_deep_is_answered_invalid_format(
+        event: str, world: World, sessions: async_sessionmaker, server: TestServer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    gid = world.gathering.id
+    before = await version(server, gid)
+    async with raw_socket(server, sessions, world.alice) as ws:
+        assert (await ws.receive_str()).startswith("40")
+        await ws.send_str(f'421["{event}",{{"gathering":"{gid}","deep":{DEEP}}}]')
+        answer = await ack_of(ws, 1)
+        assert answer["ok"] is False
+        assert answer["error"] == {"code": "invalid_format", "message": "nested too deeply"}
+        # the connection lives on, and answers the next message as usual
+        await ws.send_str(f'422["command",{{"id":"n2","type":"room.join","gathering":"{gid}"}}]')
+        assert (await ack_of(ws, 2))["ok"] is True
+    assert len(nesting_lines(caplog)) == 1
+    assert tracebacks(caplog) == []
+    assert await version(server, gid) == before + 1  # only the join
+
+
+async def test_a_deeply_nested_message_without_an_event_name_is_dropped_with_one_line(
+        world: World, sessions: async_sessionmaker, server: TestServer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """No event to answer through: Socket.IO drops it, as any message without a name."""
+    gid = world.gathering.id
+    async with raw_socket(server, sessions, world.alice) as ws:
+        assert (await ws.receive_str()).startswith("40")
+        await ws.send_str("421" + DEEP)
+        await ws.send_str(f'422["command",{{"id":"n3","type":"room.join","gathering":"{gid}"}}]')
+        assert (await ack_of(ws, 2))["ok"] is True
+    assert len(nesting_lines(caplog)) == 1
+    assert tracebacks(caplog) == []
+
+
+async def test_a_connect_with_deeply_nested_auth_is_refused_invalid_format(
+        world: World, sessions: async_sessionmaker, server: TestServer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with raw_socket(server, sessions, world.alice, connect='40{"a":' + DEEP + "}") as ws:
+        assert await ws.receive_str() == '44{"message":"invalid_format"}'
+    assert connected_sids(server) == set()
+    assert len(nesting_lines(caplog)) == 1
+    assert tracebacks(caplog) == []
+
+
+async def test_brackets_inside_text_are_not_nesting(room: tuple[str, Any, Any],
+                                                    server: TestServer,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    gid, alice, _ = room
+    text = "[{" * (CHAT_MAX_CHARS // 2)
+    assert (await send(alice, gid, "chat.send", text=text))["ok"] is True
+    assert (await event_log(server, gid))[-1].data["text"] == text
+    assert nesting_lines(caplog) == []
+
+
+@pytest.mark.parametrize("frame", ["4hello", '42["command"', "4" + DEEP, "42[1,2]x"])
+async def test_a_frame_socket_io_cannot_read_is_dropped_with_one_line(
+        frame: str, world: World, sessions: async_sessionmaker, server: TestServer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="server.sockets.server")
+    gid = world.gathering.id
+    async with raw_socket(server, sessions, world.alice) as ws:
+        assert (await ws.receive_str()).startswith("40")
+        await ws.send_str(frame)
+        await ws.send_str(frame)
+        # the connection lives on, and answers the next message as usual
+        await ws.send_str(f'422["command",{{"id":"n4","type":"room.join","gathering":"{gid}"}}]')
+        assert (await ack_of(ws, 2))["ok"] is True
+    assert tracebacks(caplog) == []
+    dropped = [r for r in caplog.records if "socket.io cannot read" in r.getMessage()]
+    assert [r.levelno for r in dropped] == [logging.INFO, logging.DEBUG]

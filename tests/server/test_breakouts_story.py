@@ -139,3 +139,41 @@ async def test_the_next_gathering_prefers_municipalities_that_have_not_met(
     met_second = await groups_in(second_id)
     assert len(met_first) == len(met_second) == 2
     assert not met_first & met_second, (met_first, met_second)
+
+
+async def test_groups_still_open_when_a_gathering_ends_count_as_met_in_the_next(
+        world: World, people: dict[str, Person], connect: Connect, server: TestServer,
+        sessions: async_sessionmaker) -> None:
+    """Gathering 1 ends while its groups of two are open (nobody called them back). The
+    theme's next gathering knows those pairs met, and its groups of two avoid them (of the
+    three ways to pair four municipalities, two do)."""
+    async with sessions() as s:
+        first = await s.get(Gathering, world.gathering.id)
+        assert first is not None
+        second = Gathering(theme_id=world.theme.id, year=2026, number=2, title="Samling 2",
+                           starts_at=first.starts_at + timedelta(days=90), planned_minutes=60)
+        s.add(second)
+        await s.commit()
+        second_id = second.id
+    frida = await connect(world.facilitator)
+    clients = [await connect(people[n]) for n in ["Alta", "Bø", "Eid", "Fet"]]
+
+    async def propose_pairs(gid: str) -> set[frozenset[str]]:
+        for client in (frida, *clients):
+            assert (await send(client, gid, "room.join"))["ok"]
+        assert (await send(frida, gid, "room.open"))["ok"]
+        answer = await send(frida, gid, "breakouts.propose", rule="random", group_size=2)
+        assert answer["ok"], answer
+        snapshot = (await send(frida, gid, "room.sync", since=10**6))["snapshot"]
+        return {frozenset(m["municipality"] for m in g["members"])
+                for g in snapshot["breakouts"]["groups"]}
+
+    met_first = await propose_pairs(world.gathering.id)
+    assert (await send(frida, world.gathering.id, "breakouts.open", minutes=15))["ok"]
+    assert (await send(frida, world.gathering.id, "gathering.end"))["ok"]  # no recall
+    context = server.app[LIVE].context
+    assert isinstance(context, ContextSource)
+    assert len(met_first) == 2
+    assert await context.met(second_id) == met_first
+    met_second = await propose_pairs(second_id)
+    assert len(met_second) == 2 and not met_first & met_second, (met_first, met_second)

@@ -6,6 +6,8 @@ import asyncio
 import json
 import re
 from collections import Counter
+from fnmatch import fnmatch
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -22,6 +24,7 @@ from server.cli.main import main
 from server.settings import Settings
 from tests.server.browsing import Browser
 
+ROOT = Path(__file__).resolve().parents[2]
 LINK = re.compile(r"http://127\.0\.0\.1:8080/signin/[A-Za-z0-9_-]{40,}")
 AGENDA_KINDS = {"welcome", "expert_talk", "qa", "breakout", "plenary", "break", "wrap_up"}
 
@@ -147,6 +150,72 @@ async def test_forum_invite_programme_lead_and_unknown_theme(
                     "--email", "x@example.org")
 
 
+async def test_invite_links_use_public_url_else_the_servers_host_and_port(
+        cli_env: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    await forum(capsys, "demo")
+    invite = ("invite", "--theme", "mat", "--role", "participant", "--email", "a@example.org")
+    monkeypatch.setenv("PORT", "9123")  # the environment `forum serve` runs with
+    await asyncio.to_thread(main, list(invite))
+    printed = capsys.readouterr()
+    assert re.fullmatch(r"http://127\.0\.0\.1:9123/signin/[\w-]{40,}\n", printed.out)
+    assert "PUBLIC_URL is not set: links are for a server at http://127.0.0.1:9123" in printed.err
+    # a server started with --host and --port: the same options here
+    output = await forum(capsys, *invite, "--host", "forum.lan", "--port", "9200")
+    assert output.startswith("http://forum.lan:9200/signin/")
+    monkeypatch.setenv("PUBLIC_URL", "https://forum.example.org")
+    await asyncio.to_thread(main, [*invite, "--port", "9200"])
+    printed = capsys.readouterr()
+    assert printed.out.startswith("https://forum.example.org/signin/")
+    assert "PUBLIC_URL" not in printed.err
+    with pytest.raises(SystemExit):
+        await forum(capsys, "invite", "--help")
+    assert "Sign-in links use PUBLIC_URL. Without it they use http://HOST:PORT" in " ".join(
+        capsys.readouterr().out.split())
+
+
+async def municipality_of(url: str, email: str) -> tuple[str, str | None]:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as session:
+            person = await session.scalar(select(Person).where(Person.email == email))
+            assert person is not None
+            return person.name, person.municipality.name if person.municipality else None
+    finally:
+        await engine.dispose()
+
+
+async def test_invite_sets_the_name_and_municipality_also_of_someone_already_there(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    await forum(capsys, "demo")
+    invite = ("invite", "--theme", "mat", "--role", "participant", "--email", "ola@example.org")
+    await forum(capsys, *invite)
+    assert await municipality_of(cli_env, "ola@example.org") == ("ola", None)
+    await forum(capsys, *invite, "--name", "Ola Nordmann", "--municipality", "  solåsen  KOMMUNE")
+    assert await municipality_of(cli_env, "ola@example.org") == (
+        "Ola Nordmann", "Solåsen kommune")
+    await forum(capsys, *invite, "--municipality", "Vestkyst fylkeskommune")
+    assert await municipality_of(cli_env, "ola@example.org") == (
+        "Ola Nordmann", "Vestkyst fylkeskommune")
+
+    # a typo is refused, with the names that come close; nothing changes
+    with pytest.raises(SystemExit, match="no municipality 'Solosen'; did you mean "
+                                         "'Solåsen kommune'"):
+        await forum(capsys, *invite, "--municipality", "Solosen")
+    # a municipality the forum does not have yet, created when the operator says so
+    with pytest.raises(SystemExit, match="--new-municipality creates it"):
+        await forum(capsys, *invite, "--municipality", "Nyby kommune")
+    engine = create_engine(cli_env)
+    try:
+        before = (await counts(sessionmaker(engine)))["Municipality"]
+        await forum(capsys, *invite, "--municipality", "Nyby  kommune", "--new-municipality")
+        await forum(capsys, *invite, "--municipality", "nyby", "--new-municipality")
+        assert (await counts(sessionmaker(engine)))["Municipality"] == before + 1
+    finally:
+        await engine.dispose()
+    assert await municipality_of(cli_env, "ola@example.org") == ("Ola Nordmann", "Nyby kommune")
+
+
 async def test_forum_gatherings_lists_ids_as_json_and_table(
         cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     engine = create_engine(cli_env)
@@ -167,3 +236,25 @@ async def test_forum_gatherings_lists_ids_as_json_and_table(
     assert [(g["theme"], g["number"]) for g in mat] == [("mat", n) for n in (1, 2, 3, 4)]
     table = await forum(capsys, "gatherings", "--theme", "mat")
     assert all(g["id"] in table for g in mat)
+
+
+def test_the_package_declares_every_folder_and_file_it_needs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pip install` packs what setup.cfg declares. Setuptools warns about a folder with
+    files that is no listed package (templates, catalogues, migration versions), and leaves
+    out a data file that no package_data pattern names: the installed server would miss it."""
+    from setuptools.config.setupcfg import read_configuration
+
+    monkeypatch.chdir(ROOT)
+    options = read_configuration("setup.cfg")["options"]
+    packages, patterns = set(options["packages"]), options["package_data"]
+    for top in ("facilitation", "rooms", "signaling", "recordings", "server"):
+        for path in (ROOT / top).rglob("*"):
+            if not path.is_file() or "__pycache__" in path.parts or path.suffix in {".pyc", ".mo"}:
+                continue
+            package = ".".join(path.parent.relative_to(ROOT).parts)
+            assert package in packages, f"{path.parent} is not a package in setup.cfg"
+            data = [*patterns.get("", []), *patterns.get(package, [])]  # "" is "*" there
+            assert path.suffix == ".py" or any(fnmatch(path.name, p) for p in data), path
+    assert {"server.templates.room", "server.locale.nb.LC_MESSAGES",
+            "rooms.migrations.versions"} <= packages

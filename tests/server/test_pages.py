@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from dataclasses import replace
 from pathlib import Path
 
@@ -180,6 +181,21 @@ async def test_healthz_and_static_files(sessions: async_sessionmaker, settings: 
             assert "immutable" not in response.headers.get("Cache-Control", "")
     finally:
         await server.close()
+
+
+async def test_the_site_has_its_own_icon(server: TestServer) -> None:
+    """Browsers ask for /favicon.ico by themselves; every page links it too (no CDN)."""
+    async with Browser(server) as visitor:
+        async with visitor.http.get(visitor.url("/favicon.ico")) as response:
+            icon = await response.read()
+            assert response.status == 200 and response.content_type == "image/x-icon"
+        _, landing, _ = await visitor.get("/")
+    reserved, kind, count = struct.unpack("<HHH", icon[:6])
+    assert (reserved, kind) == (0, 1) and count >= 2  # an ICO file with several sizes
+    sizes = {icon[6 + 16 * n] for n in range(count)}  # each image's width
+    assert {16, 32} <= sizes
+    assert {"rel": "icon", "href": "/favicon.ico", "sizes": "16x16 32x32 48x48"} in (
+        PageOutline(landing).all("link"))
 
 
 @pytest.mark.parametrize(("path", "entry"), [("", "room.js"), ("/console", "console.js")])

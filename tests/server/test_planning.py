@@ -137,6 +137,23 @@ async def test_bad_items_are_refused(fields: Message, code: str, world: World, c
     assert await agenda_of(server, gid) == before
 
 
+@pytest.mark.parametrize("position", [5, 41, 10_000])
+async def test_a_place_past_the_end_is_rejected_however_far(position: int, world: World,
+                                                            connect: Connect,
+                                                            server: TestServer) -> None:
+    """Where an item may go depends on the agenda now: the rule says no, not the schema."""
+    gid = world.gathering.id
+    frida = await connect(world.facilitator)
+    before = await agenda_of(server, gid)
+    first = (await ids_of(server, gid))[0]
+    for command, fields in [("agenda.move_item", {"item_id": first}),
+                            ("agenda.add_item", {"kind": "break", "title": "Pause",
+                                                 "planned_minutes": 5})]:
+        answer = await send(frida, gid, command, **fields, position=position)
+        assert answer["ok"] is False and answer["error"]["code"] == "rejected", answer
+    assert await agenda_of(server, gid) == before
+
+
 async def test_a_check_in_poll_over_the_socket(world: World, connect: Connect,
                                                server: TestServer) -> None:
     gid = world.gathering.id
@@ -249,7 +266,7 @@ async def test_the_planner_shows_the_planned_clock_and_whether_it_fits(
         # 09:00 UTC is 10:00 in Oslo; 10 + 20 + 25 + 5 minutes fill the hour exactly
         starts = re.findall(r'<time datetime="[^"]+">(\d\d:\d\d)</time>–', page)
         assert starts == ["10:00", "10:10", "10:30", "10:55"]
-        assert "Planen går opp: 60 minutter planlagt, 0 til overs." in page
+        assert "Planen går opp: 60 minutter planlagt, 0 minutter til overs." in page
         outline = PageOutline(page)
         assert len(outline.all("h1")) == 1 and not outline.unlabelled_inputs()
 
@@ -262,8 +279,23 @@ async def test_the_planner_shows_the_planned_clock_and_whether_it_fits(
             ("expert_talk", "Innlegg: matsvinn i skolen", 20),
             ("breakout", "Grupperom etter prosjektfase", 25), ("wrap_up", "Oppsummering", 5)]
         _, page, _ = await frida.get(f"/g/{gid}/plan")
-        assert "Planen går ikke opp: 75 minutter planlagt, 15 mer enn samlingens lengde." in page
+        assert ("Planen går ikke opp: 75 minutter planlagt, 15 minutter mer enn samlingens "
+                "lengde.") in page
         assert re.findall(r'<time datetime="[^"]+">(\d\d:\d\d)</time>–', page)[2] == "10:25"
+
+
+async def test_the_planned_clock_counts_one_minute_as_one(
+        server: TestServer, sessions: async_sessionmaker, world: World,
+        connect: Connect) -> None:
+    gid = world.gathering.id
+    kari = await connect(world.cofacilitator)
+    wrap_up = (await ids_of(server, gid))[-1]
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        for minutes, said in [(4, "Planen går opp: 59 minutter planlagt, 1 minutt til overs."),
+                              (6, "Planen går ikke opp: 61 minutter planlagt, 1 minutt mer enn "
+                                  "samlingens lengde.")]:
+            await send(kari, gid, "agenda.update_item", item_id=wrap_up, planned_minutes=minutes)
+            assert said in text_of((await frida.get(f"/g/{gid}/plan"))[1])
 
 
 async def test_every_planner_form(server: TestServer, sessions: async_sessionmaker,
@@ -296,8 +328,8 @@ async def test_every_planner_form(server: TestServer, sessions: async_sessionmak
         assert (await ids_of(server, gid)) == [ids[0], ids[1], ids[3], ids[2]]
         await frida.submit(plan, f"{plan}/{ids[3]}/remove")
         assert (await ids_of(server, gid)) == [ids[0], ids[1], ids[2]]
-        # a template, then a copy
-        await frida.submit(plan, f"{plan}/template", {"template": "standard"})
+        # a template (seen first, then confirmed), then a copy
+        await confirm_template(frida, plan, "standard")
         assert len(await agenda_of(server, gid)) == 7
         spare = await add_gathering(sessions, world.theme, 2, agenda=[("welcome", "Hei", 5)])
         await frida.submit(plan, f"{plan}/copy", {"from_gathering": spare.id})
@@ -307,6 +339,95 @@ async def test_every_planner_form(server: TestServer, sessions: async_sessionmak
                               if m["type"].startswith("agenda.")] == [
         "agenda.item_updated", "agenda.item_updated", "agenda.item_moved",
         "agenda.item_removed", "agenda.replaced", "agenda.replaced"], what="events")
+
+
+def text_of(page: str) -> str:
+    """The page's text as a reader gets it: tags and runs of white space as one space."""
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page))
+
+
+async def confirm_template(browser: Browser, plan: str, name: str) -> tuple[int, str]:
+    """Choose a template on the planner, then confirm what it changes."""
+    status, page, _ = await browser.get(plan)
+    assert status == 200 and f'<form method="get" action="{plan}/template">' in page
+    status, page, _ = await browser.get(f"{plan}/template?template={name}")
+    assert status == 200
+    status, page, _ = await browser.post(f"{plan}/template", hidden_fields(page))
+    return status, page
+
+
+async def test_a_template_shows_what_it_keeps_adds_and_removes_and_applies_when_confirmed(
+        server: TestServer, sessions: async_sessionmaker, world: World,
+        connect: Connect) -> None:
+    gid = world.gathering.id
+    plan = f"/g/{gid}/plan"
+    kari = await connect(world.cofacilitator)
+    ids = await ids_of(server, gid)
+    await send(kari, gid, "agenda.update_item", item_id=ids[1], expert_id=world.expert.id)
+    await send(kari, gid, "agenda.add_item", kind="expert_talk", title="Innlegg to",
+               planned_minutes=15)
+    before = await agenda_of(server, gid)
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        status, page, _ = await frida.get(f"{plan}/template?template=standard")
+        assert status == 200
+        outline = PageOutline(page)
+        assert len(outline.all("h1")) == 1 and not outline.unlabelled_inputs()
+        text = text_of(page)
+        assert "Bruk malen «Standard samling (to timer)»?" in text
+        assert "Beholdt: 4 av punktene dine" in text
+        assert ("«Innlegg: matsvinn i skolen» tar plassen til malens «Innlegg» "
+                "(Innlegg, 20 minutter, Eva Ekspert)") in text
+        assert "«Grupperom etter prosjektfase» tar plassen til malens" in text
+        assert "Lagt til fra malen: 3 punkter" in text
+        assert "Spørsmål og svar (Spørsmål og svar, 15 minutter)" in text
+        assert "Fjernet: 1 punkt som malen ikke har plass til" in text
+        assert "Innlegg to (Innlegg, 15 minutter)" in text
+        assert await agenda_of(server, gid) == before  # seeing it changes nothing
+        form = hidden_fields(page)
+
+        # meanwhile the other console changes the agenda: the form no longer shows what
+        # the template would do, so it is shown again, and nothing changes
+        await send(kari, gid, "agenda.add_item", kind="plenary", title="Runde", planned_minutes=5)
+        before = await agenda_of(server, gid)
+        status, page, _ = await frida.post(f"{plan}/template", form)
+        assert status == 409 and 'role="alert"' in page and "Agendaen er endret" in page
+        assert ("«Runde» tar plassen til malens «Deling i plenum» (Deling i plenum, 5 minutter)"
+                in text_of(page))  # the plenary item is kept now
+        assert await agenda_of(server, gid) == before
+        # a form that was never shown anything only shows the confirmation
+        status, page, _ = await frida.post(f"{plan}/template", {
+            "csrf_token": form["csrf_token"], "template": "standard"})
+        assert status == 200 and 'role="alert"' not in page
+        assert await agenda_of(server, gid) == before
+
+        status, page = await confirm_template(frida, plan, "standard")
+        assert status == 200 and "Planlegg agendaen" in page
+    assert await agenda_of(server, gid) == [
+        ("welcome", "Velkommen og innsjekk", 10), ("expert_talk", "Innlegg: matsvinn i skolen", 20),
+        ("qa", "Spørsmål og svar", 15), ("break", "Pause", 10),
+        ("breakout", "Grupperom etter prosjektfase", 25), ("plenary", "Runde", 5),
+        ("wrap_up", "Oppsummering", 5)]
+    assert (await server.app[LIVE].state(gid)).agenda[1].expert_id == world.expert.id
+
+
+async def test_a_template_needs_an_agenda_that_has_not_started(
+        server: TestServer, sessions: async_sessionmaker, world: World,
+        connect: Connect) -> None:
+    gid = world.gathering.id
+    plan = f"/g/{gid}/plan"
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        assert (await frida.get(f"{plan}/template?template=party"))[0] == 404
+        kari = await connect(world.cofacilitator)
+        await send(kari, gid, "room.open")
+        await send(kari, gid, "agenda.next", from_item=None)
+        status, page, _ = await frida.get(f"{plan}/template?template=standard")
+        assert status == 409 and "Agendaen har startet" in page
+    async with await signed_in(server, sessions, world.alice) as alice:
+        assert (await alice.get(f"{plan}/template?template=standard"))[0] == 403
 
 
 async def test_the_planner_sets_the_check_in_poll_that_the_welcome_item_launches(
@@ -466,3 +587,50 @@ async def test_the_room_is_still_the_room(server: TestServer, sessions: async_se
     async with await signed_in(server, sessions, world.alice) as alice:
         status, page, _ = await alice.get(f"/g/{world.gathering.id}")
         assert status == 200 and 'id="boot"' in page
+
+
+def selected_expert(page: str, prefix: str) -> str | None:
+    """The value of the option chosen in the form's expert select (None: none chosen)."""
+    select = re.search(rf'<select id="{prefix}-expert".*?</select>', page, re.S)
+    assert select, f"no expert select {prefix!r}"
+    chosen = re.search(r'<option value="(\d*)" selected>', select.group(0))
+    return chosen.group(1) if chosen else None
+
+
+async def test_the_planner_proposes_the_talks_expert_for_a_qa_after_it(
+        server: TestServer, sessions: async_sessionmaker, world: World) -> None:
+    gid = world.gathering.id
+    ids = await ids_of(server, gid)  # welcome, expert talk, breakout, wrap-up
+    plan = f"/g/{gid}/plan"
+    eva = str(world.expert.id)
+    async with await signed_in(server, sessions, world.facilitator) as frida:
+        _, page, _ = await frida.get(plan)
+        assert selected_expert(page, "add") is None  # the agenda ends with a wrap-up
+        for item in ids[2:]:
+            await frida.submit(plan, f"{plan}/{item}/remove")
+        await frida.submit(f"{plan}/{ids[1]}", f"{plan}/{ids[1]}", {
+            "kind": "expert_talk", "title": "Innlegg fra Eva", "planned_minutes": "20",
+            "expert_id": eva})
+
+        # the talk ends the agenda: the form to add an item proposes Eva, and says why
+        _, page, _ = await frida.get(plan)
+        assert selected_expert(page, "add") == eva
+        assert 'aria-describedby="add-expert-help"' in page
+        assert "Foreslått: innlederen i «Innlegg fra Eva»" in text_of(page)
+        status, _, _ = await frida.submit(plan, f"{plan}/add", {
+            "kind": "qa", "title": "Spørsmål til Eva", "planned_minutes": "10",
+            "expert_id": eva})
+        assert status == 200
+        qa = (await server.app[LIVE].state(gid)).agenda[-1]
+        assert (qa.kind, qa.expert_id) == ("qa", world.expert.id)
+
+        # the Q&A's own form names its expert, and can name another
+        _, page, _ = await frida.get(f"{plan}/{qa.id}")
+        assert selected_expert(page, "edit") == eva
+        await frida.submit(f"{plan}/{qa.id}", f"{plan}/{qa.id}", {
+            "kind": "qa", "title": "Spørsmål til Eva", "planned_minutes": "10",
+            "expert_id": str(world.facilitator.id)})
+        assert (await server.app[LIVE].state(gid)).agenda[-1].expert_id == world.facilitator.id
+        # nothing is proposed after a Q&A
+        _, page, _ = await frida.get(plan)
+        assert selected_expert(page, "add") is None and "add-expert-help" not in page

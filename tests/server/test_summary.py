@@ -174,6 +174,29 @@ async def test_publication_rights(server: TestServer, sessions: async_sessionmak
         assert (await alice.get(summary))[0] == 404
 
 
+async def test_the_room_and_the_agenda_link_to_the_summary_once_it_is_published(
+        server: TestServer, sessions: async_sessionmaker, world: World,
+        connect: Connect) -> None:
+    gid = world.gathering.id
+    summary = f"/g/{gid}/summary"
+    async with await signed_in(server, sessions, world.alice) as alice, \
+            await signed_in(server, sessions, world.facilitator) as frida:
+        async def linked(browser: Browser) -> list[bool]:
+            pages = [(await browser.get(path))[1]
+                     for path in (f"/g/{gid}", f"/g/{gid}/agenda", f"/g/{gid}/console")]
+            return [f'href="{summary}">Les oppsummeringen</a>' in page for page in pages]
+
+        assert await linked(alice) == [False, False, False]
+        kari = await connect(world.cofacilitator)
+        assert (await send(kari, gid, "gathering.end"))["ok"]
+        assert await linked(alice) == [False, False, False]  # ended, but only a draft
+        await frida.submit(summary, summary, {"intro": "Takk!", "action": "publish"})
+        assert await linked(alice) == [True, True, False]  # the console is for runners
+        assert await linked(frida) == [True, True, True]
+        await frida.submit(summary, summary, {"intro": "Takk!", "action": "unpublish"})
+        assert await linked(alice) == [False, False, False]
+
+
 async def test_a_summary_is_published_only_after_the_gathering(
         server: TestServer, sessions: async_sessionmaker, world: World) -> None:
     summary = f"/g/{world.gathering.id}/summary"

@@ -10,7 +10,7 @@ import pytest
 import socketio
 
 from server.settings import Settings
-from tests.conftest import Connect
+from tests.conftest import Connect, send
 from tests.factories import World
 from tests.server.live_helpers import eventually
 from tests.signaling.conftest import Group, collect
@@ -242,3 +242,81 @@ async def test_a_flood_of_signals_is_rate_limited(open_group: Group) -> None:
     assert codes.count("ok") >= 199  # the burst (200, minus the join) gets through
     assert "rate_limited" in codes
     assert set(codes) == {"ok", "rate_limited"}
+
+
+def to(gid: str, peer: str) -> dict[str, Any]:
+    """The smallest signal: the end of candidates, to `peer`."""
+    return {"gathering": gid, "to": peer, "candidate": None}
+
+
+async def second_tab(connect: Connect, person: Any, gid: str) -> socketio.AsyncClient:
+    tab = await connect(person)
+    assert (await send(tab, gid, "room.join"))["ok"]
+    return tab
+
+
+async def test_alices_second_tab_takes_over_her_video_in_the_group(
+        open_group: Group, world: World, connect: Connect) -> None:
+    gid, c = open_group.gid, open_group.clients
+    heard = {name: collect(c[name], "media") for name in ("alice", "bjorn")}
+    first = await media_join(c["alice"], gid)
+    bjorn = await media_join(c["bjorn"], gid)
+    assert [p["peer"] for p in bjorn["peers"]] == [first["peer"]]
+    alice_phone = await second_tab(connect, world.alice, gid)
+    phone_heard = collect(alice_phone, "media")
+    phone = await media_join(alice_phone, gid)
+    assert [p["peer"] for p in phone["peers"]] == [bjorn["peer"]]  # never her own first tab
+    replaced = {"gathering": gid, "type": "replaced", "peer": first["peer"],
+                "presence": first["presence"]}
+    left = {"gathering": gid, "type": "peer_left", "peer": first["peer"]}
+    await eventually(lambda: replaced in heard["alice"], within=20, what="the first tab told")
+    await eventually(lambda: left in heard["bjorn"], within=20, what="Bjørn told it left")
+    again = await media_join(c["bjorn"], gid)
+    assert [p["peer"] for p in again["peers"]] == [phone["peer"]]  # one Alice in the group
+    assert code(await signal(c["bjorn"], to(gid, first["peer"]))) == "not_found"
+    assert code(await signal(c["alice"], to(gid, bjorn["peer"]))) == "rejected"
+    assert (await signal(alice_phone, to(gid, bjorn["peer"]))) == {"ok": True}
+    assert all(m["peer"] != first["peer"] for m in phone_heard)  # nothing of the old tab
+
+    # taking it back: the first tab joins again and replaces the phone in turn
+    back = await media_join(c["alice"], gid)
+    assert [p["peer"] for p in back["peers"]] == [bjorn["peer"]]
+    await eventually(lambda: {"gathering": gid, "type": "replaced", "peer": phone["peer"],
+                              "presence": phone["presence"]} in phone_heard,
+                     within=20, what="the phone told")
+    assert code(await signal(c["bjorn"], to(gid, phone["peer"]))) == "not_found"
+    assert (await signal(c["bjorn"], to(gid, first["peer"]))) == {"ok": True}
+
+
+async def test_two_tabs_joining_at_once_leave_one_video(
+        open_group: Group, world: World, connect: Connect) -> None:
+    gid, c = open_group.gid, open_group.clients
+    tabs = [c["alice"], await second_tab(connect, world.alice, gid)]
+    heard = [collect(tab, "media") for tab in tabs]
+    joined = await asyncio.gather(*(media_join(tab, gid) for tab in tabs))
+    bjorn = await media_join(c["bjorn"], gid)
+    assert len(bjorn["peers"]) == 1
+    kept = bjorn["peers"][0]["peer"]
+    lost = next(j for j in joined if j["peer"] != kept)
+    await eventually(lambda: any(m["type"] == "replaced" for m in heard[0] + heard[1]),
+                     within=20, what="the other tab told")
+    told = [m for m in heard[0] + heard[1] if m["type"] == "replaced"]
+    assert told == [{"gathering": gid, "type": "replaced", "peer": lost["peer"],
+                     "presence": lost["presence"]}]
+
+
+async def test_a_runner_visits_from_one_tab_at_a_time(
+        open_group: Group, world: World, connect: Connect) -> None:
+    gid, c = open_group.gid, open_group.clients
+    heard = collect(c["frida"], "media")
+    await media_join(c["alice"], gid)
+    console = await c["frida"].call("media.join", {"gathering": gid, "group": "g1"}, timeout=10)
+    other_console = await second_tab(connect, world.facilitator, gid)
+    visit = await other_console.call("media.join", {"gathering": gid, "group": "g1"},
+                                     timeout=10)
+    assert [p["name"] for p in visit["peers"]] == ["Alice Askvik"]
+    await eventually(lambda: {"gathering": gid, "type": "replaced", "peer": console["peer"],
+                              "presence": console["presence"]} in heard,
+                     within=20, what="the first console told")
+    alice = await media_join(c["alice"], gid)
+    assert [p["peer"] for p in alice["peers"]] == [visit["peer"]]

@@ -146,3 +146,58 @@ async def test_recording_stops_when_the_expert_withdraws_or_leaves_the_stage(
         assert all(r.seconds is not None and 0.5 < r.seconds < 3 for r in rows)
     finally:
         await expert.close()
+
+
+async def test_the_recording_goes_on_into_the_qa_she_agreed_to_in_one_file(
+        server: TestServer, world: World, connect: Connect) -> None:
+    """Eva's talk is followed by a Q&A that names no expert: she keeps the stage, agrees to
+    be recorded in the talk and the Q&A, and one recording runs through both, ending with
+    the Q&A."""
+    gid = world.gathering.id
+    frida = await joined(connect, world.facilitator, gid)
+    eva = await joined(connect, world.expert, gid)
+    welcome, talk = [s.id for s in (await server.app[LIVE].state(gid)).agenda][:2]
+    assert (await send(frida, gid, "agenda.update_item", item_id=talk,
+                       expert_id=world.expert.id))["ok"]
+    assert (await send(frida, gid, "agenda.add_item", kind="qa", title="Spørsmål og svar",
+                       planned_minutes=10, position=2))["ok"]
+    qa = (await server.app[LIVE].state(gid)).agenda[2].id
+    assert (await send(frida, gid, "room.open"))["ok"]
+    for from_item in (None, welcome):
+        assert (await send(frida, gid, "agenda.next", from_item=from_item))["ok"]
+    assert (await send(eva, gid, "recording.consent", include_qa=True))["ok"]
+    expert = StagePublisher(eva, gid, size=EXPERT_SIZE, audio=True)
+    recordings = server.app[STAGE].host.recordings
+    assert recordings is not None
+    try:
+        assert (await expert.publish())["ok"]
+        assert (await send(frida, gid, "recording.start"))["ok"]
+        await eventually(lambda: gid in recordings.active, within=10, what="recording")
+        recorder = recordings.active[gid].recorder
+        await eventually(lambda: recorder.received["video"] > 10, within=30,
+                         what="her talk recorded")
+
+        answer = await send(frida, gid, "agenda.next", from_item=talk)  # into the Q&A
+        assert answer["ok"]
+        await eventually(lambda: any(m["version"] == answer["version"]
+                                     for m in received(frida)), what="the Q&A started")
+        assert "recording.stopped" not in event_types(frida)
+        state = await server.app[LIVE].state(gid)
+        assert state.spotlight is not None and state.spotlight.person_id == world.expert.id
+        assert state.recording is not None and state.recording.item_id == talk
+        during_talk = recorder.received["video"]
+        await eventually(lambda: recorder.received["video"] > during_talk + 10, within=30,
+                         what="the same recorder takes the Q&A")
+        assert recordings.active[gid].recorder is recorder
+
+        assert (await send(frida, gid, "agenda.next", from_item=qa))["ok"]  # the Q&A ends
+        await eventually(lambda: "recording.stopped" in event_types(frida),
+                         what="the recording stopped with the Q&A")
+        stopped = next(m for m in received(frida) if m["type"] == "recording.stopped")
+        assert stopped["data"]["reason"] == "item_ended"
+        await eventually(lambda: gid not in recordings.active, within=15,
+                         what="the recorder stopped")
+        rows = await finished(server, gid, 1)
+        assert [(r.status, r.id) for r in rows] == [(READY, recorder.id)]  # one file
+    finally:
+        await expert.close()

@@ -1,9 +1,10 @@
 // The breakout mesh: one PeerLink per person I may connect to now, opened and closed as
 // the signaling server says who is there (`media.join` answer, pushed `media` messages),
-// with the remote signals routed to their link.
+// with the remote signals routed to their link. When another tab of mine joins, the server
+// drops my peer and says `replaced`: the links close and `onReplaced` tells the page.
 
 import {
-  applyMediaMessage, diffPeers, iceRefreshDelayMs, isPolite, peersFromJoin,
+  applyMediaMessage, diffPeers, endsMyJoin, iceRefreshDelayMs, isPolite, peersFromJoin,
 } from "./negotiation.js";
 import { PeerLink } from "./peer-link.js";
 
@@ -44,15 +45,18 @@ export class SocketTransport {
 
 export class Mesh {
   constructor({ transport, localMedia, onPeers = () => {}, onRemoteStream = () => {},
-    onRemoteGone = () => {}, onLinkState = () => {}, PeerLinkClass = PeerLink }) {
+    onRemoteGone = () => {}, onLinkState = () => {}, onReplaced = () => {},
+    PeerLinkClass = PeerLink }) {
     this.transport = transport;
     this.localMedia = localMedia;
     this.onPeers = onPeers;
     this.onRemoteStream = onRemoteStream;
     this.onRemoteGone = onRemoteGone;
     this.onLinkState = onLinkState;
+    this.onReplaced = onReplaced;
     this.PeerLinkClass = PeerLinkClass;
     this.me = null;
+    this.presence = null; // my last join's id, which a `replaced` names
     this.iceServers = [];
     this.allowed = new Map(); // peer -> {peer, person_id, name}
     this.linksByPeer = new Map(); // peer -> PeerLink
@@ -76,17 +80,19 @@ export class Mesh {
     this.joining = true;
     const answer = await this.transport.join(fields);
     this.joining = false;
-    if (!answer || !answer.ok) {
-      this.heldMedia = [];
-      return answer || { ok: false, error: { code: "no_answer" } };
+    const held = this.heldMedia;
+    this.heldMedia = [];
+    if (!answer || !answer.ok) return answer || { ok: false, error: { code: "no_answer" } };
+    if (held.some((message) => endsMyJoin(message, answer.peer, answer.presence))) {
+      this.handOver(); // another tab took my place before this answer came
+      return answer;
     }
     if (this.me !== null && this.me !== answer.peer) this.closeLinks(); // a new socket: start over
     this.me = answer.peer;
+    this.presence = answer.presence ?? null;
     this.iceServers = Array.isArray(answer.ice_servers) ? answer.ice_servers : [];
     for (const link of this.linksByPeer.values()) link.setIceServers(this.iceServers);
     this.allowed = peersFromJoin(answer);
-    const held = this.heldMedia;
-    this.heldMedia = [];
     for (const message of held) this.allowed = applyMediaMessage(this.allowed, message, this.me);
     this.sync();
     this.scheduleIceRefresh(answer.ice_ttl);
@@ -95,14 +101,25 @@ export class Mesh {
 
   async leave() {
     const wasJoined = this.joined;
+    this.reset();
+    if (wasJoined) await this.transport.leave();
+  }
+
+  // Another tab of mine took my place: the server has dropped my peer, nothing to leave.
+  handOver() {
+    this.reset();
+    this.onReplaced();
+  }
+
+  reset() {
     this.me = null;
+    this.presence = null;
     this.allowed = new Map();
     this.heldSignals.clear();
     this.heldMedia = [];
     clearTimeout(this.iceTimer);
     this.closeLinks();
     this.onPeers(this.allowed);
-    if (wasJoined) await this.transport.leave();
   }
 
   destroy() {
@@ -173,6 +190,10 @@ export class Mesh {
       return;
     }
     if (!this.joined) return;
+    if (endsMyJoin(message, this.me, this.presence)) {
+      this.handOver();
+      return;
+    }
     this.allowed = applyMediaMessage(this.allowed, message, this.me);
     this.sync();
   }

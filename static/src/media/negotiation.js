@@ -62,6 +62,14 @@ export function applyMediaMessage(peers, message, me) {
   return next;
 }
 
+// Whether a pushed `media` message says that another tab of mine took my place, ending my
+// join `presence` of peer `me` (one media presence per person). A `replaced` naming an
+// earlier join of mine is stale: the join since took the place back.
+export function endsMyJoin(message, me, presence) {
+  if (!message || message.type !== "replaced" || me == null || message.peer !== me) return false;
+  return message.presence == null || presence == null || message.presence === presence;
+}
+
 export function peersFromJoin(answer) {
   const peers = new Map();
   for (const p of (answer && answer.peers) || []) {

@@ -2,6 +2,8 @@
 // to everyone in it (the mesh) and their video tiles show here, with mute, camera off,
 // device choice and who is speaking. Recalled: the links close and the camera stops.
 // The console passes `visit(state)`: the group whose video the facilitator visits, or null.
+// One media presence per person: when another tab of mine joins, this one stops its camera
+// and microphone and offers to take the video back (which joins again, replacing the other).
 
 import { byId, setText } from "../dom.js";
 import { format, gettext } from "../i18n.js";
@@ -23,6 +25,8 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     tiles: byId("media-tiles"),
     mute: byId("media-mute"), camera: byId("media-camera"), sound: byId("media-sound"),
     cameraSelect: byId("media-camera-select"), micSelect: byId("media-mic-select"),
+    replaced: byId("media-replaced"), replacedText: byId("media-replaced-text"),
+    takeBack: byId("media-take-back"), controls: byId("media-controls"),
   };
   if (!ui.box || !globalThis.RTCPeerConnection) return null;
 
@@ -34,6 +38,7 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     onPeers: (peers) => renderPeers(peers),
     onRemoteStream: (peer, stream, who) => showStream(peer, stream, who),
     onRemoteGone: (peer) => tiles.drop(peer),
+    onReplaced: () => handOver(),
   });
   let current = null; // the mesh key I am in (round:group), or null
   let wanted = null;
@@ -43,6 +48,8 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
   let busy = false;
   let rejoin = false;
   let retry = null;
+  let replaced = false; // another tab of mine has the video, until taken back here
+  const target = () => (replaced ? null : wanted);
   const remote = bindRemoteState({
     transport: mesh.transport, local, announce, you: () => session && session.state && session.state.you,
     sending: () => current !== null && Boolean(local.stream), onLocalChange: () => renderControls(),
@@ -122,6 +129,7 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
       renderDevices();
     }
     const answer = await mesh.join(visit ? { group } : {});
+    if (replaced) return true; // another tab took the video while this join was on its way
     if (!answer.ok) {
       setText(ui.status, gettext("Could not connect the video. Trying again…"));
       return false;
@@ -140,20 +148,20 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     if (ui.sound) ui.sound.hidden = true;
   }
 
-  // Bring the mesh in line with `wanted`, one step at a time.
+  // Bring the mesh in line with `wanted` (none while another tab has it), one step at a time.
   async function settle() {
     if (busy) return;
     busy = true;
     try {
-      while (wanted !== current || (rejoin && current)) {
-        const target = wanted;
+      while (target() !== current || (rejoin && current)) {
+        const goal = target();
         const group = wantedGroup;
-        if (target === null) {
+        if (goal === null) {
           await exit();
           [current, currentGroup] = [null, null];
         } else {
           rejoin = false;
-          current = target;
+          current = goal;
           currentGroup = group;
           ui.box.hidden = false;
           if (!(await enter(group))) {
@@ -165,9 +173,30 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
       }
     } finally {
       busy = false;
-      ui.box.hidden = current === null;
+      renderBox();
     }
   }
+
+  // the panel shows while I am in a group's video, or could take it back from another tab
+  function renderBox() {
+    const elsewhere = replaced && wanted !== null;
+    if (ui.replaced) ui.replaced.hidden = !elsewhere;
+    if (ui.controls) ui.controls.hidden = elsewhere; // no devices to choose while off here
+    ui.box.hidden = current === null && !elsewhere;
+  }
+
+  function handOver() {
+    replaced = true;
+    settle(); // stops the camera and microphone (exit), then shows how to take it back
+    if (ui.replacedText) announce(ui.replacedText.textContent);
+  }
+
+  ui.takeBack?.addEventListener("click", () => {
+    replaced = false;
+    settle();
+    renderBox();
+    ui.heading.focus(); // the button is gone: keep the keyboard in the panel
+  });
 
   // a new socket after a reconnect has a new peer id: join again once the room is back
   client.on("connect", () => { rejoin = true; });
@@ -179,13 +208,18 @@ export function setupMedia({ client, session, boot, listeners, announce = () => 
     if (visit && wanted !== null) {
       setText(ui.heading, format(gettext("Video in %(group)s"), { group: groupName(state, wantedGroup) }));
     }
-    if (wanted !== current || (rejoin && wanted)) settle();
+    if (target() !== current || (rejoin && target())) settle();
     else if (current && !busy) mesh.restrictTo(keepInMesh(state, wantedGroup));
+    if (!busy) renderBox();
   }
   listeners.push(update);
 
-  // `visit` changed its mind (the console's toggle): follow it without waiting for an event
-  const refresh = () => { if (session && session.state) update(session.state); };
+  // `visit` changed its mind (the console's toggle): follow it without waiting for an event.
+  // A choice made in this tab, so it takes the video back here from another tab.
+  const refresh = () => {
+    replaced = false;
+    if (session && session.state) update(session.state);
+  };
   const api = { links: () => mesh.links(), mesh, local, refresh };
   globalThis.forumMedia = api;
   return api;

@@ -288,7 +288,9 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   function renderControls() {
     const on = publishPc !== null;
     ui.publish.hidden = reason === null || reason === "floor";
-    ui.publish.setAttribute("aria-pressed", String(chosen));
+    // the label says what a click does now (a toggle whose name changes has no aria-pressed)
+    setText(ui.publish, chosen ? gettext("Leave the stage")
+      : gettext("Go on stage with camera and microphone"));
     ui.mute.hidden = !on;
     ui.camera.hidden = !on;
     ui.devices.hidden = !on;

@@ -139,7 +139,11 @@ export class NoteSession {
     return answer || { ok: false, error: { code: "internal", message: "empty answer" } };
   }
 
+  // Subscribe (again) and sync: on every connect, and when the room asks whether we may
+  // still write. Offline, the next connect does it: a subscribe sent now would wait in
+  // socket.io's buffer and go out besides the connect's own, on a session that may be gone.
   async onConnect() {
+    if (!this.socket.connected || this.destroyed) return;
     this.generation += 1;
     const generation = this.generation;
     this.synced = false;
