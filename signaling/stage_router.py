@@ -26,6 +26,7 @@ from signaling.stage_host import StageHost
 log = logging.getLogger(__name__)
 
 FORWARD_TIMEOUT = 15.0  # seconds a worker waits for the owner's answer
+LISTEN_RETRY = 1.0  # seconds between the listener's attempts to subscribe again
 Answer = Callable[[BaseException], dict[str, Any]]  # a refusal as the ack the client gets
 
 _HEARTBEAT = """
@@ -126,29 +127,37 @@ class StageRouter:
         task.add_done_callback(self.tasks.discard)
 
     async def listen(self) -> None:
-        """Serve requests forwarded to this worker and deliver answers to its requests."""
+        """Serve requests forwarded to this worker and deliver answers to its requests; after
+        a lost connection to Redis, subscribe again (the outage is the worker's one story)."""
         assert self.redis is not None
-        pubsub = self.redis.pubsub()
-        mine = self.request_channel(self.worker.id)
-        await pubsub.subscribe(mine, self.reply_channel)
-        self.ready.set()
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.request_channel(self.worker.id), self.reply_channel)
+                self.ready.set()
+                async for message in pubsub.listen():
+                    self._deliver(message)
+            except Exception as exc:
+                if not self.worker.faults.failed(exc):
+                    log.exception("the stage listener failed")
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(LISTEN_RETRY)
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        if message.get("type") != "message":
+            return
         try:
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                try:
-                    body = json.loads(message["data"])
-                    if message["channel"] == mine:
-                        self.spawn(self._serve(body))
-                    else:
-                        future = self.pending.get(body["id"])
-                        if future is not None and not future.done():
-                            future.set_result(body["answer"])
-                except Exception:
-                    log.exception("bad stage message on %s", message.get("channel"))
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+            body = json.loads(message["data"])
+            if message["channel"] == self.request_channel(self.worker.id):
+                self.spawn(self._serve(body))
+            else:
+                future = self.pending.get(body["id"])
+                if future is not None and not future.done():
+                    future.set_result(body["answer"])
+        except Exception:
+            log.exception("bad stage message on %s", message.get("channel"))
 
     async def on_beat(self, lapsed: bool) -> None:
         """At each beat of this worker: keep the owner keys of our stages alive; give up a

@@ -130,9 +130,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         logging.getLogger("server").warning(
             "PUBLIC_URL is not set: sign-in links and the accepted origin will be %s, "
             "which browsers elsewhere cannot use", settings.origin)
-    # Python's cyclic GC stalled broadcasts 110-400 ms at 1000+ clients; collect less often.
+    app = create_app(settings)
+    # What start-up made lives as long as the process: never scan it again. And Python's
+    # cyclic GC stalled broadcasts 110-400 ms at 1000+ clients: collect less often (the
+    # app collects everything every GARBAGE_SECONDS, server/app.py).
+    gc.collect()
+    gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port,
+    web.run_app(app, host=settings.host, port=settings.port,
                 access_log=None, print=lambda message: print(message, flush=True))
 
 

@@ -26,7 +26,14 @@ from server.sockets.ratelimit import TokenBucket
 @dataclass(frozen=True)
 class Budget:
     """How many messages of a kind one connection may send: `rate` a second, in bursts of
-    `burst`. `what` names them in the refusal."""
+    `burst`, and never more than `burst` of them unanswered at once. `what` names them in
+    the refusal.
+
+    The second bound is what keeps a worker's memory in step with its work: each message
+    waiting for its turn (a command waits for its gathering's lock) holds about 5.5 KiB
+    (its JSON, schemas, task and frames). Under a load a worker cannot keep up with, the
+    rate alone let the waiting grow without end (+241 MiB an hour in a soak); now one
+    connection holds at most `burst` of them."""
 
     name: str
     rate: float
@@ -42,6 +49,7 @@ class Connection:
     actors: dict[str, Actor] = field(default_factory=dict)
     joined: set[str] = field(default_factory=set)
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
+    waiting: dict[str, int] = field(default_factory=dict)  # budget -> unanswered messages
     # its arrivals in presence and its leaving at the close take turns (SocketLayer)
     presence_turn: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -103,6 +111,9 @@ class Gate:
         connection = self.connections.get(sid)
         if connection is None:
             raise ProtocolError(ErrorCode.UNAUTHENTICATED, "sign in first")
+        if connection.waiting.get(budget.name, 0) >= budget.burst:
+            raise ProtocolError(ErrorCode.RATE_LIMITED, f"too many {budget.what} are waiting "
+                                "for their answers; wait for them")
         if not connection.take(budget):
             raise ProtocolError(ErrorCode.RATE_LIMITED, f"too many {budget.what}; slow down")
         return connection
@@ -111,6 +122,18 @@ class Gate:
                      extra: tuple[Any, ...]) -> dict[str, Any]:
         try:
             connection = self.connection(sid, event.budget)
+        except Exception as exc:
+            return self.error_answer(exc)
+        waiting, name = connection.waiting, event.budget.name
+        waiting[name] = waiting.get(name, 0) + 1
+        try:
+            return await self._answer(event, sid, connection, data, extra)
+        finally:
+            waiting[name] -= 1
+
+    async def _answer(self, event: SocketEvent, sid: str, connection: Connection, data: Any,
+                      extra: tuple[Any, ...]) -> dict[str, Any]:
+        try:
             if too_deep(data):
                 raise ProtocolError(ErrorCode.INVALID_FORMAT, "nested too deeply")
             if extra or not isinstance(data, dict):

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from facilitation.commands import CHAT_MAX_CHARS
 from rooms.accounts import start_session
-from rooms.models import Membership, Person
+from rooms.models import Person
 from server.settings import SESSION_COOKIE, Settings
-from tests.conftest import Connect, send
-from tests.factories import World
+from tests.conftest import WAIT, Connect, send
+from tests.factories import World, add_participant
 from tests.server.live_helpers import (
     connected_sids,
     event_log,
@@ -52,7 +52,7 @@ async def room(world: World, connect: Connect) -> AsyncIterator[tuple[str, Any, 
 async def refused(client: socketio.AsyncClient, server: TestServer, gid: str, message: Any,
                   code: str) -> dict[str, Any]:
     before = await version(server, gid)
-    answer = await client.call("command", message, timeout=10)
+    answer = await client.call("command", message, timeout=WAIT)
     assert answer["ok"] is False, (message, answer)
     assert answer["error"]["code"] == code, (message, answer)
     assert isinstance(answer["error"]["message"], str) and answer["error"]["message"]
@@ -70,7 +70,7 @@ async def test_a_message_that_is_not_an_object(message: Any, room: tuple[str, An
 async def test_a_command_without_data(room: tuple[str, Any, Any], server: TestServer) -> None:
     gid, alice, _ = room
     before = await version(server, gid)
-    answer = await alice.call("command", timeout=10)
+    answer = await alice.call("command", timeout=WAIT)
     assert answer["error"]["code"] == "invalid_format"
     assert await version(server, gid) == before
 
@@ -80,7 +80,7 @@ async def test_a_command_with_several_arguments(room: tuple[str, Any, Any],
     gid, alice, _ = room
     before = await version(server, gid)
     message = {"id": "a1", "type": "chat.send", "gathering": gid, "text": "hei"}
-    answer = await alice.call("command", (message, "extra"), timeout=10)
+    answer = await alice.call("command", (message, "extra"), timeout=WAIT)
     assert answer["ok"] is False
     assert answer["error"]["code"] == "invalid_format"
     assert await version(server, gid) == before
@@ -249,7 +249,7 @@ async def test_a_message_larger_than_the_limit_closes_the_connection(
     text = "x" * (settings.max_message_bytes + 1)
     await alice.emit("command", {"id": "big", "type": "chat.send", "gathering": gid,
                                  "text": text})
-    await asyncio.wait_for(gone.wait(), timeout=10)
+    await asyncio.wait_for(gone.wait(), timeout=WAIT)
     assert not alice.connected
     await eventually(lambda: sid not in connected_sids(server), what="server dropped it")
     assert await version(server, gid) == before
@@ -311,7 +311,7 @@ async def test_connecting_without_a_session_is_refused(server: TestServer) -> No
         try:
             with pytest.raises(socketio.exceptions.ConnectionError):
                 await client.connect(base, headers=cookie, transports=["websocket"],
-                                     wait_timeout=5)
+                                     wait_timeout=WAIT)
         finally:
             await client.disconnect()
         assert reasons == [{"message": "unauthenticated"}]
@@ -329,7 +329,7 @@ async def test_a_foreign_origin_is_refused(server: TestServer, sessions: async_s
         try:
             with pytest.raises(socketio.exceptions.ConnectionError):
                 await client.connect(base, headers={**cookie, "Origin": origin},
-                                     transports=["websocket"], wait_timeout=5)
+                                     transports=["websocket"], wait_timeout=WAIT)
         finally:
             await client.disconnect()
     assert connected_sids(server) == set()
@@ -337,10 +337,10 @@ async def test_a_foreign_origin_is_refused(server: TestServer, sessions: async_s
     client = socketio.AsyncClient(reconnection=False)
     try:
         await client.connect(base, headers={**cookie, "Origin": settings.origin},
-                             transports=["websocket"], wait_timeout=5)
+                             transports=["websocket"], wait_timeout=WAIT)
         assert client.connected
         answer = await client.call("command", {"id": "o1", "type": "room.join",
-                                               "gathering": world.gathering.id}, timeout=10)
+                                               "gathering": world.gathering.id}, timeout=WAIT)
         assert answer["ok"] is True
     finally:
         await client.disconnect()
@@ -349,12 +349,7 @@ async def test_a_foreign_origin_is_refused(server: TestServer, sessions: async_s
 async def test_a_hostile_name_travels_as_data(world: World, connect: Connect,
                                               sessions: async_sessionmaker,
                                               server: TestServer) -> None:
-    async with sessions() as s:
-        mallory = Person(email="mallory@example.org", name=HOSTILE)
-        s.add(mallory)
-        await s.flush()
-        s.add(Membership(person_id=mallory.id, theme_id=world.theme.id, role="participant"))
-        await s.commit()
+    mallory = await add_participant(sessions, world.theme, "mallory@example.org", HOSTILE)
     gid = world.gathering.id
     frida = await connect(world.facilitator)
     seen = watch_presence(frida)
@@ -405,7 +400,7 @@ async def raw_socket(server: TestServer, sessions: async_sessionmaker, person: P
 async def ack_of(ws: aiohttp.ClientWebSocketResponse, ack_id: int) -> dict[str, Any]:
     """The answer in the Socket.IO ack `43<ack_id>[answer]`, skipping anything else."""
     while True:
-        frame = await asyncio.wait_for(ws.receive_str(), timeout=30)
+        frame = await asyncio.wait_for(ws.receive_str(), WAIT)
         if frame.startswith(f"43{ack_id}["):
             answer: dict[str, Any] = json.loads(frame[2 + len(str(ack_id)):])[0]
             return answer

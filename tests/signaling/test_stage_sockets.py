@@ -6,30 +6,29 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import socketio
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
+from rooms.tasks import stop
 from rooms.worker import Worker as WorkerBeat
 from server.keys import STAGE
 from server.settings import Settings
 from server.sockets.errors import error_answer
 from signaling.stage import StageError
 from signaling.stage_router import StageRouter
-from tests.conftest import Connect, send
+from tests.conftest import WAIT, Connect, send
 from tests.factories import World
-from tests.server.live_helpers import eventually
+from tests.private_redis import running_redis
+from tests.server.live_helpers import code, eventually, joined
 from tests.signaling.conftest import collect
 from tests.signaling.stage_peer import StageListener, StagePublisher
-from tests.test_two_workers import ROOT, Cluster, Worker, free_port, running_cluster
+from tests.test_two_workers import Cluster, Worker, running_cluster, start_worker
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -41,26 +40,15 @@ def settings(sqlite_url: str) -> Settings:
                     max_message_bytes=256 * 1024, stage_max_publishers=2)
 
 
-def code(answer: dict[str, Any]) -> str:
-    assert answer["ok"] is False, answer
-    return str(answer["error"]["code"])
-
-
 def stage_of(server: TestServer, gid: str) -> Any:
     router: StageRouter = server.app[STAGE]
     return router.host.rooms[gid].stage
 
 
-async def joined(connect: Connect, person: Any, gid: str) -> socketio.AsyncClient:
-    client = await connect(person)
-    assert (await send(client, gid, "room.join"))["ok"]
-    return client
-
-
 async def test_ten_listeners_decode_one_publisher_encoded_once(
         server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
-    frida = await joined(connect, world.facilitator, gid)
+    [frida] = await joined(connect, gid, world.facilitator)
     pushes = collect(frida, "stage")
     publisher = StagePublisher(frida, gid)
     listeners: list[StageListener] = []
@@ -73,7 +61,7 @@ async def test_ten_listeners_decode_one_publisher_encoded_once(
             {"peer": frida.get_sid(), "person_id": world.facilitator.id,
              "name": "Frida Fasilitator", "kinds": ["video"]}]}
         people = [world.alice, world.bjorn, world.observer, world.expert, world.cofacilitator]
-        clients = [await joined(connect, people[i % len(people)], gid) for i in range(10)]
+        clients = await joined(connect, gid, *(people[i % len(people)] for i in range(10)))
         listeners = [StageListener(c, gid) for c in clients]
         answers = await asyncio.gather(*(ls.listen() for ls in listeners))
         for ls, listened in zip(listeners, answers, strict=True):
@@ -81,7 +69,7 @@ async def test_ten_listeners_decode_one_publisher_encoded_once(
             assert [(t["person_id"], t["kind"]) for t in ls.tracks] == [
                 (world.facilitator.id, "video")]
             assert listened["publishers"] == pushes[-1]["publishers"]
-        await eventually(lambda: all(ls.video_frames() > 20 for ls in listeners), within=60,
+        await eventually(lambda: all(ls.video_frames() > 20 for ls in listeners),
                          what="every listener decoding 20 frames")
         stage = stage_of(server, gid)
         [video] = stage.tracks(frida.get_sid(), "video")
@@ -94,7 +82,7 @@ async def test_ten_listeners_decode_one_publisher_encoded_once(
         assert len(stage.listeners) == 10
 
         # leaving the stage takes the facilitator off it: everyone is told
-        assert (await frida.call("stage.leave", {"gathering": gid}, timeout=10)) == {"ok": True}
+        assert (await frida.call("stage.leave", {"gathering": gid}, timeout=WAIT)) == {"ok": True}
         await eventually(lambda: pushes[-1]["publishers"] == [], what="an empty stage")
         assert stage.publishers == []
     finally:
@@ -106,9 +94,7 @@ async def test_ten_listeners_decode_one_publisher_encoded_once(
 async def test_the_floor_gives_and_takes_the_right_to_publish(
         server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
-    frida = await joined(connect, world.facilitator, gid)
-    alice = await joined(connect, world.alice, gid)
-    bjorn = await joined(connect, world.bjorn, gid)
+    frida, alice, bjorn = await joined(connect, gid, world.facilitator, world.alice, world.bjorn)
     pushes = collect(bjorn, "stage")
     assert (await send(frida, gid, "room.open"))["ok"]
     facilitator, speaker = StagePublisher(frida, gid), StagePublisher(alice, gid)
@@ -116,9 +102,7 @@ async def test_the_floor_gives_and_takes_the_right_to_publish(
     try:
         assert (await facilitator.publish())["ok"]
         assert code(await speaker.publish()) == "forbidden"  # no floor yet
-        assert (await listener.listen())["ok"]
-        await eventually(lambda: listener.video_frames(world.facilitator.id) > 5, within=30,
-                         what="the facilitator's video")
+        await listener.listen_and_see(world.facilitator.id, "the facilitator's video")
 
         assert (await send(alice, gid, "hand.raise"))["ok"]
         assert (await send(frida, gid, "hand.call_next"))["ok"]
@@ -132,7 +116,7 @@ async def test_the_floor_gives_and_takes_the_right_to_publish(
         assert {t["person_id"] for t in listener.tracks} == {world.facilitator.id,
                                                              world.alice.id}
         await eventually(lambda: listener.video_frames(world.alice.id) > 5
-                         and listener.video_frames(world.facilitator.id) > 5, within=30,
+                         and listener.video_frames(world.facilitator.id) > 5,
                          what="alice's and the facilitator's video at the listener")
         assert len(stage_of(server, gid).listeners) == 1  # replaced, not added
 
@@ -140,7 +124,7 @@ async def test_the_floor_gives_and_takes_the_right_to_publish(
         assert (await send(frida, gid, "agenda.next", from_item=None))["ok"]
         await eventually(lambda: [p["person_id"] for p in pushes[-1]["publishers"]]
                          == [world.facilitator.id], what="alice taken off stage")
-        await eventually(lambda: speaker.pc.connectionState == "closed", within=10,
+        await eventually(lambda: speaker.pc.connectionState == "closed",
                          what="alice's publisher closed")
         assert code(await StagePublisher(alice, gid).publish()) == "forbidden"
     finally:
@@ -151,18 +135,18 @@ async def test_the_floor_gives_and_takes_the_right_to_publish(
 
 async def test_refusals(server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
-    frida = await joined(connect, world.facilitator, gid)
+    [frida] = await joined(connect, gid, world.facilitator)
     bad = {"gathering": gid, "description": {"type": "offer", "sdp": "v=0 garbage"}}
-    assert code(await frida.call("stage.publish", bad, timeout=10)) == "invalid_format"
-    assert code(await frida.call("stage.listen", bad, timeout=10)) == "invalid_format"
+    assert code(await frida.call("stage.publish", bad, timeout=WAIT)) == "invalid_format"
+    assert code(await frida.call("stage.listen", bad, timeout=WAIT)) == "invalid_format"
     for malformed in ({"gathering": gid}, {"gathering": gid, "description": {
             "type": "answer", "sdp": "v=0"}}, {**bad, "extra": 1}, ["not", "an", "object"]):
-        assert code(await frida.call("stage.listen", malformed, timeout=10)) == "invalid_format"
+        assert code(await frida.call("stage.listen", malformed, timeout=WAIT)) == "invalid_format"
     huge = {"gathering": gid, "description": {"type": "offer", "sdp": "v" * 70_000}}
-    assert code(await frida.call("stage.publish", huge, timeout=10)) == "too_large"
+    assert code(await frida.call("stage.publish", huge, timeout=WAIT)) == "too_large"
     # unpublishing or leaving when not on stage is fine
-    assert (await frida.call("stage.unpublish", {"gathering": gid}, timeout=10)) == {"ok": True}
-    assert (await frida.call("stage.leave", {"gathering": gid}, timeout=10)) == {"ok": True}
+    assert (await frida.call("stage.unpublish", {"gathering": gid}, timeout=WAIT)) == {"ok": True}
+    assert (await frida.call("stage.leave", {"gathering": gid}, timeout=WAIT)) == {"ok": True}
     outsider = await connect(world.outsider)
     listener = StageListener(outsider, gid)
     try:
@@ -171,17 +155,16 @@ async def test_refusals(server: TestServer, world: World, connect: Connect) -> N
         await listener.close()
     # a member who has not joined the room
     ola = await connect(world.observer)
-    assert code(await ola.call("stage.listen", bad, timeout=10)) == "rejected"
-    assert code(await ola.call("stage.leave", {"gathering": gid, "x": 1}, timeout=10)) == \
+    assert code(await ola.call("stage.listen", bad, timeout=WAIT)) == "rejected"
+    assert code(await ola.call("stage.leave", {"gathering": gid, "x": 1}, timeout=WAIT)) == \
         "invalid_format"
 
 
 async def test_one_publisher_too_many_is_rejected(
         server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
-    frida = await joined(connect, world.facilitator, gid)
-    kari = await joined(connect, world.cofacilitator, gid)
-    lead = await joined(connect, world.lead, gid)
+    frida, kari, lead = await joined(connect, gid, world.facilitator, world.cofacilitator,
+                                     world.lead)
     first, other = StagePublisher(frida, gid), StagePublisher(kari, gid)
     second = StagePublisher(lead, gid)
     try:
@@ -191,7 +174,7 @@ async def test_one_publisher_too_many_is_rejected(
         # the facilitator's disconnect takes them off stage; now there is room
         gone = frida.get_sid()
         await frida.disconnect()
-        await eventually(lambda: gone not in stage_of(server, gid).publishers, within=10,
+        await eventually(lambda: gone not in stage_of(server, gid).publishers,
                          what="the stage emptied on disconnect")
         assert (await StagePublisher(lead, gid).publish())["ok"]
     finally:
@@ -211,15 +194,7 @@ LOOPBACK_SERVE = (
 
 def start_loopback_worker(name: str, env: dict[str, str], log_dir: Path) -> Worker:
     """`forum serve` with aioice gathering on loopback (a test-only patch, not the product)."""
-    port = free_port()
-    log = log_dir / f"worker-{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-c", LOOPBACK_SERVE], cwd=ROOT, stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**env, "HOST": "127.0.0.1", "PORT": str(port),
-                 "PUBLIC_URL": f"http://127.0.0.1:{port}"})
-    return Worker(name, port, process, log)
+    return start_worker(name, env, log_dir, ["-c", LOOPBACK_SERVE])
 
 
 @pytest.fixture
@@ -250,7 +225,7 @@ async def test_a_listener_on_another_worker_decodes_the_owners_stage(
         assert [p["person_id"] for p in pushes[-1]["publishers"]] == [world.facilitator.id]
         listened = await listener.listen()  # on worker B: forwarded to A
         assert listened["ok"], listened
-        await eventually(lambda: listener.video_frames(world.facilitator.id) > 10, within=30,
+        await eventually(lambda: listener.video_frames(world.facilitator.id) > 10,
                          what="frames from worker A's stage at a listener on worker B")
         # the rule is checked at the owner for a request forwarded from B
         assert code(await StagePublisher(alice, gid).publish()) == "forbidden"
@@ -318,7 +293,7 @@ async def test_an_owner_that_does_not_answer_is_an_internal_error(
     await silent.subscribe(router.request_channel("silent-worker"))  # listens, never answers
     listening = asyncio.create_task(router.listen())
     try:
-        await asyncio.wait_for(router.ready.wait(), 5)
+        await asyncio.wait_for(router.ready.wait(), WAIT)
         with pytest.raises(StageError) as refused:
             await router.call({"op": "listen", "gathering": "g1", "sid": "s"})
         answer = error_answer(refused.value)  # what the edge acks
@@ -347,3 +322,31 @@ async def test_a_vanished_owner_is_replaced(redis: Redis) -> None:
         assert [r["gathering"] for r in host.ran] == ["g1"]
     finally:
         await redis.delete(router.owner_key("g1"))
+
+
+async def test_the_stage_listener_hears_again_after_redis_comes_back() -> None:
+    async with running_redis() as private:
+        client = Redis.from_url(private.url, decode_responses=True)
+        prefix = f"forum-test-{uuid.uuid4().hex}"
+        host = FakeHost()
+        owner = StageRouter(host, WorkerBeat(client, prefix), error_answer)  # type: ignore[arg-type]
+        host.rooms["g1"] = object()
+        listening = asyncio.create_task(owner.listen())
+        try:
+            await asyncio.wait_for(owner.ready.wait(), WAIT)
+            await private.stop()
+            owner.ready.clear()
+            await private.start()
+            await asyncio.wait_for(owner.ready.wait(), WAIT)  # subscribed again
+            asker = StageRouter(FakeHost(), WorkerBeat(client, prefix),  # type: ignore[arg-type]
+                                error_answer)
+            await client.set(owner.owner_key("g1"), owner.worker.id, ex=30)
+            asking = asyncio.create_task(asker.listen())
+            await asyncio.wait_for(asker.ready.wait(), WAIT)
+            answer = await asker.call({"op": "listen", "gathering": "g1", "sid": "s"})
+            assert answer == {"ok": True, "here": True}
+            assert [r["gathering"] for r in host.ran] == ["g1"]
+            await stop(asking)
+        finally:
+            await stop(listening)
+            await client.aclose()

@@ -381,7 +381,8 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
       for (;;) {
         for (const pc of abandoned.splice(0)) pc.close();
         const publishing = publishPc !== null;
-        if (!wantPublish && publishing) await unpublish();
+        // off stage: also after a lost link left no connection to close (the camera is on)
+        if (!wantPublish && (publishing || local.stream)) await unpublish();
         else if (!wantListen && (listenPc || listening)) {
           await stopListening();
           listening = false;
