@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -31,6 +32,20 @@ atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], ignore_errors=True)
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Bounds sized for a busy machine (load average 30-46 on 2 cores), never durations a test
+# expects: a passing test waits for its condition and never for these.
+#: seconds for anything delivered or answered over the network (events, acks, media frames)
+WAIT = 60.0
+#: seconds for a process a test starts to be ready (`forum serve`, coturn, redis-server)
+START_WAIT = 120.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on just now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def missing(what: str) -> NoReturn:
@@ -61,7 +76,7 @@ async def postgres_url() -> AsyncIterator[str]:
     name = f"forum_test_{uuid.uuid4().hex[:12]}"
     admin_dsn = PG_ADMIN_URL
     try:
-        admin = await asyncpg.connect(admin_dsn, timeout=5)
+        admin = await asyncpg.connect(admin_dsn, timeout=WAIT)
     except (OSError, asyncpg.PostgresError) as error:
         service_missing("PostgreSQL", error)
     try:
@@ -150,11 +165,12 @@ async def connect_client(base_url: str, session_token: str | None) -> socketio.A
     client.received = []  # type: ignore[attr-defined]
     client.on("event", lambda data: client.received.append(data))  # type: ignore[attr-defined]
     headers = {"Cookie": f"{SESSION_COOKIE}={session_token}"} if session_token else {}
-    await client.connect(base_url, headers=headers, transports=["websocket"], wait_timeout=5)
+    await client.connect(base_url, headers=headers, transports=["websocket"],
+                         wait_timeout=WAIT)
     return client
 
 
 async def send(client: socketio.AsyncClient, gathering: str, type_: str,
                **fields: Any) -> dict[str, Any]:
     message = {"id": uuid.uuid4().hex, "type": type_, "gathering": gathering, **fields}
-    return await client.call("command", message, timeout=10)
+    return await client.call("command", message, timeout=WAIT)

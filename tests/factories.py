@@ -109,3 +109,15 @@ async def add_gathering(sessions: async_sessionmaker, theme: Theme, number: int,
         await s.commit()
         await s.refresh(g)
         return g
+
+
+async def add_participant(sessions: async_sessionmaker, theme: Theme, email: str, name: str,
+                          municipality_id: int | None = None) -> Person:
+    """Another participant of a theme (the world's are Alice and Bjørn)."""
+    async with sessions() as s:
+        person = Person(email=email, name=name, municipality_id=municipality_id)
+        s.add(person)
+        await s.flush()
+        s.add(Membership(person_id=person.id, theme_id=theme.id, role="participant"))
+        await s.commit()
+        return person

@@ -1,11 +1,13 @@
 """Synthetic camera pictures for the media tests: a bar that moves across the frame (so an
-encoder has something to encode), and a fresh copy of one of them for each frame sent."""
+encoder has something to encode), a fresh copy of one of them for each frame sent, and a
+camera track that sends them."""
 
 from __future__ import annotations
 
 import fractions
 
 import av
+from aiortc import VideoStreamTrack
 
 
 def moving_bar(width: int, height: int, steps: int) -> list[av.VideoFrame]:
@@ -33,3 +35,18 @@ def fresh_copy(source: av.VideoFrame, pts: int, time_base: fractions.Fraction
         plane.update(bytes(src))
     frame.pts, frame.time_base = pts, time_base
     return frame
+
+
+class MovingBarVideo(VideoStreamTrack):
+    """A camera: `steps` precomputed moving-bar pictures in turn, at 30 fps, counting what it
+    sends."""
+
+    def __init__(self, width: int, height: int, steps: int) -> None:
+        super().__init__()
+        self.sent = 0
+        self._frames = moving_bar(width, height, steps)
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        self.sent += 1
+        return fresh_copy(self._frames[(self.sent - 1) % len(self._frames)], pts, time_base)

@@ -11,10 +11,7 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
-from tests.conftest import missing
-from tests.test_two_workers import free_port
-
-START_TIMEOUT = 30.0
+from tests.conftest import START_WAIT, free_port, missing
 
 
 class PrivateRedis:
@@ -33,7 +30,7 @@ class PrivateRedis:
             "--save", "", "--appendonly", "no",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         client = Redis.from_url(self.url)
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + START_WAIT
         try:
             while True:
                 try:

@@ -6,11 +6,12 @@ port first and build the settings from it."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import re
 import shutil
-import socket
 import subprocess
+import tempfile
 import traceback
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -27,13 +28,14 @@ from rooms.accounts import create_invitation
 from rooms.models import Membership, Person
 from server.app import create_app
 from server.settings import Settings
-from tests.conftest import missing
+from tests.conftest import START_WAIT, WAIT, free_port, missing
 from tests.factories import World
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "static"
 AXE_JS = STATIC / "node_modules" / "axe-core" / "axe.min.js"
 BUNDLES = ("room.js", "console.js", "forum.css")
+BUNDLE_LOCK = Path(tempfile.gettempdir()) / "klimasats-forum-tests-bundle.lock"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -59,19 +61,26 @@ def chunks_of(entry: Path) -> set[Path]:
     return found
 
 
-def ensure_bundle() -> None:
-    """Build static/dist when it is missing or older than its sources (esbuild: < 1 s)."""
+def bundle_is_fresh() -> bool:
     sources = [*STATIC.glob("src/**/*.js"), *STATIC.glob("css/*.css"), STATIC / "build.mjs"]
     built = [STATIC / "dist" / name for name in BUNDLES]
     newest_source = max((p.stat().st_mtime for p in sources), default=0.0)
-    if all(p.exists() and p.stat().st_mtime >= newest_source for p in built) and all(
-            chunk.exists() for entry in built if entry.suffix == ".js"
-            for chunk in chunks_of(entry)):
-        return
-    npm = shutil.which("npm")
-    if npm is None or not (STATIC / "node_modules").is_dir():
-        missing("the browser bundle (run `make bundle`)")
-    subprocess.run([npm, "run", "--silent", "build"], cwd=STATIC, check=True, timeout=120)
+    return all(p.exists() and p.stat().st_mtime >= newest_source for p in built) and all(
+        chunk.exists() for entry in built if entry.suffix == ".js" for chunk in chunks_of(entry))
+
+
+def ensure_bundle() -> None:
+    """Build static/dist when it is missing or older than its sources (esbuild: < 1 s). Test
+    runs on one machine take turns (a file lock): none serves a bundle another is writing."""
+    with BUNDLE_LOCK.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if bundle_is_fresh():
+            return
+        npm = shutil.which("npm")
+        if npm is None or not (STATIC / "node_modules").is_dir():
+            missing("the browser bundle (run `make bundle`)")
+        subprocess.run([npm, "run", "--silent", "build"], cwd=STATIC, check=True,
+                       timeout=START_WAIT)
 
 
 # loggers of the server and the libraries it runs on, whose errors the log check sees
@@ -120,12 +129,6 @@ def server_log(request: pytest.FixtureRequest) -> Iterator[ServerLog]:
     loud = log.loud(allowed)
     if loud:
         pytest.fail("the server logged errors:\n  " + "\n  ".join(loud[:20]), pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -178,10 +181,40 @@ async def live_server(sqlite_url: str, sessions: async_sessionmaker,
         yield live
 
 
+#: how long a page waits for anything (a click's target, a locator, a navigation) before it
+#: fails: sized for a loaded machine, never a duration a test expects (Playwright's own
+#: default is 30 s; two media tests timed out on 10 s under load 40)
+BROWSER_WAIT_MS = int(WAIT * 1000)
+
+# Every text a page's live regions (the announcer) are given, in order, from its start: a
+# region keeps only the latest announcement, which a later one may replace before a loaded
+# machine lets the test look.
+RECORD_ANNOUNCEMENTS = """
+window.announcedTexts = [];
+document.addEventListener("DOMContentLoaded", () => {
+  for (const region of document.querySelectorAll("[aria-live]")) {
+    new MutationObserver((records) => {
+      for (const r of records) {
+        const text = [...r.addedNodes].map((n) => n.textContent).join("");
+        if (text) window.announcedTexts.push(text);
+      }
+    }).observe(region, { childList: true });
+  }
+});
+"""
+
+
+async def announced(page: Any, text: str) -> None:
+    """Wait until the page has announced `text` (part of an announcement), at any moment."""
+    await page.wait_for_function(
+        "(text) => window.announcedTexts.some((t) => t.includes(text))", arg=text)
+
+
 @asynccontextmanager
 async def chromium(*extra_args: str) -> AsyncIterator[Any]:
     """A headless Debian Chromium (with `extra_args` besides CHROMIUM_ARGS), closed whatever
-    happens."""
+    happens. Every context it opens (`new_context`) waits up to BROWSER_WAIT_MS and records
+    its pages' announcements (`announced`)."""
     executable = shutil.which("chromium")
     if executable is None:
         missing("Debian's chromium (apt-get install -y chromium)")
@@ -192,6 +225,15 @@ async def chromium(*extra_args: str) -> AsyncIterator[Any]:
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, *extra_args])
+        open_context = browser.new_context
+
+        async def new_context(**options: Any) -> Any:
+            context = await open_context(**options)
+            context.set_default_timeout(BROWSER_WAIT_MS)
+            await context.add_init_script(RECORD_ANNOUNCEMENTS)
+            return context
+
+        browser.new_context = new_context
         try:
             yield browser
         finally:

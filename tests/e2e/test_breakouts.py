@@ -21,8 +21,8 @@ import pytest
 from rooms.accounts import start_session
 from rooms.models import AgendaItem, Gathering, Membership, Municipality, Person, Project
 from tests.conftest import connect_client, send
-from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, sign_in
+from tests.e2e.conftest import LiveServer, announced, chromium
+from tests.e2e.test_live_room import assert_accessible, gather, open_the_room, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -110,9 +110,7 @@ async def test_stage_breakouts_notes_and_harvest(live_server: LiveServer) -> Non
                 signed_in.append(participants[person.id])
             ola = await sign_in(browser, live_server, world.observer)
             signed_in.append(ola)
-            await enter_room(frida, f"/g/{gathering}/console")
-            for who in [*participants.values(), ola]:
-                await enter_room(who, f"/g/{gathering}")
+            await gather(gathering, frida, *participants.values(), ola)
             console = frida.page
             # grouping takes the participants present: wait until all four are here
             await console.locator("#presence-count").filter(has_text="6").wait_for()
@@ -120,8 +118,7 @@ async def test_stage_breakouts_notes_and_harvest(live_server: LiveServer) -> Non
             await console.locator("#presence li.presence-group").filter(
                 has_text="Dalsby kommune").filter(has_text="Oppstart").wait_for()
 
-            await console.get_by_role("button", name="Åpne rommet").click()
-            await console.locator("#phase").filter(has_text="Pågår").wait_for()
+            await open_the_room(console)
             await console.get_by_role("button", name="Neste punkt").click()
             await console.locator("#current-title").filter(has_text="Velkommen").wait_for()
             await console.get_by_role("button", name="Neste punkt").click()  # the breakout item
@@ -153,8 +150,7 @@ async def test_stage_breakouts_notes_and_harvest(live_server: LiveServer) -> Non
                     await page.locator("#group-task-text").filter(has_text=TASK).wait_for()
                     await page.locator("#group-timer").filter(
                         has_text="igjen i gruppene").wait_for()
-                    await page.locator("#announcer").filter(
-                        has_text=f"Du er i {name}").wait_for()
+                    await announced(page, f"Du er i {name}")
 
             # a message to all groups reaches every group
             await console.get_by_label("Beskjed til alle grupper").fill("Fem minutter igjen!")
@@ -204,8 +200,7 @@ async def test_stage_breakouts_notes_and_harvest(live_server: LiveServer) -> Non
                         await article.filter(has_text=lines[member.id]).wait_for()
                 assert await harvest.locator("article.harvest-group").count() == 2
                 assert await who.page.locator("#group-panel").is_hidden()
-            await participants[everyone[0].id].page.locator("#announcer").filter(
-                has_text="Alle er kalt tilbake til plenum.").wait_for()
+            await announced(participants[everyone[0].id].page, "Alle er kalt tilbake til plenum.")
 
             await assert_accessible(console, "console, after the recall")
             await assert_accessible(participants[everyone[0].id].page, "room, after the recall")

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tests.e2e.conftest import SocketTap, axe_violations, chromium, serving
-from tests.e2e.test_live_room import POSTED, enter_room, sign_in
+from tests.e2e.test_live_room import POSTED, join_the_room, signed_in
 from tests.factories import World
 from tests.private_redis import running_redis
 
@@ -25,12 +25,10 @@ async def test_the_room_says_reconnecting_while_the_bus_is_down_and_catches_up_a
     async with running_redis() as redis, serving(
             sqlite_url, sessions, world, redis_url=redis.url,
             redis_prefix=f"forum-e2e-{uuid.uuid4().hex}") as live, chromium() as browser:
-        alice = await sign_in(browser, live, world.alice)
-        bjorn = await sign_in(browser, live, world.bjorn)
+        alice, bjorn = await signed_in(browser, live, world.alice, world.bjorn)
         tap = SocketTap()  # between Alice's room and the server
         await tap.attach(alice.page)
-        for who in (alice, bjorn):
-            await enter_room(who, f"/g/{gathering}")
+        await join_the_room(gathering, alice, bjorn)
 
         await redis.stop()
         for who in (alice, bjorn):

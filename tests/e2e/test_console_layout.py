@@ -16,12 +16,13 @@ from sqlalchemy import select
 from rooms.accounts import start_session
 from rooms.models import AgendaItem
 from tests.conftest import connect_client, send
-from tests.e2e.conftest import LiveServer, chromium
+from tests.e2e.conftest import LiveServer, announced, chromium
 from tests.e2e.test_live_room import (
     Person,
     assert_accessible,
     enter_room,
     open_panel,
+    open_the_room,
     sign_in,
 )
 
@@ -62,7 +63,7 @@ async def facilitator_console(browser: Any, live: LiveServer, gathering: str) ->
 
 
 async def start_first_item(console: Any) -> None:
-    await console.get_by_role("button", name="Åpne rommet").click()
+    await open_the_room(console)
     await console.get_by_role("button", name="Neste punkt").click()
     await console.locator("#timer").filter(has_text="igjen").wait_for()
 
@@ -221,9 +222,8 @@ async def test_a_message_to_all_groups_comes_on_top_of_the_group_and_is_announce
                                text="Fem minutter igjen!"))["ok"]
             await page.locator("#group-broadcasts li").filter(
                 has_text="Fem minutter igjen!").wait_for()
-            await page.locator("#announcer").filter(
-                has_text="Beskjed til alle grupper fra Frida Fasilitator: Fem minutter igjen!"
-            ).wait_for()
+            await announced(
+                page, "Beskjed til alle grupper fra Frida Fasilitator: Fem minutter igjen!")
             tops = await page.evaluate("""() => Object.fromEntries(
                 ['group-heading', 'group-broadcasts-box', 'group-task', 'media-box'].map(
                   (id) => [id, document.getElementById(id).getBoundingClientRect().top]))""")

@@ -18,8 +18,8 @@ import socketio
 
 from rooms.accounts import start_session
 from tests.conftest import connect_client, send
-from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import Person, assert_accessible, enter_room, sign_in
+from tests.e2e.conftest import LiveServer, announced, chromium
+from tests.e2e.test_live_room import Person, assert_accessible, gathered
 from tests.e2e.test_media_mesh import DECODED, decoded_from_everyone
 
 pytestmark = pytest.mark.e2e
@@ -85,11 +85,8 @@ async def test_the_facilitator_sees_and_hears_a_group_from_the_console(
         for client in clients:
             assert (await send(client, gathering, "room.join"))["ok"]
         async with chromium() as browser:
-            console_person = await sign_in(browser, live_server, world.facilitator)
-            members = [await sign_in(browser, live_server, p) for p in (world.alice, world.bjorn)]
-            await enter_room(console_person, f"/g/{gathering}/console")
-            for member in members:
-                await enter_room(member, f"/g/{gathering}")
+            console_person, *members = await gathered(
+                browser, live_server, gathering, world.facilitator, world.alice, world.bjorn)
             console = console_person.page
             logs = [watch_console(who.page) for who in (console_person, *members)]
             await open_two_groups(frida, gathering, {
@@ -116,7 +113,7 @@ async def run_the_visit(console: Any, members: list[Person], logs: list[list[str
     # into Fjellet's video: the console decodes both members, both decode the facilitator
     await press(console, fjellet, JOIN)
     await fjellet.get_by_role("button", name=LEAVE, exact=True).wait_for()
-    await console.locator("#announcer").filter(has_text="Du er med i videoen i Fjellet").wait_for()
+    await announced(console, "Du er med i videoen i Fjellet")
     await console.locator("#media-heading").filter(has_text="Video i Fjellet").wait_for()
     tiles = console.locator("#media-tiles li.media-tile")
     for name in ("Alice Askvik", "Bjørn Brekke", "(deg)"):
@@ -151,8 +148,7 @@ async def run_the_visit(console: Any, members: list[Person], logs: list[list[str
 
     # leaving: the video box goes, the camera stops
     await press(console, fjorden, LEAVE)
-    await console.locator("#announcer").filter(
-        has_text="Du har forlatt videoen i Fjorden").wait_for()
+    await announced(console, "Du har forlatt videoen i Fjorden")
     await console.locator("#media-box").wait_for(state="hidden")
     assert await console.evaluate("() => window.forumMedia.local.stream === null")
 

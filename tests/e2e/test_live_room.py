@@ -6,15 +6,19 @@ One facilitator and two participants, each in their own browser context (own coo
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+import socketio
 
-from tests.e2e.conftest import LiveServer, SocketTap, axe_violations, chromium
+from rooms.accounts import start_session
+from tests.conftest import connect_client, send
+from tests.e2e.conftest import LiveServer, SocketTap, announced, axe_violations, chromium
 
 pytestmark = pytest.mark.e2e
 
-TIMEOUT_MS = 10_000
 COUNTDOWN = re.compile(r"^(\d\d):(\d\d) igjen$")
 POSTED = "#chat li:not(.is-pending)"  # chat messages the server has posted
 
@@ -45,7 +49,6 @@ async def sign_in(browser: Any, live: LiveServer, person: Any, *,
     """Follow a sign-in link the way a person does: open it, press "Logg inn"."""
     # bypass_csp only so the test can inject axe-core; the pages themselves run under the CSP
     context = await browser.new_context(base_url=live.url, locale="nb-NO", bypass_csp=True)
-    context.set_default_timeout(TIMEOUT_MS)
     page = await context.new_page()
     signed_in = Person(context, page)
     if check_a11y:
@@ -66,6 +69,62 @@ async def enter_room(who: Person, path: str | None = None) -> None:
         await who.page.goto(path)
     # connected and joined: the phase shows instead of "Kobler til …"
     await who.page.locator("#phase").filter(has_not_text="Kobler til").wait_for()
+
+
+async def signed_in(browser: Any, live: LiveServer, *people: Any) -> list[Person]:
+    """Each of `people` signed in by link, in a browser context of their own."""
+    return [await sign_in(browser, live, person) for person in people]
+
+
+async def join_the_room(gathering: str, *people: Person) -> None:
+    """Each of `people` opens the gathering's room and has joined it."""
+    for who in people:
+        await enter_room(who, f"/g/{gathering}")
+
+
+async def in_the_room(browser: Any, live: LiveServer, gathering: str,
+                      *people: Any) -> list[Person]:
+    """`people` signed in (`signed_in`) and in the gathering's room, in that order."""
+    everyone = await signed_in(browser, live, *people)
+    await join_the_room(gathering, *everyone)
+    return everyone
+
+
+async def gather(gathering: str, facilitator: Person, *people: Person) -> None:
+    """The facilitator on the gathering's console, `people` in its room, each joined."""
+    await enter_room(facilitator, f"/g/{gathering}/console")
+    await join_the_room(gathering, *people)
+
+
+async def gathered(browser: Any, live: LiveServer, gathering: str, facilitator: Any,
+                   *people: Any) -> list[Person]:
+    """The facilitator and `people` signed in and gathered (`gather`), in that order."""
+    everyone = await signed_in(browser, live, facilitator, *people)
+    await gather(gathering, *everyone)
+    return everyone
+
+
+async def open_the_room(console: Any, *pages: Any) -> None:
+    """The facilitator presses "Åpne rommet"; then each of `pages` (the console itself when
+    none is named) shows the room open: the console ignores a click while a command of its
+    is under way."""
+    await console.get_by_role("button", name="Åpne rommet").click()
+    for page in pages or (console,):
+        await page.locator("#phase").filter(has_text="Pågår").wait_for()
+
+
+@asynccontextmanager
+async def facilitator_by_socket(live: LiveServer,
+                                gathering: str) -> AsyncIterator[socketio.AsyncClient]:
+    """The facilitator as a python-socketio client in the gathering's room (the console is
+    tested elsewhere), disconnected afterwards."""
+    token = await start_session(live.sessions, live.world.facilitator.id, days=1)
+    client = await connect_client(live.url, token)
+    try:
+        assert (await send(client, gathering, "room.join"))["ok"]
+        yield client
+    finally:
+        await client.disconnect()
 
 
 async def open_panel(page: Any, name: str) -> None:
@@ -104,9 +163,7 @@ async def test_facilitator_runs_the_room_and_participants_follow(
         await assert_accessible(alice.page, "room page")
 
         console = frida.page
-        await console.get_by_role("button", name="Åpne rommet").click()
-        for participant in (alice, bjorn):
-            await participant.page.locator("#phase").filter(has_text="Pågår").wait_for()
+        await open_the_room(console, alice.page, bjorn.page)
         # advance twice: first item, then the expert talk (20 minutes)
         await console.get_by_role("button", name="Neste punkt").click()
         await console.locator("#current-title").filter(
@@ -139,7 +196,7 @@ async def test_facilitator_runs_the_room_and_participants_follow(
         # the facilitator gives her the floor
         await console.get_by_role("button", name="Gi ordet til neste").click()
         await alice.page.locator("#speaker").filter(has_text="Alice Askvik").wait_for()
-        await alice.page.locator("#announcer").filter(has_text="Du har ordet.").wait_for()
+        await announced(alice.page, "Du har ordet.")
         await console.locator("#hands li").first.wait_for(state="detached")
 
         # chat reaches everyone
@@ -166,14 +223,13 @@ async def test_two_consoles_do_not_double_advance(live_server: LiveServer) -> No
     world = live_server.world
     console = f"/g/{world.gathering.id}/console"
     async with chromium() as browser:
-        frida = await sign_in(browser, live_server, world.facilitator)
-        kari = await sign_in(browser, live_server, world.cofacilitator)
+        frida, kari = await signed_in(browser, live_server, world.facilitator,
+                                      world.cofacilitator)
         tap = SocketTap()  # between Kari's console and the server
         await tap.attach(kari.page)
         for who in (frida, kari):
             await enter_room(who, console)
-        await frida.page.get_by_role("button", name="Åpne rommet").click()
-        await kari.page.locator("#phase").filter(has_text="Pågår").wait_for()
+        await open_the_room(frida.page, kari.page)
 
         # Kari's view goes stale: Frida advances, Kari does not hear of it yet
         tap.holding = True
@@ -212,12 +268,9 @@ async def test_reconnect_keeps_typing_and_catches_up(live_server: LiveServer) ->
     world = live_server.world
     gathering = world.gathering.id
     async with chromium() as browser:
-        frida = await sign_in(browser, live_server, world.facilitator)
-        alice = await sign_in(browser, live_server, world.alice)
-        await enter_room(frida, f"/g/{gathering}/console")
-        await enter_room(alice, f"/g/{gathering}")
-        await frida.page.get_by_role("button", name="Åpne rommet").click()
-        await alice.page.locator("#phase").filter(has_text="Pågår").wait_for()
+        frida, alice = await gathered(browser, live_server, gathering, world.facilitator,
+                                      world.alice)
+        await open_the_room(frida.page, alice.page)
 
         draft = alice.page.get_by_label("Melding")
         await draft.fill("Et halvskrevet spørsmål")
@@ -259,7 +312,7 @@ async def test_hostile_display_name_is_shown_as_text(live_server: LiveServer) ->
         await enter_room(frida, f"/g/{gathering}/console")
         await attacker.page.get_by_label("Melding").fill("<script>window.__pwned=2</script>")
         await attacker.page.get_by_role("button", name="Send").click()
-        await frida.page.get_by_role("button", name="Åpne rommet").click()
+        await open_the_room(frida.page, attacker.page)
         await attacker.page.get_by_role("button", name="Rekk opp hånden").click()
         await open_panel(frida.page, "Folk og talerliste")
         await frida.page.locator("#hands").get_by_text(hostile, exact=True).wait_for()

@@ -15,10 +15,17 @@ from typing import Any
 
 import pytest
 
-from rooms.accounts import start_session
-from tests.conftest import connect_client, send
-from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, open_panel, sign_in
+from tests.conftest import WAIT
+from tests.e2e.conftest import LiveServer, announced, chromium
+from tests.e2e.test_live_room import (
+    assert_accessible,
+    enter_room,
+    gathered,
+    open_panel,
+    open_the_room,
+    sign_in,
+)
+from tests.e2e.test_media_mesh import alice_and_bjorn_in_a_group
 
 pytestmark = pytest.mark.e2e
 
@@ -40,16 +47,12 @@ async def test_mute_indicators_and_the_facilitators_mute(
     gathering = world.gathering.id
     alice_id = world.alice.id
     async with chromium() as browser:
-        frida = await sign_in(browser, live_server, world.facilitator)
-        alice = await sign_in(browser, live_server, world.alice)
-        bjorn = await sign_in(browser, live_server, world.bjorn)
-        await enter_room(frida, f"/g/{gathering}/console")
-        for who in (alice, bjorn):
-            await enter_room(who, f"/g/{gathering}")
+        frida, alice, bjorn = await gathered(browser, live_server, gathering, world.facilitator,
+                                             world.alice, world.bjorn)
         console = frida.page
 
         # the facilitator opens the room, goes on stage, and gives Alice the floor
-        await console.get_by_role("button", name="Åpne rommet").click()
+        await open_the_room(console)
         await open_panel(console, "Scene og opptak")
         await console.get_by_role("button", name="Gå på scenen med kamera og mikrofon").click()
         await console.locator("#stage-video-tiles li").filter(has_text="(deg)").wait_for()
@@ -90,13 +93,11 @@ async def test_mute_indicators_and_the_facilitators_mute(
         await mute_alice.focus()
         await console.keyboard.press("Enter")
         await alice.page.locator('#stage-video-mute[aria-pressed="true"]').wait_for()
-        await alice.page.locator("#announcer").filter(
-            has_text="Temalederen dempet mikrofonen din.").wait_for()
+        await announced(alice.page, "Temalederen dempet mikrofonen din.")
         assert await alice.page.evaluate(
             "() => window.forumStage.local.track('audio').enabled") is False
         await flag(bjorn.page, alice_id, MIC_OFF).wait_for()
-        await console.locator("#announcer").filter(
-            has_text=f"Du dempet {world.alice.name}.").wait_for()
+        await announced(console, f"Du dempet {world.alice.name}.")
 
         # a participant has no mute buttons for others; nobody but Alice unmutes her
         assert await bjorn.page.locator(".media-mute-other").count() == 0
@@ -118,42 +119,27 @@ async def test_mute_indicators_and_the_facilitators_mute_in_a_group(
         live_server: LiveServer) -> None:
     world = live_server.world
     gathering = world.gathering.id
-    token = await start_session(live_server.sessions, world.facilitator.id, days=1)
-    frida = await connect_client(live_server.url, token)
-    try:
-        assert (await send(frida, gathering, "room.join"))["ok"]
-        async with chromium() as browser:
-            alice = await sign_in(browser, live_server, world.alice)
-            bjorn = await sign_in(browser, live_server, world.bjorn)
-            for who in (alice, bjorn):
-                await enter_room(who, f"/g/{gathering}")
-            assert (await send(frida, gathering, "room.open"))["ok"]
-            assert (await send(frida, gathering, "breakouts.propose", rule="random",
-                               group_size=2, spread_municipalities=False))["ok"]
-            assert (await send(frida, gathering, "breakouts.open", minutes=10))["ok"]
+    async with alice_and_bjorn_in_a_group(live_server) as (frida, alice, bjorn):
 
-            def mesh_flag(who: Any, name: str, text: str) -> Any:
-                return who.page.locator("#media-tiles li.media-tile").filter(
-                    has_text=name).locator(".media-flag").filter(has_text=text)
+        def mesh_flag(who: Any, name: str, text: str) -> Any:
+            return who.page.locator("#media-tiles li.media-tile").filter(
+                has_text=name).locator(".media-flag").filter(has_text=text)
 
-            alice_mute = alice.page.locator("#media-mute")
-            for who in (alice, bjorn):  # enabled once the microphone has started
-                await who.page.locator("#media-mute:enabled").wait_for()
-            await bjorn.page.locator("#media-tiles li").filter(has_text=world.alice.name
-                                                               ).wait_for()
-            await alice_mute.click()
-            await mesh_flag(bjorn, world.alice.name, MIC_OFF).wait_for()
-            assert await alice.page.locator(".media-mute-other").count() == 0
+        alice_mute = alice.page.locator("#media-mute")
+        for who in (alice, bjorn):  # enabled once the microphone has started
+            await who.page.locator("#media-mute:enabled").wait_for()
+        await bjorn.page.locator("#media-tiles li").filter(has_text=world.alice.name
+                                                           ).wait_for()
+        await alice_mute.click()
+        await mesh_flag(bjorn, world.alice.name, MIC_OFF).wait_for()
+        assert await alice.page.locator(".media-mute-other").count() == 0
 
-            answer = await frida.call("media.mute", {"gathering": gathering,
-                                                     "person_id": world.bjorn.id}, timeout=10)
-            assert answer == {"ok": True}
-            await bjorn.page.locator('#media-mute[aria-pressed="true"]').wait_for()
-            await bjorn.page.locator("#announcer").filter(
-                has_text="Temalederen dempet mikrofonen din.").wait_for()
-            await mesh_flag(alice, world.bjorn.name, MIC_OFF).wait_for()
-            await assert_accessible(alice.page, "group video with the mute indicators")
-            for who in (alice, bjorn):
-                assert who.errors == [], who.errors
-    finally:
-        await frida.disconnect()
+        answer = await frida.call("media.mute", {"gathering": gathering,
+                                                 "person_id": world.bjorn.id}, timeout=WAIT)
+        assert answer == {"ok": True}
+        await bjorn.page.locator('#media-mute[aria-pressed="true"]').wait_for()
+        await announced(bjorn.page, "Temalederen dempet mikrofonen din.")
+        await mesh_flag(alice, world.bjorn.name, MIC_OFF).wait_for()
+        await assert_accessible(alice.page, "group video with the mute indicators")
+        for who in (alice, bjorn):
+            assert who.errors == [], who.errors

@@ -10,6 +10,7 @@ import asyncio
 import json
 import shutil
 import subprocess
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,11 @@ from server.app import create_app
 from server.i18n import client_catalog
 from server.keys import NOTES
 from server.settings import Settings
-from tests.conftest import connect_client, send
-from tests.e2e.conftest import AXE_JS, STATIC, chromium, free_port, missing
+from tests.conftest import WAIT, connect_client, free_port, missing, send
+from tests.e2e.conftest import AXE_JS, STATIC, chromium
 from tests.factories import World
 
 pytestmark = pytest.mark.e2e
-TIMEOUT_MS = 10_000
 LABEL = "Plenumsnotater"
 ENTRY = """
 import { io } from "socket.io-client";
@@ -92,7 +92,6 @@ async def note_page(sqlite_url: str, sessions: async_sessionmaker, world: World,
 async def open_note(browser: Any, url: str, sessions: async_sessionmaker, person: Any,
                     state: str) -> Any:
     context = await browser.new_context(base_url=url, locale="nb-NO")
-    context.set_default_timeout(TIMEOUT_MS)
     await context.add_init_script(CSP_WATCH)
     page = await context.new_page()
     token = await create_invitation(sessions, person.id, days=1)
@@ -109,11 +108,11 @@ async def text_in(page: Any) -> str:
 
 
 async def until(check: Any, what: str) -> None:
-    for _ in range(400):
-        if await check():
-            return
+    deadline = time.monotonic() + WAIT
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.025)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_people_write_together_in_the_browser(

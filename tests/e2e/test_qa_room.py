@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from rooms.models import AgendaItem
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, open_panel, sign_in
+from tests.e2e.test_live_room import assert_accessible, gathered, open_panel, open_the_room
 
 pytestmark = pytest.mark.e2e
 
@@ -28,12 +28,8 @@ async def test_expert_slot_questions_poll_and_reactions(live_server: LiveServer)
         await s.commit()
 
     async with chromium() as browser:
-        frida = await sign_in(browser, live_server, world.facilitator)
-        eva = await sign_in(browser, live_server, world.expert)
-        alice = await sign_in(browser, live_server, world.alice)
-        await enter_room(frida, f"/g/{gathering}/console")
-        await enter_room(eva, f"/g/{gathering}")
-        await enter_room(alice, f"/g/{gathering}")
+        frida, eva, alice = await gathered(browser, live_server, gathering, world.facilitator,
+                                           world.expert, world.alice)
         console, room, expert = frida.page, alice.page, eva.page
 
         # the expert waits for their slot
@@ -59,7 +55,7 @@ async def test_expert_slot_questions_poll_and_reactions(live_server: LiveServer)
         assert await room.locator("#questions li.is-mine").count() == 2
 
         # the welcome item launches its check-in; Alice answers, the console sees the totals
-        await console.get_by_role("button", name="Åpne rommet").click()
+        await open_the_room(console)
         await console.get_by_role("button", name="Neste punkt").click()
         await room.locator("#poll .poll-question").filter(has_text=CHECKIN["question"]).wait_for()
         await room.get_by_label("Godt").check()

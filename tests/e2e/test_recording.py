@@ -6,21 +6,31 @@ And a participant given the floor is taken off the stage from the console."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
 
 from recordings.archive import READY, RecordingArchive
-from server.keys import RECORDINGS
+from server.keys import RECORDINGS, STAGE
+from tests.conftest import WAIT
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, open_panel, sign_in
+from tests.e2e.test_live_room import (
+    assert_accessible,
+    gather,
+    open_panel,
+    open_the_room,
+    signed_in,
+)
 from tests.e2e.test_stage import console_log, receiving
+from tests.signaling.test_recording_stage import recorded_frames
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
 
 
 async def finished_recording(archive: RecordingArchive, gid: str) -> Any:
-    for _ in range(300):
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
         rows = [r for r in await archive.of_gathering(gid) if r.status != "recording"]
         if rows:
             return rows[0]
@@ -34,15 +44,12 @@ async def test_expert_agrees_and_everyone_sees_the_recording(
     gid = world.gathering.id
     assert live_server.app is not None
     async with chromium() as browser:
-        frida = await sign_in(browser, live_server, world.facilitator)
-        eva = await sign_in(browser, live_server, world.expert)
-        alice = await sign_in(browser, live_server, world.alice)
+        frida, eva, alice = await signed_in(browser, live_server, world.facilitator,
+                                            world.expert, world.alice)
         eva_log = console_log(eva.page)
-        await enter_room(frida, f"/g/{gid}/console")
-        for who in (eva, alice):
-            await enter_room(who, f"/g/{gid}")
+        await gather(gid, frida, eva, alice)
         console = frida.page
-        await console.get_by_role("button", name="Åpne rommet").click()
+        await open_the_room(console)
         await open_panel(console, "Scene og opptak")
         await console.get_by_label("Gi scenen til").select_option(label=world.expert.name)
         await console.get_by_role("button", name="Gi scenen", exact=True).click()
@@ -71,12 +78,15 @@ async def test_expert_agrees_and_everyone_sees_the_recording(
         await console.locator("#recording-control-status").filter(
             has_text="Tar opp Eva Ekspert").wait_for()
         await assert_accessible(alice.page, "room while recording")
-        await asyncio.sleep(2)
+        await recorded_frames(live_server.app[STAGE].host.recordings, gid, 40)  # about 2 s
         await console.get_by_role("button", name="Stopp opptak").click()
         await alice.page.locator("#recording-indicator:empty").wait_for(state="attached")
 
         # Alice is given the floor and comes on stage; the facilitator takes her off it
         await alice.page.get_by_role("button", name="Rekk opp hånden").click()
+        # her hand is in the queue before the floor moves on
+        await console.locator("#hands li").filter(has_text=world.alice.name).wait_for(
+            state="attached")
         await console.get_by_role("button", name="Gi ordet til neste").click()
         await alice.page.wait_for_function("() => window.forumStage.publisher() !== null")
         await console.get_by_role("button", name="Ta Alice Askvik av scenen").click()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from rooms.models import AgendaItem
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, open_panel, sign_in
+from tests.e2e.test_live_room import assert_accessible, gathered, open_panel, open_the_room
 
 pytestmark = pytest.mark.e2e
 
@@ -36,14 +36,10 @@ async def test_the_expert_agrees_to_be_recorded_in_her_talk_and_the_qa_after_it(
     gid = world.gathering.id
     await a_qa_after_evas_talk(live_server)
     async with chromium() as browser:
-        frida = await sign_in(browser, live_server, world.facilitator)
-        eva = await sign_in(browser, live_server, world.expert)
-        alice = await sign_in(browser, live_server, world.alice)
-        await enter_room(frida, f"/g/{gid}/console")
-        for who in (eva, alice):
-            await enter_room(who, f"/g/{gid}")
+        frida, eva, alice = await gathered(browser, live_server, gid, world.facilitator,
+                                           world.expert, world.alice)
         console = frida.page
-        await console.get_by_role("button", name="Åpne rommet").click()
+        await open_the_room(console)
         await console.get_by_role("button", name="Neste punkt").click()
         await console.locator("#current-title").filter(has_text="Velkommen").wait_for()
         await console.get_by_role("button", name="Neste punkt").click()  # Eva's talk

@@ -9,14 +9,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import WAIT
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import (
-    TIMEOUT_MS,
-    assert_accessible,
-    enter_room,
-    open_panel,
-    sign_in,
-)
+from tests.e2e.test_live_room import assert_accessible, enter_room, gathered, open_panel, sign_in
 from tests.e2e.test_notes_editor import CSP_WATCH
 
 pytestmark = pytest.mark.e2e
@@ -30,10 +25,8 @@ async def test_plenary_notes_are_shared_and_private_notes_stay_on_the_console(
     world = live_server.world
     gathering = world.gathering.id
     async with chromium() as browser:
-        frida = await sign_in(browser, live_server, world.facilitator)
-        alice = await sign_in(browser, live_server, world.alice)
-        await enter_room(frida, f"/g/{gathering}/console")
-        await enter_room(alice, f"/g/{gathering}")
+        frida, alice = await gathered(browser, live_server, gathering, world.facilitator,
+                                      world.alice)
 
         await open_panel(frida.page, "Notater")
         await alice.page.locator(PLENARY).click()
@@ -65,7 +58,6 @@ async def test_the_room_runs_before_the_notes_editor_is_loaded(live_server: Live
     world = live_server.world
     async with chromium() as browser:
         context = await browser.new_context(base_url=live_server.url, locale="nb-NO")
-        context.set_default_timeout(TIMEOUT_MS)
         await context.add_init_script(CSP_WATCH)
         page = await context.new_page()
         errors: list[str] = []
@@ -86,7 +78,7 @@ async def test_the_room_runs_before_the_notes_editor_is_loaded(live_server: Live
         await page.get_by_role("button", name="Logg inn").click()
         await page.wait_for_url(f"{live_server.url}/gatherings")
         await page.goto(f"/g/{world.gathering.id}")
-        await asyncio.wait_for(held.wait(), TIMEOUT_MS / 1000)
+        await asyncio.wait_for(held.wait(), WAIT)
         # the room is up without the editor: joined, the agenda shown, the notes waiting
         await page.locator("#phase").filter(has_not_text="Kobler til").wait_for()
         await page.locator("#agenda li").first.wait_for()

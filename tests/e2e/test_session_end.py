@@ -11,14 +11,14 @@ import logging
 import pytest
 
 from server.keys import SOCKETS
+from tests.conftest import WAIT
 from tests.e2e.conftest import LiveServer, ServerLog, SocketTap, chromium
-from tests.e2e.test_live_room import enter_room, sign_in
+from tests.e2e.test_live_room import join_the_room, signed_in
 from tests.server.live_helpers import eventually
 
 pytestmark = pytest.mark.e2e
 
 PLENARY = "#plenary-notes .cm-content"
-WAIT = 30.0  # seconds: a bound for a loaded machine
 
 
 def stray_frames_read(log: ServerLog) -> bool:
@@ -36,12 +36,10 @@ async def test_the_server_ends_a_writers_session_and_its_log_stays_clean(
     assert live_server.app is not None
     sockets = live_server.app[SOCKETS]
     async with chromium() as browser:
-        alice = await sign_in(browser, live_server, world.alice)
-        bjorn = await sign_in(browser, live_server, world.bjorn)
+        alice, bjorn = await signed_in(browser, live_server, world.alice, world.bjorn)
         tap = SocketTap()  # between Alice's room and the server
         await tap.attach(alice.page)
-        for who in (alice, bjorn):
-            await enter_room(who, f"/g/{world.gathering.id}")
+        await join_the_room(world.gathering.id, alice, bjorn)
         await alice.page.locator(PLENARY).click()
         await alice.page.keyboard.type("Askvik: skolemat.")
         await bjorn.page.locator(PLENARY).filter(has_text="Askvik: skolemat.").wait_for()

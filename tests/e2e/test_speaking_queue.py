@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, open_panel, sign_in
+from tests.e2e.conftest import LiveServer, announced, chromium
+from tests.e2e.test_live_room import assert_accessible, gathered, open_panel, open_the_room
 
 pytestmark = pytest.mark.e2e
 
@@ -17,16 +17,11 @@ async def test_the_console_marks_who_left_the_queue_and_calls_who_is_here(
     world = live_server.world
     gid = world.gathering.id
     async with chromium() as browser:
-        frida = await sign_in(browser, live_server, world.facilitator)
-        alice = await sign_in(browser, live_server, world.alice)
-        bjorn = await sign_in(browser, live_server, world.bjorn)
-        await enter_room(frida, f"/g/{gid}/console")
-        for who in (alice, bjorn):
-            await enter_room(who, f"/g/{gid}")
+        frida, alice, bjorn = await gathered(browser, live_server, gid, world.facilitator,
+                                             world.alice, world.bjorn)
         console = frida.page
-        await console.get_by_role("button", name="Åpne rommet").click()
+        await open_the_room(console, alice.page, bjorn.page)
         for who in (alice, bjorn):
-            await who.page.locator("#phase").filter(has_text="Pågår").wait_for()
             await who.page.get_by_role("button", name="Rekk opp hånden").click()
             await who.page.get_by_role("button", name="Ta ned hånden").wait_for()
         await open_panel(console, "Folk og talerliste")
@@ -45,7 +40,7 @@ async def test_the_console_marks_who_left_the_queue_and_calls_who_is_here(
         await assert_accessible(console, "console with someone in the queue who left")
         await console.get_by_role("button", name="Gi ordet til neste: Bjørn Brekke").click()
         await bjorn.page.locator("#speaker").filter(has_text="Bjørn Brekke").wait_for()
-        await bjorn.page.locator("#announcer").filter(has_text="Du har ordet.").wait_for()
+        await announced(bjorn.page, "Du har ordet.")
 
         # nobody left in the queue is here: the button says so and cannot be pressed
         waiting = console.get_by_role(

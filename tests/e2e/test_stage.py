@@ -16,12 +16,17 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import WAIT
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import assert_accessible, enter_room, open_panel, sign_in
+from tests.e2e.test_live_room import (
+    assert_accessible,
+    gather,
+    open_panel,
+    open_the_room,
+    signed_in,
+)
 
 pytestmark = pytest.mark.e2e
-
-WITHIN_S = 20
 
 # What the listener connection receives from the publisher whose tile has `personId`.
 RECEIVED = """async (personId) => {
@@ -54,13 +59,15 @@ RECEIVED = """async (personId) => {
 }"""
 
 
-async def receiving(page: Any, person_id: int, log: list[str], *,
-                    audio: bool = False) -> dict[str, Any]:
-    deadline = time.monotonic() + WITHIN_S
+async def receiving(page: Any, person_id: int, log: list[str], *, audio: bool = False,
+                    more_than: int = 0) -> dict[str, Any]:
+    """What the page's listener connection receives from the person once it has decoded more
+    than `more_than` of their video frames (and, with `audio`, some of their audio)."""
+    deadline = time.monotonic() + WAIT
     got: dict[str, Any] = {}
     while time.monotonic() < deadline:
         got = await page.evaluate(RECEIVED, str(person_id))
-        if got["frames"] > 0 and (not audio or got["audio"] > 0):
+        if got["frames"] > more_than and (not audio or got["audio"] > 0):
             return got
         await asyncio.sleep(0.25)
     raise AssertionError(f"not receiving from {person_id}: {got}; console: {log[-20:]}")
@@ -77,16 +84,13 @@ async def test_the_stage_is_seen_and_heard(live_server: LiveServer, loopback_ice
     world = live_server.world
     gathering = world.gathering.id
     async with chromium() as browser:
-        frida = await sign_in(browser, live_server, world.facilitator)
-        alice = await sign_in(browser, live_server, world.alice)
-        bjorn = await sign_in(browser, live_server, world.bjorn)
+        frida, alice, bjorn = await signed_in(browser, live_server, world.facilitator,
+                                              world.alice, world.bjorn)
         logs = [console_log(who.page) for who in (frida, alice, bjorn)]
-        await enter_room(frida, f"/g/{gathering}/console")
-        for who in (alice, bjorn):
-            await enter_room(who, f"/g/{gathering}")
+        await gather(gathering, frida, alice, bjorn)
         console = frida.page
 
-        await console.get_by_role("button", name="Åpne rommet").click()
+        await open_the_room(console, alice.page, bjorn.page)
         for who in (alice, bjorn):
             await who.page.locator("#stage-video-box").wait_for(state="visible")
 

@@ -16,22 +16,22 @@ with "Reconnected to the stage."."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
+from rooms.accounts import start_session
 from server.keys import STAGE
 from signaling.stage_router import StageRouter
+from tests.conftest import connect_client, send
 from tests.e2e.conftest import LiveServer, chromium
-from tests.e2e.test_live_room import Person, enter_room, open_panel, sign_in
+from tests.e2e.test_live_room import Person, gather, open_panel, open_the_room, signed_in
 from tests.e2e.test_stage import console_log, receiving
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
 
 LOST = "Forbindelsen til scenen ble brutt. Kobler til på nytt …"
 BACK = "Koblet til scenen igjen."
-WITHIN_MS = 20_000
 
 # Remember the connections in use now, and every text the stage status and the announcer
 # show from now on (a status may come and go between two polls). Each text is a new text
@@ -68,12 +68,10 @@ async def on_stage(live: LiveServer, browser: Any) -> tuple[Person, Person, list
     """The facilitator on stage from the console, Alice in the room decoding her."""
     world = live.world
     gathering = world.gathering.id
-    frida = await sign_in(browser, live, world.facilitator)
-    alice = await sign_in(browser, live, world.alice)
+    frida, alice = await signed_in(browser, live, world.facilitator, world.alice)
     log = console_log(alice.page)
-    await enter_room(frida, f"/g/{gathering}/console")
-    await enter_room(alice, f"/g/{gathering}")
-    await frida.page.get_by_role("button", name="Åpne rommet").click()
+    await gather(gathering, frida, alice)
+    await open_the_room(frida.page, alice.page)
     await alice.page.locator("#stage-video-box").wait_for(state="visible")
     await open_panel(frida.page, "Scene og opptak")
     await frida.page.get_by_role("button", name="Gå på scenen med kamera og mikrofon").click()
@@ -84,18 +82,16 @@ async def on_stage(live: LiveServer, browser: Any) -> tuple[Person, Person, list
 async def comes_back(live: LiveServer, frida: Person, alice: Person, log: list[str]) -> None:
     """Both are told, Alice listens again and decodes the facilitator again on the new
     connection, the facilitator publishes again; the status clears: one loss, one return."""
-    await alice.page.wait_for_function(
-        f"() => window.recorded.status.includes({LOST!r})", timeout=WITHIN_MS)
-    await alice.page.wait_for_function(RECOVERED, arg=False, timeout=WITHIN_MS)
-    await frida.page.wait_for_function(RECOVERED, arg=True, timeout=WITHIN_MS)
-    # frames decoded on the new connection (RECEIVED reads the current listener's stats)
+    await alice.page.wait_for_function(f"() => window.recorded.status.includes({LOST!r})")
+    await alice.page.wait_for_function(RECOVERED, arg=False)
+    await frida.page.wait_for_function(RECOVERED, arg=True)
+    # frames decoded on the new connection (RECEIVED reads the current listener's stats),
+    # and more of them: the video goes on
     first = await receiving(alice.page, live.world.facilitator.id, log)
-    await asyncio.sleep(0.5)
-    later = await receiving(alice.page, live.world.facilitator.id, log)
-    assert later["frames"] > first["frames"], (first, later)
+    await receiving(alice.page, live.world.facilitator.id, log, more_than=first["frames"])
     for who in (frida, alice):
         await who.page.wait_for_function(
-            f"() => window.recorded.announced.includes({BACK!r})", timeout=WITHIN_MS)
+            f"() => window.recorded.announced.includes({BACK!r})")
         recorded = await who.page.evaluate("() => window.recorded")
         assert recorded["status"] == [LOST, ""], recorded["status"]
         assert [t for t in recorded["announced"] if t in (LOST, BACK)] == [LOST, BACK], recorded
@@ -132,3 +128,35 @@ async def test_the_stage_comes_back_after_its_server_peers_go_away(
             await who.page.evaluate(RECORD)
         await vanish(router, gathering)  # nothing tells the browsers
         await comes_back(live_server, frida, alice, log)
+
+
+async def test_the_floor_moving_on_while_the_stage_comes_back_turns_the_camera_off(
+        live_server: LiveServer) -> None:
+    """Alice has the floor and is on stage when the server loses the stage; her page puts her
+    back on stage, but the floor moves on meanwhile (the server refuses her): her page lets
+    go of her camera and microphone and her own tile, though no connection was left to
+    close."""
+    world, gathering = live_server.world, live_server.world.gathering.id
+    async with chromium() as browser:
+        frida, alice, log = await on_stage(live_server, browser)
+        await alice.page.get_by_role("button", name="Rekk opp hånden").click()
+        await open_panel(frida.page, "Folk og talerliste")
+        await frida.page.locator("#hands li").filter(has_text=world.alice.name).wait_for()
+        await frida.page.get_by_role("button", name="Gi ordet til neste").click()
+        await alice.page.locator("#stage-video-tiles li").filter(has_text="(deg)").wait_for()
+        await alice.page.wait_for_function(
+            "() => window.forumStage.publisher()?.connectionState === 'connected'")
+        runner = await connect_client(live_server.url, await start_session(
+            live_server.sessions, world.facilitator.id, days=1))
+        try:
+            # the `closed` push reaches her page first: it is already putting her back on
+            # stage when the agenda moves on and ends her turn
+            await stage_router(live_server).host.drop(gathering)
+            assert (await send(runner, gathering, "agenda.next", from_item=None))["ok"]
+        finally:
+            await runner.disconnect()
+        await alice.page.locator("#stage-video-tiles li").filter(has_text="(deg)").wait_for(
+            state="detached")
+        assert await alice.page.evaluate("() => window.forumStage.publisher() === null"
+                                         " && window.forumStage.local.stream === null")
+        assert alice.errors == [], alice.errors

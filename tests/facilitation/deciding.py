@@ -1,6 +1,6 @@
-"""What the pure rule tests share: a fake clock, and `decide` with the invariants every
-decision must keep (each event advances the version by one; the events fold to the state;
-every event comes back equal from the JSON the event log stores)."""
+"""What the pure rule tests share: their people, a fake clock, and `decide` with the
+invariants every decision must keep (each event advances the version by one; the events fold
+to the state; every event comes back equal from the JSON the event log stores)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,20 @@ import json
 
 import pytest
 
-from facilitation import Actor, GatheringState, Rejected, fold
+from facilitation import Actor, GatheringState, Rejected, Role, fold
 from facilitation import commands as c
 from facilitation.events import Event, event_from
 from facilitation.rules import NO_CONTEXT, decide
 from facilitation.state import Context
 
 T0 = 1_800_000_000.0  # the fake clock starts here; tests add seconds to it
+
+FRIDA = Actor(1, "Frida Fasilitator", Role.FACILITATOR)
+PER = Actor(2, "Per Programleder", Role.PROGRAMME_LEAD)
+ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune")
+BJORN = Actor(4, "Bjørn Brekke", Role.PARTICIPANT, "Brekke kommune")
+EVA = Actor(5, "Eva Ekspert", Role.EXPERT)
+CARL = Actor(7, "Carl Cederås", Role.PARTICIPANT, "Cederås kommune")
 
 
 def stored(event: Event) -> Event:

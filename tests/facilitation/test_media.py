@@ -77,15 +77,17 @@ CASES: list[tuple[str, BreakoutStatus | None, Who, Who, bool]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "status", "a", "b", "allowed"), CASES,
-                         ids=[c[0] for c in CASES])
+each_case = pytest.mark.parametrize(("case", "status", "a", "b", "allowed"), CASES,
+                                    ids=[c[0] for c in CASES])
+
+
+@each_case
 def test_may_connect(case: str, status: BreakoutStatus | None, a: Who, b: Who,
                      allowed: bool) -> None:
     assert may_connect(state(status), a, b) is allowed
 
 
-@pytest.mark.parametrize(("case", "status", "a", "b", "allowed"), CASES,
-                         ids=[c[0] for c in CASES])
+@each_case
 def test_the_rule_is_symmetric(case: str, status: BreakoutStatus | None, a: Who, b: Who,
                                allowed: bool) -> None:
     assert may_connect(state(status), b, a) is may_connect(state(status), a, b)

@@ -14,7 +14,7 @@ from facilitation import polls as p
 from facilitation.events import Event, event_from, public_data
 from facilitation.snapshot import live_view
 from facilitation.state import PollKind, PollPlan, WordCount
-from tests.facilitation.deciding import T0, rejected, run
+from tests.facilitation.deciding import ALICE, BJORN, CARL, EVA, FRIDA, T0, rejected, run
 
 CHECKIN = PollPlan("Hvordan går det?", PollKind.SINGLE, ("Bra", "Sånn passe", "Dårlig"))
 
@@ -23,12 +23,6 @@ AGENDA = (
     AgendaSlot(12, "Innlegg", "expert_talk", 20),
     AgendaSlot(13, "Velkommen tilbake", "welcome", 5),  # no check-in poll
 )
-
-FRIDA = Actor(1, "Frida Fasilitator", Role.FACILITATOR)
-ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune")
-BJORN = Actor(4, "Bjørn Brekke", Role.PARTICIPANT, "Brekke kommune")
-EVA = Actor(5, "Eva Ekspert", Role.EXPERT)
-CARL = Actor(7, "Carl Cederås", Role.PARTICIPANT, "Cederås kommune")
 
 
 def live() -> GatheringState:

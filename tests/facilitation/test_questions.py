@@ -8,13 +8,23 @@ from dataclasses import replace
 
 import pytest
 
-from facilitation import Actor, AgendaSlot, GatheringState, Phase, Role
+from facilitation import Actor, AgendaSlot, GatheringState, Phase
 from facilitation import commands as c
 from facilitation import questions as q
 from facilitation.events import Event, event_from, public_data
 from facilitation.snapshot import live_view
 from facilitation.state import PersonRef, QuestionStatus
-from tests.facilitation.deciding import T0, rejected, run
+from tests.facilitation.deciding import (
+    ALICE,
+    BJORN,
+    CARL,
+    EVA,
+    FRIDA,
+    PER,
+    T0,
+    rejected,
+    run,
+)
 
 AGENDA = (
     AgendaSlot(11, "Velkommen", "welcome", 10),
@@ -22,13 +32,6 @@ AGENDA = (
     AgendaSlot(13, "Spørsmål og svar", "qa", 15),
     AgendaSlot(14, "Oppsummering", "wrap_up", 5),
 )
-
-FRIDA = Actor(1, "Frida Fasilitator", Role.FACILITATOR)
-PER = Actor(2, "Per Programleder", Role.PROGRAMME_LEAD)
-ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune")
-BJORN = Actor(4, "Bjørn Brekke", Role.PARTICIPANT, "Brekke kommune")
-EVA = Actor(5, "Eva Ekspert", Role.EXPERT)
-CARL = Actor(7, "Carl Cederås", Role.PARTICIPANT, "Cederås kommune")
 
 
 def lobby() -> GatheringState:

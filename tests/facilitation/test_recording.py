@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from facilitation import Actor, AgendaSlot, GatheringState, Rejected, Role
+from facilitation import Actor, AgendaSlot, GatheringState, Rejected
 from facilitation import commands as c
 from facilitation import recording as r
 from facilitation import stage as st
@@ -15,11 +15,8 @@ from facilitation.events import Event, event_from
 from facilitation.snapshot import live_view
 from facilitation.state import Context, PersonRef, RecordingConsent, RecordingRun
 from tests.facilitation import deciding
-from tests.facilitation.deciding import T0
+from tests.facilitation.deciding import ALICE, EVA, FRIDA, T0
 
-FRIDA = Actor(1, "Frida Fasilitator", Role.FACILITATOR)
-ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune")
-EVA = Actor(5, "Eva Ekspert", Role.EXPERT)
 THEME = Context(people=(PersonRef(1, "Frida Fasilitator", None),
                         PersonRef(3, "Alice Askvik", "Askvik kommune"),
                         PersonRef(5, "Eva Ekspert", None)))

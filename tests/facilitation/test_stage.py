@@ -8,18 +8,15 @@ from dataclasses import replace
 
 import pytest
 
-from facilitation import Actor, AgendaSlot, GatheringState, Phase, Rejected, Role
+from facilitation import Actor, AgendaSlot, GatheringState, Phase, Rejected
 from facilitation import commands as c
 from facilitation import stage as st
 from facilitation.events import Event, event_from
 from facilitation.snapshot import live_view
 from facilitation.state import Context, PersonRef
 from tests.facilitation import deciding
-from tests.facilitation.deciding import T0
+from tests.facilitation.deciding import ALICE, FRIDA, T0
 
-FRIDA = Actor(1, "Frida Fasilitator", Role.FACILITATOR)
-ALICE = Actor(3, "Alice Askvik", Role.PARTICIPANT, "Askvik kommune")
-EVA = Actor(5, "Eva Ekspert", Role.EXPERT)
 EVA_REF = PersonRef(5, "Eva Ekspert", None)
 OLE = PersonRef(8, "Ole Ordfører", "Brekke kommune")
 # the theme's people, as the server loads them for agenda moves and stage.spotlight
@@ -51,6 +48,12 @@ def live() -> GatheringState:
     return run(GatheringState(gathering_id="g1", agenda=AGENDA), FRIDA, c.OpenRoom())[0]
 
 
+def next_item(state: GatheringState, now: float) -> tuple[GatheringState, list[Event]]:
+    """The facilitator starts the next agenda item."""
+    slot = state.current_slot()
+    return run(state, FRIDA, c.NextItem(from_item=slot.id if slot else None), now)
+
+
 def stage_events(events: list[Event]) -> list[Event]:
     return [e for e in events if e.type.startswith("stage.")]
 
@@ -69,9 +72,7 @@ def test_walking_the_agenda_moves_the_spotlight() -> None:
     ]
     state = live()
     for step, (events_expected, holder) in enumerate(expected):
-        slot = state.current_slot()
-        state, events = run(state, FRIDA, c.NextItem(from_item=slot.id if slot else None),
-                            T0 + step)
+        state, events = next_item(state, T0 + step)
         assert stage_events(events) == events_expected, AGENDA[step].title
         assert state.spotlight == holder, AGENDA[step].title
         assert live_view(state)["spotlight"] == (None if holder is None else {
@@ -107,9 +108,7 @@ def test_a_qa_right_after_a_talk_keeps_the_talks_expert_on_stage() -> None:
         ([st.StageCleared(at=T0 + 4)], None),  # after a Q&A, not a talk: nobody
     ]
     for step, (events_expected, holder) in enumerate(expected):
-        slot = state.current_slot()
-        state, events = run(state, FRIDA, c.NextItem(from_item=slot.id if slot else None),
-                            T0 + step)
+        state, events = next_item(state, T0 + step)
         assert stage_events(events) == events_expected, agenda[step].title
         assert state.spotlight == holder, agenda[step].title
     # back into her Q&A, from the stage taken away: it is hers again

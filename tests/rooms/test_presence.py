@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from rooms.presence import Change, MemoryPresence, Presence, PresenceFeed, RedisPresence
 from rooms.worker import Worker
-from tests.server.live_helpers import eventually
+from tests.server.live_helpers import eventually, fetched_until
 
 ALICE: dict[str, Any] = {"person_id": 3, "name": "Alice Askvik", "municipality": "Askvik kommune",
          "role": "participant"}
@@ -252,11 +252,7 @@ class Published:
         self.messages.append((gathering_id, changes))
 
     async def wait(self, count: int) -> None:
-        for _ in range(500):
-            if len(self.messages) >= count:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"{count} broadcasts expected, got {self.messages}")
+        await eventually(lambda: len(self.messages) >= count, what=f"{count} broadcasts")
 
 
 def joined(person: dict[str, Any], rev: int) -> Change:
@@ -310,20 +306,30 @@ async def test_closing_the_feed_sends_what_is_pending_at_once() -> None:
 
 # -- workers that die ----------------------------------------------------------------------
 
+# Workers here live long (their keys last a minute unless a test says otherwise), so "A is
+# alive" holds however slow the machine; a worker that crashes or stalls has its last beat
+# give its key a short life instead, which the test then waits out.
+LONG_TTL = 60
+
+
+async def last_beat(presence: RedisPresence) -> None:
+    """The worker's last beat before it crashes or stalls: its key lives only a moment more
+    (as it would for a whole TTL, only sooner). Its next beat, if any, is a normal one."""
+    ttl = presence.worker.ttl
+    presence.worker.ttl = 0.2
+    await presence.worker.beat()
+    presence.worker.ttl = ttl
+
+
 async def until_swept(presence: RedisPresence) -> list[tuple[str, Change]]:
     """Sweep until a dead worker's heartbeat key has expired and its entries go."""
-    for _ in range(100):
-        swept = await presence.sweep()
-        if swept:
-            return swept
-        await asyncio.sleep(0.05)
-    raise AssertionError("nothing was swept")
+    return await fetched_until(presence.sweep, bool, what="something swept")
 
 
 async def test_a_crashed_workers_people_are_swept_once_its_heartbeat_expires(
     redis_workers: RedisWorkers
 ) -> None:
-    a, b = redis_workers(ttl=1), redis_workers(ttl=1)
+    a, b = redis_workers(ttl=LONG_TTL), redis_workers(ttl=LONG_TTL)
     assert await a.beat() == [] and await b.beat() == []
     await a.arrive(GATHERING, ALICE)
     await a.arrive(GATHERING, ALICE)  # two tabs on A
@@ -333,6 +339,7 @@ async def test_a_crashed_workers_people_are_swept_once_its_heartbeat_expires(
     before = await b.roster(GATHERING)
     assert await b.sweep() == []  # A is alive
     # A crashes: it never beats again, and says no goodbye
+    await last_beat(a)
     swept = await until_swept(b)
     # Alice had no other connection; Bjørn left OTHER, where he was only on A
     assert sorted((g, c.person_id, c.joined) for g, c in swept) == [
@@ -350,14 +357,15 @@ async def test_a_crashed_workers_people_are_swept_once_its_heartbeat_expires(
 async def test_a_living_worker_sweeps_within_the_ttl_and_reports_who_left(
     redis_workers: RedisWorkers
 ) -> None:
-    a, b = redis_workers(ttl=1), redis_workers(ttl=1)
+    # B beats (and sweeps) every 2 s; it would lapse only if stalled for 6
+    a, b = redis_workers(ttl=LONG_TTL), redis_workers(ttl=6)
     reported: list[tuple[str, Change]] = []
     async with b.alive(lambda g, c: reported.append((g, c))):
-        await a.beat()
+        await last_beat(a)
         await a.arrive(GATHERING, ALICE)
         await b.arrive(GATHERING, BJORN)
         # A never beats again: once its key expires, B's own beat sweeps A's people out
-        await eventually(lambda: bool(reported), within=30, what="A's people to leave")
+        await eventually(lambda: bool(reported), what="A's people to leave")
         assert [(g, c.person_id, c.joined) for g, c in reported] == [(GATHERING, 3, False)]
         assert await b.people(GATHERING) == [BJORN]
     # a graceful stop takes its own people out at once, and leaves no keys behind
@@ -368,12 +376,13 @@ async def test_a_living_worker_sweeps_within_the_ttl_and_reports_who_left(
 async def test_a_stalled_worker_counts_its_connections_again_when_it_wakes(
     redis_workers: RedisWorkers
 ) -> None:
-    a, b = redis_workers(ttl=1), redis_workers(ttl=1)
+    a, b = redis_workers(ttl=LONG_TTL), redis_workers(ttl=LONG_TTL)
     await a.beat()
     await a.arrive(GATHERING, ALICE)
     await a.arrive(GATHERING, ALICE)
     await a.arrive(GATHERING, BJORN)
     # A stalls past its key's life: B takes its people out
+    await last_beat(a)
     assert sorted(c.person_id for _, c in await until_swept(b)) == [3, 4]
     assert await b.people(GATHERING) == []
     # meanwhile Bjørn's only tab closes on A: already taken out, not taken out twice

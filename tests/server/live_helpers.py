@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import pytest
 import socketio
@@ -13,17 +14,55 @@ from aiohttp.test_utils import TestServer
 
 from rooms.store import StoredEvent
 from server.keys import LIVE, SOCKETS, STORE
+from tests.conftest import WAIT, Connect, send
 
 Message = dict[str, Any]
+T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], bool], within: float = 5.0, what: str = "") -> None:
-    """Wait for something delivered over the network (never for a fixed time)."""
+async def eventually(check: Callable[[], bool], within: float = WAIT, what: str = "") -> None:
+    """Wait for something delivered over the network (never for a fixed time); `within` is
+    only how long a loaded machine may take."""
     deadline = time.monotonic() + within
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or check}")
         await asyncio.sleep(0.005)
+
+
+def code(answer: Message) -> str:
+    """The error code of an answer that must be a refusal."""
+    assert answer["ok"] is False, answer
+    return str(answer["error"]["code"])
+
+
+async def joined(connect: Connect, gid: str, *people: Any) -> list[socketio.AsyncClient]:
+    """A client for each of `people`, in this order, each joined to the gathering's room."""
+    clients = []
+    for person in people:
+        client = await connect(person)
+        assert (await send(client, gid, "room.join"))["ok"]
+        clients.append(client)
+    return clients
+
+
+async def fetched_until(fetch: Callable[[], Awaitable[T]], ready: Callable[[T], bool],
+                        within: float = WAIT, what: str = "") -> T:
+    """`eventually` for what has to be asked for (over the network, from a store): fetch
+    until `ready` holds for what came back, and return that."""
+    deadline = time.monotonic() + within
+    while not ready(fetched := await fetch()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or ready}: {fetched!r}")
+        await asyncio.sleep(0.05)
+    return fetched
+
+
+async def round_trip(client: socketio.AsyncClient, gathering_id: str) -> None:
+    """A marker: one request answered on the client's own socket. What the server sent the
+    client before it handled the request (say, while handling an earlier request that was
+    answered already) has arrived once the answer has: one socket delivers in order."""
+    assert (await send(client, gathering_id, "room.sync", since=0))["ok"]
 
 
 def received(client: socketio.AsyncClient) -> list[Message]:
@@ -81,6 +120,12 @@ async def events_after(client: socketio.AsyncClient, after: int, until: int) -> 
 
     await eventually(lambda: len(have()) >= until - after, what=f"events {after + 1}..{until}")
     return have()
+
+
+def loud(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The log records of an ERROR or with a traceback: what an operator would be woken for."""
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records
+            if r.levelno >= logging.ERROR or r.exc_info]
 
 
 def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -42,12 +42,19 @@ class CuttableProxy:
 
     async def _serve(self, client_reader: asyncio.StreamReader,
                      client_writer: asyncio.StreamWriter) -> None:
+        # held from the start: a cut while this connection is still dialling the upstream
+        # (a window a loaded machine makes wide) drops it too
+        self._writers.add(client_writer)
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.upstream)
         except OSError:
             client_writer.transport.abort()
+            self._writers.discard(client_writer)
             return
-        self._writers.update((client_writer, upstream_writer))
+        if client_writer not in self._writers:  # cut meanwhile
+            upstream_writer.transport.abort()
+            return
+        self._writers.add(upstream_writer)
         await asyncio.gather(_pipe(client_reader, upstream_writer),
                              _pipe(upstream_reader, client_writer))
         self._writers.difference_update((client_writer, upstream_writer))

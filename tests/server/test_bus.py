@@ -50,6 +50,30 @@ def told(states: list[str], *expected: str) -> bool:
     return heard == list(expected)
 
 
+async def join_hearing_the_bus(gid: str, alice: socketio.AsyncClient,
+                               bjorn: socketio.AsyncClient) -> tuple[list[list[str]], int]:
+    """Alice and Bjørn start collecting `bus` messages and join the room; returns the lists
+    their states go to, and the version both hold."""
+    buses = [hear_bus(alice), hear_bus(bjorn)]
+    assert (await send(alice, gid, "room.join"))["ok"]
+    before = (await send(bjorn, gid, "room.join"))["version"]
+    return buses, before
+
+
+async def redis_stops(redis: PrivateRedis, buses: list[list[str]], what: str) -> None:
+    """Redis stops; then everyone is told the bus is down."""
+    await redis.stop()
+    await eventually(lambda: all(told(heard, "down") for heard in buses),
+                     within=OUTAGE_BOUND, what=what)
+
+
+async def redis_starts(redis: PrivateRedis, buses: list[list[str]], what: str) -> None:
+    """Redis starts again; then everyone is told the bus is back."""
+    await redis.start()
+    await eventually(lambda: all(told(heard, "down", "up") for heard in buses),
+                     within=OUTAGE_BOUND, what=what)
+
+
 async def chats_during(client: socketio.AsyncClient, gid: str, *texts: str) -> list[int]:
     answers = [await send(client, gid, "chat.send", text=text) for text in texts]
     assert all(a["ok"] for a in answers), answers
@@ -58,6 +82,18 @@ async def chats_during(client: socketio.AsyncClient, gid: str, *texts: str) -> l
 
 def live_versions(client: socketio.AsyncClient) -> list[int]:
     return [m["version"] for m in received(client)]
+
+
+async def chats_caught_up(client: socketio.AsyncClient, gid: str, since: int) -> list[str]:
+    """The chat texts the client holds after `room.sync` from `since` on; each event it got
+    live, it got once."""
+    held = await caught_up(client, gid, since)
+    assert sorted(set(live_versions(client))) == sorted(live_versions(client))  # no repeats
+    return [e["data"]["text"] for e in held if e["type"] == "chat.posted"]
+
+
+async def delivered_live(client: socketio.AsyncClient, versions: list[int], what: str) -> None:
+    await eventually(lambda: set(versions) <= set(live_versions(client)), what=what)
 
 
 async def caught_up(client: socketio.AsyncClient, gid: str, since: int) -> list[Message]:
@@ -75,26 +111,17 @@ async def test_people_on_the_worker_hear_of_a_bus_outage_and_miss_nothing(
         world: World, connect: Connect, private_redis: PrivateRedis) -> None:
     gid = world.gathering.id
     alice, bjorn = await connect(world.alice), await connect(world.bjorn)
-    buses = [hear_bus(alice), hear_bus(bjorn)]
-    assert (await send(alice, gid, "room.join"))["ok"]
-    before = (await send(bjorn, gid, "room.join"))["version"]
+    buses, before = await join_hearing_the_bus(gid, alice, bjorn)
 
-    await private_redis.stop()
-    await eventually(lambda: all(told(states, "down") for states in buses),
-                     within=OUTAGE_BOUND, what="everyone told the bus is down")
+    await redis_stops(private_redis, buses, "everyone told the bus is down")
     during = await chats_during(alice, gid, "Hører dere meg?", "Redis er nede")
     for client in (alice, bjorn):  # the same worker: delivered all the same
-        await eventually(lambda c=client: set(during) <= set(live_versions(c)),
-                         what="the chats during the outage")
+        await delivered_live(client, during, "the chats during the outage")
 
-    await private_redis.start()
-    await eventually(lambda: all(told(states, "down", "up") for states in buses),
-                     within=OUTAGE_BOUND, what="everyone told the bus is back")
+    await redis_starts(private_redis, buses, "everyone told the bus is back")
     for client in (alice, bjorn):
-        held = await caught_up(client, gid, before)
-        assert [e["data"]["text"] for e in held if e["type"] == "chat.posted"] == [
+        assert await chats_caught_up(client, gid, before) == [
             "Hører dere meg?", "Redis er nede"]
-        assert sorted(set(live_versions(client))) == sorted(live_versions(client))  # no repeats
 
 
 async def test_a_bus_outage_across_two_workers_is_told_and_caught_up(
@@ -104,28 +131,18 @@ async def test_a_bus_outage_across_two_workers_is_told_and_caught_up(
         gid, world = cluster.world.gathering.id, cluster.world
         alice = await cluster.connect(cluster.a, world.alice)
         bjorn = await cluster.connect(cluster.b, world.bjorn)
-        buses = [hear_bus(alice), hear_bus(bjorn)]
-        assert (await send(alice, gid, "room.join"))["ok"]
-        before = (await send(bjorn, gid, "room.join"))["version"]
+        buses, before = await join_hearing_the_bus(gid, alice, bjorn)
 
-        await private_redis.stop()
-        await eventually(lambda: all(told(states, "down") for states in buses),
-                         within=OUTAGE_BOUND, what="both workers' people told the bus is down")
+        await redis_stops(private_redis, buses, "both workers' people told the bus is down")
         from_a = await chats_during(alice, gid, "Fra A i mørket")
         from_b = await chats_during(bjorn, gid, "Fra B i mørket")
-        await eventually(lambda: set(from_a) <= set(live_versions(alice)),
-                         what="A's chat at its own worker's client")
-        await eventually(lambda: set(from_b) <= set(live_versions(bjorn)),
-                         what="B's chat at its own worker's client")
+        await delivered_live(alice, from_a, "A's chat at its own worker's client")
+        await delivered_live(bjorn, from_b, "B's chat at its own worker's client")
 
-        await private_redis.start()
-        await eventually(lambda: all(told(states, "down", "up") for states in buses),
-                         within=OUTAGE_BOUND, what="both workers' people told the bus is back")
+        await redis_starts(private_redis, buses, "both workers' people told the bus is back")
         for client in (alice, bjorn):
-            held = await caught_up(client, gid, before)
-            assert [e["data"]["text"] for e in held if e["type"] == "chat.posted"] == [
+            assert await chats_caught_up(client, gid, before) == [
                 "Fra A i mørket", "Fra B i mørket"]
-            assert sorted(set(live_versions(client))) == sorted(live_versions(client))
 
         # and the bus carries again: a chat on A reaches B's client
         [after] = await chats_during(alice, gid, "Alt vel igjen")

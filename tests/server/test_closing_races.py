@@ -6,8 +6,8 @@ the connection there, and lets it go on: real server, real python-socketio clien
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -16,11 +16,10 @@ from aiohttp.test_utils import TestServer
 
 from server.keys import SOCKETS
 from server.sockets.layer import SocketLayer
-from tests.conftest import Connect
+from tests.conftest import WAIT, Connect
 from tests.factories import World
-from tests.server.live_helpers import eventually
+from tests.server.live_helpers import eventually, loud
 
-WAIT = 30.0  # seconds: a bound for a loaded machine, never a duration we expect
 Message = dict[str, Any]
 
 
@@ -44,6 +43,19 @@ class Hold:
         self.go.set()
 
 
+def hold(owner: object, name: str, monkeypatch: pytest.MonkeyPatch) -> Hold:
+    """Puts a `Hold` in place of `owner.name`."""
+    held = Hold(getattr(owner, name))
+    monkeypatch.setattr(owner, name, held)
+    return held
+
+
+@pytest.fixture
+def sockets(server: TestServer) -> SocketLayer:
+    layer: SocketLayer = server.app[SOCKETS]
+    return layer
+
+
 def answers_to(sockets: SocketLayer, event: str, monkeypatch: pytest.MonkeyPatch
                ) -> list[Message]:
     """Keeps what the server answers to `event`, delivered or not (the sender may be gone)."""
@@ -59,65 +71,35 @@ def answers_to(sockets: SocketLayer, event: str, monkeypatch: pytest.MonkeyPatch
     return answers
 
 
-def loud(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [f"{r.name}: {r.getMessage()}" for r in caplog.records
-            if r.levelno >= logging.ERROR or r.exc_info]
-
-
 async def close_tab(sockets: SocketLayer, client: socketio.AsyncClient, sid: str) -> None:
     await client.disconnect()
     await eventually(lambda: sid not in sockets.connections, within=WAIT,
                      what="the server saw the tab close")
 
 
-async def test_a_tab_closed_during_its_note_subscribe_leaves_no_error_and_no_room(
-        server: TestServer, world: World, connect: Connect, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    sockets: SocketLayer = server.app[SOCKETS]
-    answers = answers_to(sockets, "note.subscribe", monkeypatch)
-    state = Hold(sockets.live.state)  # the subscribe reads the gathering's state first
-    monkeypatch.setattr(sockets.live, "state", state)
-    alice = await connect(world.alice)
-    sid = alice.get_sid()
-    await alice.emit("note.subscribe", {"gathering": world.gathering.id, "note": "plenary"})
-    await state.wait()
-    await close_tab(sockets, alice, sid)
-    state.release()
-    await eventually(lambda: bool(answers), within=WAIT, what="the subscribe handled")
-    assert answers[0]["ok"] is False and answers[0]["error"]["code"] == "rejected"
-    assert sockets.sio.manager.get_rooms(sid, "/") == []
-    assert loud(caplog) == []
+@dataclass
+class ClosedTab:
+    sid: str
+    answer: Message  # what the server answered, after the tab was gone
 
 
-async def test_a_tab_closed_before_its_room_join_enters_is_not_counted_present(
-        server: TestServer, world: World, connect: Connect, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    sockets: SocketLayer = server.app[SOCKETS]
-    gid = world.gathering.id
-    answers = answers_to(sockets, "command", monkeypatch)
-    actor = Hold(sockets.gate.actor_of)  # the gate looks the sender up before the join
-    monkeypatch.setattr(sockets.gate, "actor_of", actor)
-    alice = await connect(world.alice)
-    sid = alice.get_sid()
-    await alice.emit("command", {"id": "j1", "type": "room.join", "gathering": gid})
-    await actor.wait()
-    await close_tab(sockets, alice, sid)
-    actor.release()
-    await eventually(lambda: bool(answers), within=WAIT, what="the join handled")
-    assert answers[0]["ok"] is False and answers[0]["error"]["code"] == "rejected"
-    assert await sockets.presence.people(gid) == []
-    assert sockets.sio.manager.get_rooms(sid, "/") == []
-    assert loud(caplog) == []
+async def close_the_tab_at(held: Hold, sockets: SocketLayer, client: socketio.AsyncClient,
+                           event: str, data: Message, monkeypatch: pytest.MonkeyPatch
+                           ) -> ClosedTab:
+    """The tab sends `event` and closes while the server's handler is held at `held`; the
+    handler then goes on, and answers."""
+    answers = answers_to(sockets, event, monkeypatch)
+    sid = client.get_sid()
+    await client.emit(event, data)
+    await held.wait()
+    await close_tab(sockets, client, sid)
+    held.release()
+    await eventually(lambda: bool(answers), within=WAIT, what=f"the {event} handled")
+    return ClosedTab(sid, answers[0])
 
 
-async def test_a_tab_closed_while_its_arrival_is_counted_is_taken_out_again(
-        server: TestServer, world: World, connect: Connect, monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    sockets: SocketLayer = server.app[SOCKETS]
-    gid = world.gathering.id
-    answers = answers_to(sockets, "command", monkeypatch)
-    arrive = Hold(sockets.presence.arrive)
-    monkeypatch.setattr(sockets.presence, "arrive", arrive)
+def left_counted(sockets: SocketLayer, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Set once presence has counted a leaving (whatever it decided)."""
     left = asyncio.Event()
     leave = sockets.presence.leave
 
@@ -128,13 +110,52 @@ async def test_a_tab_closed_while_its_arrival_is_counted_is_taken_out_again(
             left.set()
 
     monkeypatch.setattr(sockets.presence, "leave", leave_and_tell)
-    alice = await connect(world.alice)
-    sid = alice.get_sid()
-    await alice.emit("command", {"id": "j1", "type": "room.join", "gathering": gid})
-    await arrive.wait()
-    await close_tab(sockets, alice, sid)
-    arrive.release()
-    await eventually(lambda: bool(answers) and left.is_set(), within=WAIT,
-                     what="the join handled and the tab's leaving counted")
+    return left
+
+
+def room_join(gathering_id: str) -> Message:
+    return {"id": "j1", "type": "room.join", "gathering": gathering_id}
+
+
+def rejected(answer: Message) -> bool:
+    return answer["ok"] is False and answer["error"]["code"] == "rejected"
+
+
+async def test_a_tab_closed_during_its_note_subscribe_leaves_no_error_and_no_room(
+        sockets: SocketLayer, world: World, connect: Connect,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    state = hold(sockets.live, "state", monkeypatch)  # the subscribe reads the state first
+    tab = await close_the_tab_at(state, sockets, await connect(world.alice), "note.subscribe",
+                                 {"gathering": world.gathering.id, "note": "plenary"},
+                                 monkeypatch)
+    assert rejected(tab.answer), tab.answer
+    assert sockets.sio.manager.get_rooms(tab.sid, "/") == []
+    assert loud(caplog) == []
+
+
+async def test_a_tab_closed_before_its_room_join_enters_is_not_counted_present(
+        sockets: SocketLayer, world: World, connect: Connect,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    gid = world.gathering.id
+    looking_up_the_sender = hold(sockets.gate, "actor_of", monkeypatch)  # before the join
+    tab = await close_the_tab_at(looking_up_the_sender, sockets, await connect(world.alice),
+                                 "command", room_join(gid), monkeypatch)
+    assert rejected(tab.answer), tab.answer
+    assert await sockets.presence.people(gid) == []
+    assert sockets.sio.manager.get_rooms(tab.sid, "/") == []
+    assert loud(caplog) == []
+
+
+async def test_a_tab_closed_while_its_arrival_is_counted_is_taken_out_again(
+        sockets: SocketLayer, world: World, connect: Connect,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The join is held just before presence counts Alice's arrival and her tab closes
+    there: the arrival, counted after the tab was gone, must not stand."""
+    gid = world.gathering.id
+    left = left_counted(sockets, monkeypatch)
+    arrive = hold(sockets.presence, "arrive", monkeypatch)
+    await close_the_tab_at(arrive, sockets, await connect(world.alice), "command",
+                           room_join(gid), monkeypatch)
+    await eventually(left.is_set, within=WAIT, what="the tab's leaving counted")
     assert await sockets.presence.people(gid) == [], "the closed tab is still counted present"
     assert loud(caplog) == []

@@ -6,17 +6,15 @@ two worker processes on PostgreSQL + Redis."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 import socketio
 from aiohttp.test_utils import TestServer
 
-from tests.conftest import Connect, send
+from tests.conftest import WAIT, Connect, send
 from tests.factories import World
-from tests.server.live_helpers import connected_sids, eventually
-from tests.server.test_qa_polls import joined
+from tests.server.live_helpers import code, connected_sids, eventually, fetched_until, joined
 from tests.test_two_workers import Cluster, cluster  # noqa: F401  (fixture)
 
 Message = dict[str, Any]
@@ -31,32 +29,21 @@ def collect(client: socketio.AsyncClient, event: str) -> list[Message]:
 async def call(client: socketio.AsyncClient, event: str, *args: Any) -> Message:
     """Send one socket.io event with its arguments (usually one object) and await the ack."""
     data = args[0] if len(args) == 1 else tuple(args)
-    answer: Message = await client.call(event, data, timeout=10)
+    answer: Message = await client.call(event, data, timeout=WAIT)
     return answer
 
 
 async def states_when(client: socketio.AsyncClient, gid: str, count: int) -> list[Message]:
     """`media.states` once it lists `count` people (a disconnection is handled shortly
     after the client has gone)."""
-    seen: list[Message] = []
-
-    async def ask() -> None:
+    async def states() -> list[Message]:
         answer = await call(client, "media.states", {"gathering": gid})
         assert answer["ok"], answer
-        seen[:] = answer["states"]
+        seen: list[Message] = answer["states"]
+        return seen
 
-    await ask()
-    for _ in range(200):
-        if len(seen) == count:
-            return seen
-        await asyncio.sleep(0.025)
-        await ask()
-    raise AssertionError(f"media.states never listed {count}: {seen}")
-
-
-def code(answer: Message) -> str:
-    assert answer["ok"] is False, answer
-    return str(answer["error"]["code"])
+    return await fetched_until(states, lambda seen: len(seen) == count,
+                               what=f"media.states listing {count}")
 
 
 async def test_a_participants_state_reaches_the_others_and_late_joiners(

@@ -15,10 +15,10 @@ from babel.messages.pofile import read_po
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.accounts import start_session
-from rooms.models import Gathering, Membership, Person
+from rooms.models import Gathering, Person
 from server.app import create_app
 from server.settings import SESSION_COOKIE, SOURCE_ROOT, Settings
-from tests.factories import World
+from tests.factories import World, add_participant
 from tests.server.browsing import Browser, PageOutline
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -91,12 +91,8 @@ async def test_room_and_console_boot_the_browser_code(server: TestServer,
 async def test_names_and_titles_are_shown_as_text(server: TestServer,
                                                   sessions: async_sessionmaker,
                                                   world: World) -> None:
+    mallory = await add_participant(sessions, world.theme, "mallory@example.org", XSS)
     async with sessions() as session:
-        mallory = Person(email="mallory@example.org", name=XSS)
-        session.add(mallory)
-        await session.flush()
-        session.add(Membership(person_id=mallory.id, theme_id=world.theme.id,
-                               role="participant"))
         gathering = await session.get(Gathering, world.gathering.id)
         assert gathering is not None
         gathering.title = XSS

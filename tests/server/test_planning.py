@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.keys import LIVE
-from tests.conftest import Connect, send
+from tests.conftest import WAIT, Connect, send
 from tests.factories import World, add_gathering
 from tests.server.browsing import Browser, PageOutline, csrf_of
 from tests.server.live_helpers import eventually, received
@@ -232,8 +232,8 @@ async def test_a_resent_planning_command_acts_once(world: World, connect: Connec
     frida = await connect(world.facilitator)
     message = {"id": "add-once", "type": "agenda.add_item", "gathering": gid, "kind": "break",
                "title": "Pause", "planned_minutes": 5}
-    first = await frida.call("command", message, timeout=10)
-    again = await frida.call("command", message, timeout=10)
+    first = await frida.call("command", message, timeout=WAIT)
+    again = await frida.call("command", message, timeout=WAIT)
     assert first == again and first["ok"]
     assert [t for _, t, _ in await agenda_of(server, gid)].count("Pause") == 1
 

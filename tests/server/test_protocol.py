@@ -17,6 +17,7 @@ from tests.server.live_helpers import (
     event_log,
     events_after,
     eventually,
+    joined,
     presence_entries,
     received,
     version,
@@ -91,9 +92,9 @@ async def test_facilitator_opens_and_advances_and_everyone_follows(
     gid = world.gathering.id
     clients = {"frida": await connect(world.facilitator), "alice": await connect(world.alice),
                "bjorn": await connect(world.bjorn)}
-    joined = {name: await send(client, gid, "room.join") for name, client in clients.items()}
+    joins = {name: await send(client, gid, "room.join") for name, client in clients.items()}
     frida = clients["frida"]
-    ids = item_ids(joined["frida"])
+    ids = item_ids(joins["frida"])
 
     opened = await send(frida, gid, "room.open")
     before = time.time()
@@ -106,7 +107,7 @@ async def test_facilitator_opens_and_advances_and_everyone_follows(
     assert await version(server, gid) == 7
 
     for name, client in clients.items():
-        since = joined[name]["version"]
+        since = joins[name]["version"]
         got = await events_after(client, since, 7)
         assert [m["version"] for m in got] == list(range(since + 1, 8)), name
         assert all(m["gathering"] == gid for m in got)
@@ -200,8 +201,8 @@ async def test_sync_from_ahead_of_the_server_gives_a_snapshot(world: World, conn
     """A client whose version is ahead of the server's (the server was reset) starts afresh."""
     gid = world.gathering.id
     alice = await connect(world.alice)
-    joined = await send(alice, gid, "room.join")
-    answer = await send(alice, gid, "room.sync", since=joined["version"] + 1)
+    join = await send(alice, gid, "room.join")
+    answer = await send(alice, gid, "room.sync", since=join["version"] + 1)
     assert answer["ok"] is True
     assert "events" not in answer
     assert answer["version"] == answer["snapshot"]["version"] == await version(server, gid)
@@ -227,10 +228,7 @@ async def test_sync_from_far_behind_gives_a_snapshot(world: World, connect: Conn
 async def test_a_repeated_command_id_returns_the_first_answer(world: World, connect: Connect,
                                                               server: TestServer) -> None:
     gid = world.gathering.id
-    alice = await connect(world.alice)
-    frida = await connect(world.facilitator)
-    await send(alice, gid, "room.join")
-    await send(frida, gid, "room.join")
+    alice, frida = await joined(connect, gid, world.alice, world.facilitator)
     message = {"id": "chat-1", "type": "chat.send", "gathering": gid, "text": "Bare én gang"}
 
     first = await alice.call("command", message)
@@ -326,9 +324,9 @@ async def test_presence_counts_people_not_tabs(world: World, connect: Connect,
     [message] = [m for m in seen if any(e["data"]["person_id"] == world.bjorn.id
                                         for e in m["data"]["changes"])]
     assert message["gathering"] == gid and message["type"] == "presence.changed"
-    [joined] = [e for e in message["data"]["changes"] if e["data"]["person_id"] == world.bjorn.id]
-    assert isinstance(joined.pop("rev"), int)
-    assert joined == {"type": "presence.joined",
+    [arrival] = [e for e in message["data"]["changes"] if e["data"]["person_id"] == world.bjorn.id]
+    assert isinstance(arrival.pop("rev"), int)
+    assert arrival == {"type": "presence.joined",
                       "data": {"person_id": world.bjorn.id, "name": "Bjørn Brekke",
                                "municipality": "Brekke kommune", "role": "participant",
                                "stage": None, "tags": []}}

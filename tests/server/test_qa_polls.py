@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.models import AgendaItem
 from server.sockets.reactions import REACTIONS
-from tests.conftest import Connect, send
+from tests.conftest import WAIT, Connect, send
 from tests.factories import World, add_gathering
-from tests.server.live_helpers import event_log, eventually, received, version
+from tests.server.live_helpers import event_log, eventually, joined, received, version
 
 AGENDA = [("welcome", "Velkommen og innsjekk", 10), ("expert_talk", "Innlegg: matsvinn", 20),
           ("qa", "Spørsmål til Eva", 15), ("wrap_up", "Oppsummering", 5)]
@@ -41,13 +41,11 @@ async def qa_gathering(sessions: async_sessionmaker, world: World) -> str:
     return gathering.id
 
 
-async def joined(connect: Connect, gid: str, *people: Any) -> list[socketio.AsyncClient]:
-    clients = []
-    for person in people:
-        client = await connect(person)
-        assert (await send(client, gid, "room.join"))["ok"]
-        clients.append(client)
-    return clients
+async def qa_room(sessions: async_sessionmaker, world: World, connect: Connect,
+                  *people: Any) -> tuple[str, list[socketio.AsyncClient]]:
+    """A `qa_gathering` and a client for each of `people`, joined to its room."""
+    gid = await qa_gathering(sessions, world)
+    return gid, await joined(connect, gid, *people)
 
 
 async def ok(client: socketio.AsyncClient, gid: str, type_: str, **fields: Any) -> int:
@@ -82,9 +80,9 @@ def of_type(messages: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:
 async def test_the_expert_slot_and_qa_ordering_by_votes(world: World, connect: Connect,
                                                         server: TestServer,
                                                         sessions: async_sessionmaker) -> None:
-    gid = await qa_gathering(sessions, world)
-    frida, alice, bjorn, eva, ola = await joined(
-        connect, gid, world.facilitator, world.alice, world.bjorn, world.expert, world.observer)
+    gid, (frida, alice, bjorn, eva, ola) = await qa_room(
+        sessions, world, connect, world.facilitator, world.alice, world.bjorn, world.expert,
+        world.observer)
 
     # before the gathering: a named question; anonymous ones only once allowed
     await ok(alice, gid, "question.ask", text="Hva kostet kjøkkenet?")
@@ -139,9 +137,8 @@ async def test_the_expert_slot_and_qa_ordering_by_votes(world: World, connect: C
 async def test_an_anonymous_asker_and_the_voters_are_sent_to_nobody(
         world: World, connect: Connect, server: TestServer,
         sessions: async_sessionmaker) -> None:
-    gid = await qa_gathering(sessions, world)
-    frida, alice, bjorn, ola = await joined(connect, gid, world.facilitator, world.alice,
-                                            world.bjorn, world.observer)
+    gid, (frida, alice, bjorn, ola) = await qa_room(
+        sessions, world, connect, world.facilitator, world.alice, world.bjorn, world.observer)
     await ok(frida, gid, "questions.settings", anonymous_allowed=True)
     asked = await ok(bjorn, gid, "question.ask", text="Hvem betaler?", anonymous=True)
     voted = await ok(alice, gid, "question.upvote", question_id=1)
@@ -175,9 +172,8 @@ async def test_an_anonymous_asker_and_the_voters_are_sent_to_nobody(
 async def test_poll_results_are_broadcast_as_totals_without_personal_answers(
         world: World, connect: Connect, server: TestServer,
         sessions: async_sessionmaker) -> None:
-    gid = await qa_gathering(sessions, world)
-    frida, alice, bjorn, ola = await joined(connect, gid, world.facilitator, world.alice,
-                                            world.bjorn, world.observer)
+    gid, (frida, alice, bjorn, ola) = await qa_room(
+        sessions, world, connect, world.facilitator, world.alice, world.bjorn, world.observer)
     await ok(frida, gid, "room.open")
     # the welcome item launches its check-in poll
     at = await ok(frida, gid, "agenda.next", from_item=None)
@@ -330,7 +326,7 @@ def watch_reactions(client: socketio.AsyncClient) -> list[dict[str, Any]]:
 
 
 async def react(client: socketio.AsyncClient, message: Any) -> dict[str, Any]:
-    answer: dict[str, Any] = await client.call("reaction", message, timeout=10)
+    answer: dict[str, Any] = await client.call("reaction", message, timeout=WAIT)
     return answer
 
 

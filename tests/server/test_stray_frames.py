@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from rooms.accounts import start_session
 from server.keys import SOCKETS
 from server.settings import SESSION_COOKIE
+from tests.conftest import WAIT
 from tests.factories import World
-from tests.server.live_helpers import eventually
+from tests.server.live_helpers import eventually, loud
 
-WAIT = 30.0  # seconds: a bound for a loaded machine, never a duration we expect
 PLACEHOLDER = {"_placeholder": True, "num": 0}  # where socket.io puts the first attachment
 
 
@@ -112,15 +112,19 @@ async def open_raw(server: TestServer, sessions: async_sessionmaker,
             await ws.close()
 
 
-def loud(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [f"{r.name}: {r.getMessage()}" for r in caplog.records
-            if r.levelno >= logging.ERROR or r.exc_info]
-
-
 def handled(caplog: pytest.LogCaptureFixture) -> int:
     """Stray frames the server has read: each leaves one record, dropped or failed."""
     return sum(1 for r in caplog.records if r.name == "server.sockets.server"
                or r.name == "engineio.server" and r.levelno >= logging.ERROR)
+
+
+@pytest.fixture
+async def subscribed(open_raw: Open, caplog: pytest.LogCaptureFixture) -> RawClient:
+    """Alice's raw connection, subscribed to the plenary note; every log record is kept."""
+    caplog.set_level(logging.DEBUG)
+    raw = await open_raw()
+    await raw.subscribe()
+    return raw
 
 
 async def server_ends_session(server: TestServer, raw: RawClient) -> None:
@@ -139,11 +143,10 @@ async def browser_leaves(server: TestServer, raw: RawClient) -> None:
 
 @pytest.mark.parametrize("end", [server_ends_session, pings_missed, browser_leaves])
 async def test_note_frames_after_the_session_ended_are_dropped_quietly(
-        server: TestServer, open_raw: Open, caplog: pytest.LogCaptureFixture,
+        server: TestServer, open_raw: Open, subscribed: RawClient,
+        caplog: pytest.LogCaptureFixture,
         end: Callable[[TestServer, RawClient], Awaitable[None]]) -> None:
-    caplog.set_level(logging.DEBUG)
-    raw = await open_raw()
-    await raw.subscribe()
+    raw = subscribed
     await end(server, raw)
     # the browser has not read the DISCONNECT: its cursor moves twice more
     await raw.note(cursor("Alice", 5))
@@ -162,12 +165,10 @@ async def test_note_frames_after_the_session_ended_are_dropped_quietly(
 
 
 async def test_an_attachment_whose_header_came_before_the_end_is_dropped_quietly(
-        server: TestServer, open_raw: Open, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    sio = server.app[SOCKETS].sio
-    raw = await open_raw()
-    await raw.subscribe()
+        server: TestServer, subscribed: RawClient, caplog: pytest.LogCaptureFixture) -> None:
+    raw = subscribed
     await raw.send_header()
+    sio = server.app[SOCKETS].sio
     await eventually(lambda: raw.eio_sid in sio._binary_packet, within=WAIT,
                      what="the header waiting for its attachment")
     await server_ends_session(server, raw)  # the server drops the half-received packet
@@ -177,15 +178,13 @@ async def test_an_attachment_whose_header_came_before_the_end_is_dropped_quietly
 
 
 async def test_a_live_sessions_binary_messages_and_acks_pass_as_before(
-        server: TestServer, open_raw: Open, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    sio = server.app[SOCKETS].sio
-    raw = await open_raw()
-    await raw.subscribe()
+        server: TestServer, subscribed: RawClient, caplog: pytest.LogCaptureFixture) -> None:
+    raw = subscribed
     await raw.note(cursor("Alice", 5), ack=1)
     assert await raw.answer(1) == [{"ok": True}]
     # a binary ack: the server asks, the client answers with bytes
-    asked = asyncio.create_task(sio.call("probe", {"n": 1}, to=raw.sid, timeout=WAIT))
+    asked = asyncio.create_task(server.app[SOCKETS].sio.call("probe", {"n": 1}, to=raw.sid,
+                                                             timeout=WAIT))
     question = await raw.until("42")
     number = question[2:question.index("[")]
     assert json.loads(question[2 + len(number):]) == ["probe", {"n": 1}]

@@ -14,11 +14,11 @@ from markdown_it import MarkdownIt
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from facilitation.notes import group_note_id
-from rooms.models import Membership, Municipality, Person
+from rooms.models import Municipality, Person
 from server.keys import LIVE
 from server.pages.summary import md, md_literal
 from tests.conftest import Connect, send
-from tests.factories import World, add_gathering
+from tests.factories import World, add_gathering, add_participant
 from tests.server.browsing import Browser, PageOutline, csrf_of
 from tests.server.test_notes_socket import NoteClient, append
 from tests.server.test_pages import XSS, signed_in
@@ -41,12 +41,10 @@ async def mallory(world: World, sessions: async_sessionmaker) -> Person:
         place = Municipality(name=f"{XSS} kommune")
         s.add(place)
         await s.flush()
-        person = Person(email="mallory@example.org", name=XSS, municipality_id=place.id)
-        s.add(person)
-        await s.flush()
-        s.add(Membership(person_id=person.id, theme_id=world.theme.id, role="participant"))
+        place_id = place.id
         await s.commit()
-        return person
+    return await add_participant(sessions, world.theme, "mallory@example.org", XSS,
+                                 municipality_id=place_id)
 
 
 async def script(world: World, mallory: Person, connect: Connect, server: TestServer) -> Scripted:

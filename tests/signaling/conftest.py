@@ -41,6 +41,14 @@ class Group:
     clients: dict[str, socketio.AsyncClient]
 
 
+async def open_the_groups(frida: socketio.AsyncClient, gid: str) -> None:
+    """The facilitator opens the room, then breakout groups of two, drawn at random."""
+    assert (await send(frida, gid, "room.open"))["ok"]
+    answer = await send(frida, gid, "breakouts.propose", rule="random", group_size=2)
+    assert answer["ok"], answer
+    assert (await send(frida, gid, "breakouts.open", minutes=5))["ok"]
+
+
 @pytest.fixture
 async def open_group(world: World, connect: Connect) -> Group:
     gid = world.gathering.id
@@ -50,11 +58,7 @@ async def open_group(world: World, connect: Connect) -> Group:
     for name, person in people.items():
         clients[name] = await connect(person)
         assert (await send(clients[name], gid, "room.join"))["ok"]
-    frida = clients["frida"]
-    assert (await send(frida, gid, "room.open"))["ok"]
-    answer = await send(frida, gid, "breakouts.propose", rule="random", group_size=2)
-    assert answer["ok"], answer
-    assert (await send(frida, gid, "breakouts.open", minutes=5))["ok"]
+    await open_the_groups(clients["frida"], gid)
     return Group(gid, clients)
 
 

@@ -18,6 +18,8 @@ from aiortc import (
     VideoStreamTrack,
 )
 
+from tests.conftest import WAIT
+
 
 class Frames(VideoStreamTrack):
     """A small camera: grey frames (160x120 unless told) at the default 30 fps."""
@@ -68,7 +70,7 @@ class MeshPeer:
 
     async def _send(self, to: str, **body: Any) -> dict[str, Any]:
         answer: dict[str, Any] = await self.client.call(
-            "signal", {"gathering": self.gathering, "to": to, **body}, timeout=10)
+            "signal", {"gathering": self.gathering, "to": to, **body}, timeout=WAIT)
         self.answers.append(answer)
         return answer
 

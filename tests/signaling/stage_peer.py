@@ -17,6 +17,8 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
+from tests.conftest import WAIT
+from tests.server.live_helpers import eventually
 from tests.signaling.mesh_peer import Frames
 
 
@@ -49,7 +51,7 @@ class StagePublisher:
         local = self.pc.localDescription
         answer: dict[str, Any] = await self.client.call("stage.publish", {
             "gathering": self.gathering,
-            "description": {"type": local.type, "sdp": local.sdp}}, timeout=20)
+            "description": {"type": local.type, "sdp": local.sdp}}, timeout=WAIT)
         if answer.get("ok"):
             description = answer["description"]
             await self.pc.setRemoteDescription(
@@ -57,7 +59,7 @@ class StagePublisher:
         return answer
 
     async def close(self) -> None:
-        await asyncio.wait_for(self.pc.close(), 5)
+        await asyncio.wait_for(self.pc.close(), WAIT)
 
 
 class StageListener:
@@ -99,13 +101,19 @@ class StageListener:
         local = pc.localDescription
         answer: dict[str, Any] = await self.client.call("stage.listen", {
             "gathering": self.gathering,
-            "description": {"type": local.type, "sdp": local.sdp}}, timeout=20)
+            "description": {"type": local.type, "sdp": local.sdp}}, timeout=WAIT)
         if answer.get("ok"):
             self.tracks = answer["tracks"]
             description = answer["description"]
             await pc.setRemoteDescription(
                 RTCSessionDescription(description["sdp"], description["type"]))
         return answer
+
+    async def listen_and_see(self, person_id: int, what: str) -> None:
+        """A `listen()` that is answered, then a few of `person_id`'s video frames decoded."""
+        answer = await self.listen()
+        assert answer["ok"], answer
+        await eventually(lambda: self.video_frames(person_id) > 5, what=what)
 
     async def _count(self, mid: str, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
@@ -119,7 +127,7 @@ class StageListener:
         self.tasks = []
         if self.pc is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.pc.close(), 5)
+                await asyncio.wait_for(self.pc.close(), WAIT)
 
     async def close(self) -> None:
         await self._close_pc()

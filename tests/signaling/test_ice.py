@@ -12,6 +12,7 @@ import pytest
 from server.app import create_app
 from server.settings import Settings
 from signaling.ice import IceConfig, credentials_valid, turn_credentials
+from tests.conftest import WAIT
 from tests.signaling.conftest import Group
 
 TURN = ("turn:turn.example.org:3478?transport=udp,turn:turn.example.org:443?transport=tcp,"
@@ -72,5 +73,5 @@ def test_settings_come_from_the_environment() -> None:
 
 async def test_media_ice_gives_no_servers_by_default(open_group: Group) -> None:
     answer = await open_group.clients["alice"].call("media.ice", {"gathering": open_group.gid},
-                                                    timeout=10)
+                                                    timeout=WAIT)
     assert answer == {"ok": True, "ice_servers": [], "ice_ttl": 3600}

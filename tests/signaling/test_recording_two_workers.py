@@ -7,13 +7,11 @@ the finished file to a member of the theme."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-import socketio
 
 from recordings.archive import READY, RECORDING, RecordingArchive
 from rooms.accounts import start_session
@@ -21,7 +19,7 @@ from rooms.models import Person, Recording
 from server.settings import SESSION_COOKIE
 from tests.conftest import send
 from tests.recordings.test_recorder import read_file
-from tests.server.live_helpers import eventually
+from tests.server.live_helpers import eventually, fetched_until
 from tests.signaling.stage_peer import StagePublisher
 from tests.signaling.test_stage_recovery import owner_of
 from tests.signaling.test_stage_sockets import start_loopback_worker
@@ -30,7 +28,7 @@ from tests.test_two_workers import Cluster, Worker, events, running_cluster
 pytestmark = pytest.mark.usefixtures("loopback_ice")  # this process's own aiortc peers
 
 EXPERT_SIZE = (320, 180)
-RECORD_SECONDS = 2.0
+RECORD_FRAMES = 60  # how much of her video to record: 2 s at 30 fps
 
 
 @pytest.fixture
@@ -47,27 +45,17 @@ async def recording_cluster(postgres_url: str, redis_url: str,
         yield cluster, RecordingArchive(cluster.sessions, directory.resolve())
 
 
-async def joined(cluster: Cluster, worker: Worker, person: Person,
-                 gid: str) -> socketio.AsyncClient:
-    client = await cluster.connect(worker, person)
-    assert (await send(client, gid, "room.join"))["ok"]
-    return client
-
-
-async def one_row(archive: RecordingArchive, gid: str, *, done: bool,
-                  within: float) -> Recording:
+async def one_row(archive: RecordingArchive, gid: str, *, done: bool) -> Recording:
     """The gathering's only recording, once it exists (`done`: once it is finished)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        rows = await archive.of_gathering(gid)
-        assert len(rows) <= 1, rows
-        if rows and (rows[0].status != RECORDING or not done):
-            return rows[0]
-        if loop.time() > deadline:
-            state = "finished" if done else "started"
-            raise AssertionError(f"no recording {state} in {within}s: {rows}")
-        await asyncio.sleep(0.05)
+    async def rows() -> list[Recording]:
+        found = await archive.of_gathering(gid)
+        assert len(found) <= 1, found
+        return found
+
+    [row] = await fetched_until(
+        rows, lambda found: bool(found) and (found[0].status != RECORDING or not done),
+        what="a recording " + ("finished" if done else "started"))
+    return row
 
 
 async def download(worker: Worker, cluster: Cluster, person: Person,
@@ -83,8 +71,8 @@ async def test_a_recording_started_on_one_worker_is_made_by_the_stage_owner(
         recording_cluster: tuple[Cluster, RecordingArchive]) -> None:
     cluster, archive = recording_cluster
     gid, world = cluster.world.gathering.id, cluster.world
-    frida = await joined(cluster, cluster.b, world.facilitator, gid)
-    eva = await joined(cluster, cluster.a, world.expert, gid)
+    frida = await cluster.joined(cluster.b, world.facilitator, gid)
+    eva = await cluster.joined(cluster.a, world.expert, gid)
     assert (await send(frida, gid, "room.open"))["ok"]
     assert (await send(frida, gid, "stage.spotlight", person_id=world.expert.id))["ok"]
 
@@ -94,40 +82,46 @@ async def test_a_recording_started_on_one_worker_is_made_by_the_stage_owner(
         assert published["ok"], published
         assert f"-{cluster.a.process.pid}-" in await owner_of(gid)
         await eventually(lambda: expert.video.sent > 10 and expert.pc.connectionState
-                         == "connected", within=20, what="the expert's stream flowing to A")
+                         == "connected", what="the expert's stream flowing to A")
 
         assert (await send(eva, gid, "recording.consent"))["ok"]  # on A
+        sent_before = expert.video.sent  # the recording has none of the frames sent so far
         started = await send(frida, gid, "recording.start")  # committed on B
         assert started["ok"], started
         # everyone is told, on both workers
-        await eventually(lambda: bool(events(frida, "recording.started")), within=10,
+        await eventually(lambda: bool(events(frida, "recording.started")),
                          what="recording.started at the facilitator on worker B")
-        await eventually(lambda: bool(events(eva, "recording.started")), within=10,
+        await eventually(lambda: bool(events(eva, "recording.started")),
                          what="recording.started at the expert on worker A")
 
         # B's review reached A: A taps the expert and writes the row while it records
-        row = await one_row(archive, gid, done=False, within=15)
+        row = await one_row(archive, gid, done=False)
         assert row.status == RECORDING
         assert row.person_id == world.expert.id and row.person_name == "Eva Ekspert"
         assert row.started_by == world.facilitator.id
         assert row.consent_at <= row.started_at
         assert set(row.streams.split(",")) == {"audio", "video"}
-        sent_before = expert.video.sent
-        await asyncio.sleep(RECORD_SECONDS)
+        # enough media while it records (the recorder is A's: counted as she sends it)
+        recording_from = expert.video.sent
+        await eventually(lambda: expert.video.sent >= recording_from + RECORD_FRAMES,
+                         what=f"{RECORD_FRAMES} frames of hers while recording")
         stopped = await send(frida, gid, "recording.stop")  # committed on B
         assert stopped["ok"], stopped
-        sent = expert.video.sent - sent_before
 
-        row = await one_row(archive, gid, done=True, within=20)
+        row = await one_row(archive, gid, done=True)
+        sent = expert.video.sent - sent_before  # every frame the recording may hold
         assert row.status == READY, (row.status, cluster.a.output())
         assert row.started_by == world.facilitator.id and row.person_id == world.expert.id
         assert row.ended_at is not None and row.size_bytes
-        assert row.seconds is not None and 0.5 * RECORD_SECONDS < row.seconds < 5.0, row.seconds
         path = archive.path(row)
         info = read_file(path)
         assert info["kinds"] == {"audio", "video"}
         assert info["size"] == EXPERT_SIZE
-        assert 0.5 * sent < info["frames"]["video"] < 2.0 * sent, (info, sent)
+        # most of what she sent while it recorded, nothing from before it started
+        frames = info["frames"]["video"]
+        assert RECORD_FRAMES / 2 < frames <= sent, (info, sent)
+        # the file lasts as long as its frames take at 30 fps
+        assert row.seconds is not None and row.seconds >= 0.9 * frames / 30, (row.seconds, info)
         assert info["frames"]["audio"] > 25, info
 
         # worker B (not the one that made it) serves the file to a member of the theme

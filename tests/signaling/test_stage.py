@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import fractions
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,12 +19,13 @@ from aiortc import (
     RTCConfiguration,
     RTCPeerConnection,
     RTCSessionDescription,
-    VideoStreamTrack,
 )
 from aiortc.mediastreams import MediaStreamError
 
 from signaling.stage import ListenerTrack, Stage, StageConfig, StageError
-from tests.frames import fresh_copy, moving_bar
+from tests.conftest import WAIT
+from tests.frames import MovingBarVideo
+from tests.server.live_helpers import eventually
 
 WIDTH, HEIGHT = 640, 360
 
@@ -33,30 +33,12 @@ WIDTH, HEIGHT = 640, 360
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
-class PatternVideo(VideoStreamTrack):
-    """640x360 frames from a few precomputed images (a moving bar), counting what it sends."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent = 0
-        self._frames = moving_bar(WIDTH, HEIGHT, 8)
-
-    async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        self.sent += 1
-        return fresh_copy(self._frames[(self.sent - 1) % len(self._frames)], pts, time_base)
-
-
 def config() -> RTCConfiguration:
     return RTCConfiguration(iceServers=[])
 
 
-async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+async def wait_for(predicate: Callable[[], bool], what: str) -> None:
+    await eventually(predicate, what=what)
 
 
 class Listener:
@@ -96,13 +78,13 @@ class Listener:
     async def close(self) -> None:
         for task in self.tasks:
             task.cancel()
-        await asyncio.wait_for(self.pc.close(), 5)
+        await asyncio.wait_for(self.pc.close(), WAIT)
 
 
 class Publisher:
     def __init__(self) -> None:
         self.pc = RTCPeerConnection(config())
-        self.video = PatternVideo()
+        self.video = MovingBarVideo(WIDTH, HEIGHT, steps=8)
         self.audio = AudioStreamTrack()
         self.pc.addTrack(self.audio)
         self.pc.addTrack(self.video)
@@ -120,10 +102,10 @@ async def peers() -> AsyncIterator[dict[str, Any]]:
     try:
         yield made
     finally:
-        await asyncio.wait_for(stage.close(), 20)
+        await asyncio.wait_for(stage.close(), WAIT)
         for listener in made["listeners"]:
             await listener.close()
-        await asyncio.wait_for(made["publisher"].pc.close(), 5)
+        await asyncio.wait_for(made["publisher"].pc.close(), WAIT)
 
 
 async def stage_with(peers: dict[str, Any], count: int) -> tuple[Stage, Publisher, list[Listener]]:
@@ -142,16 +124,16 @@ async def test_ten_listeners_decode_one_encode(peers: dict[str, Any]) -> None:
 
     await wait_for(
         lambda: all(ls.frames["video"] > 20 and ls.frames["audio"] > 20 for ls in listeners),
-        40,
         "every listener to decode 20 video frames and 20 audio frames",
     )
     sent = publisher.video.sent
     encoded = stage.encoded_frames[video_id]
-    decoded_by_listeners = sum(ls.frames["video"] for ls in listeners)
     # Each frame the publisher sent was encoded at most once, whatever the listener count ...
     assert 20 < encoded <= sent + 2, (encoded, sent)
-    # ... while the listeners together decoded many times more frames than were encoded.
-    assert decoded_by_listeners > 5 * encoded, (decoded_by_listeners, encoded)
+    # ... while the listeners together decode many times more frames than were encoded (ten
+    # times once they keep up; waited for, as a loaded machine's decoders may lag behind)
+    await wait_for(lambda: sum(ls.frames["video"] for ls in listeners)
+                   > 5 * stage.encoded_frames[video_id], "the listeners to decode 5x the encoded")
     assert stage.encoders_created == {"video": 1, "audio": 1}
     assert stage.encoded_frames[audio_id] > 0
 
@@ -159,13 +141,12 @@ async def test_ten_listeners_decode_one_encode(peers: dict[str, Any]) -> None:
     leaving = listeners[0]
     await stage.leave(leaving.name)
     assert leaving.name not in stage.listeners
-    await wait_for(lambda: leaving.pc.connectionState == "closed", 10, "leaver closed")
+    await wait_for(lambda: leaving.pc.connectionState == "closed", "leaver closed")
     before = [ls.frames["video"] for ls in listeners[1:]]
     await wait_for(
         lambda: all(
             ls.frames["video"] > b + 10 for ls, b in zip(listeners[1:], before, strict=True)
         ),
-        20,
         "remaining listeners to keep decoding",
     )
     assert stage.stats()["tracks"][video_id]["listeners"] == 9
@@ -176,7 +157,7 @@ async def test_ten_listeners_decode_one_encode(peers: dict[str, Any]) -> None:
         ls.pc for ls in stage._listeners.values()
     ]
     assert len(server_pcs) == 10
-    await asyncio.wait_for(stage.close(), 20)
+    await asyncio.wait_for(stage.close(), WAIT)
     assert all(pc.connectionState == "closed" for pc in server_pcs)
     assert stage.publishers == [] and stage.listeners == [] and stage.encoded_frames == {}
     await wait_for(
@@ -184,7 +165,6 @@ async def test_ten_listeners_decode_one_encode(peers: dict[str, Any]) -> None:
             all(ls.pc.connectionState == "closed" for ls in listeners)
             and publisher.pc.connectionState == "closed"
         ),
-        10,
         "clients to see the stage close",
     )
     with pytest.raises(StageError) as refused:
@@ -196,22 +176,22 @@ async def test_keyframe_request_from_one_listener(peers: dict[str, Any]) -> None
     stage, _publisher, listeners = await stage_with(peers, 2)
     [video_id] = stage.tracks("facilitator", "video")
     await wait_for(
-        lambda: all(ls.frames["video"] > 10 for ls in listeners), 30, "listeners decoding"
+        lambda: all(ls.frames["video"] > 10 for ls in listeners), "listeners decoding"
     )
     # The joins' own keyframe requests are served (or coalesced) first.
     await wait_for(
-        lambda: not stage.stats()["tracks"][video_id]["keyframe_pending"], 10, "joins' keyframes"
+        lambda: not stage.stats()["tracks"][video_id]["keyframe_pending"], "joins' keyframes"
     )
     requests, keyframes = stage.keyframe_requests[video_id], stage.keyframes[video_id]
 
     await listeners[1].send_pli()
 
     await wait_for(
-        lambda: stage.keyframe_requests[video_id] > requests, 10, "the PLI to reach the encoder"
+        lambda: stage.keyframe_requests[video_id] > requests, "the PLI to reach the encoder"
     )
-    await wait_for(lambda: stage.keyframes[video_id] > keyframes, 10, "a forced keyframe")
+    await wait_for(lambda: stage.keyframes[video_id] > keyframes, "a forced keyframe")
     before = listeners[0].frames["video"]
-    await wait_for(lambda: listeners[0].frames["video"] > before + 5, 10, "the other listener")
+    await wait_for(lambda: listeners[0].frames["video"] > before + 5, "the other listener")
 
 
 async def test_publisher_after_listener_and_unpublish(peers: dict[str, Any]) -> None:
@@ -223,11 +203,13 @@ async def test_publisher_after_listener_and_unpublish(peers: dict[str, Any]) -> 
     await publisher.publish(stage)
     assert stage.publishers == ["facilitator"]
     [video_id] = stage.tracks("facilitator", "video")
-    await asyncio.sleep(0.5)
+    # the stage takes each frame in turn and would encode it before taking the next one
+    await wait_for(lambda: stage.stats()["tracks"][video_id]["received"] > 10,
+                   "the publisher's frames at the stage")
     assert stage.encoded_frames[video_id] == 0  # no listener attached: nothing is encoded
     await stage.unpublish("facilitator")
     assert stage.publishers == [] and stage.encoded_frames == {}
-    await wait_for(lambda: publisher.pc.connectionState == "closed", 10, "publisher closed")
+    await wait_for(lambda: publisher.pc.connectionState == "closed", "publisher closed")
 
 
 async def test_refusals() -> None:
@@ -266,7 +248,7 @@ async def test_refusals() -> None:
             await two_mics.close()
         finally:
             await stage.close()
-            await asyncio.wait_for(publisher.pc.close(), 5)
+            await asyncio.wait_for(publisher.pc.close(), WAIT)
     finally:
         await stage.close()
 

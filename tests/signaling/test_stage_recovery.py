@@ -15,12 +15,12 @@ from redis.asyncio import Redis
 
 from server.keys import STAGE
 from signaling.stage_router import StageRouter
-from tests.conftest import Connect, send
+from tests.conftest import WAIT, Connect, send
 from tests.factories import World
-from tests.server.live_helpers import eventually
+from tests.server.live_helpers import eventually, joined
 from tests.signaling.conftest import collect
 from tests.signaling.stage_peer import StageListener, StagePublisher
-from tests.signaling.test_stage_sockets import joined, stage_cluster  # noqa: F401 (fixture)
+from tests.signaling.test_stage_sockets import stage_cluster  # noqa: F401 (fixture)
 from tests.test_two_workers import Cluster
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
@@ -29,17 +29,14 @@ pytestmark = pytest.mark.usefixtures("loopback_ice")
 async def test_a_dropped_stage_says_closed_and_a_new_one_starts(
         server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
-    frida = await joined(connect, world.facilitator, gid)
-    bjorn = await joined(connect, world.bjorn, gid)
+    frida, bjorn = await joined(connect, gid, world.facilitator, world.bjorn)
     assert (await send(frida, gid, "room.open"))["ok"]
     pushes = collect(bjorn, "stage")
     publisher, listener = StagePublisher(frida, gid), StageListener(bjorn, gid)
     again = StagePublisher(frida, gid)
     try:
         assert (await publisher.publish())["ok"]
-        assert (await listener.listen())["ok"]
-        await eventually(lambda: listener.video_frames(world.facilitator.id) > 5, within=30,
-                         what="the facilitator's video")
+        await listener.listen_and_see(world.facilitator.id, "the facilitator's video")
 
         router: StageRouter = server.app[STAGE]
         await router.host.drop(gid)  # as when the worker lost the owner key, or stops
@@ -47,7 +44,7 @@ async def test_a_dropped_stage_says_closed_and_a_new_one_starts(
                          what="the `closed` push")
         await eventually(lambda: publisher.pc.connectionState == "closed"
                          and listener.pc is not None
-                         and listener.pc.connectionState == "closed", within=10,
+                         and listener.pc.connectionState == "closed",
                          what="both peers closed by the server")
 
         # listening and publishing again build a new stage, empty until the publisher is back
@@ -56,9 +53,8 @@ async def test_a_dropped_stage_says_closed_and_a_new_one_starts(
         assert (await again.publish())["ok"]
         await eventually(lambda: [p["person_id"] for p in pushes[-1].get("publishers", [])]
                          == [world.facilitator.id], what="the facilitator back on stage")
-        assert (await listener.listen())["ok"]
-        await eventually(lambda: listener.video_frames(world.facilitator.id) > 5, within=30,
-                         what="the facilitator's video on the new stage")
+        await listener.listen_and_see(world.facilitator.id,
+                                      "the facilitator's video on the new stage")
     finally:
         await listener.close()
         await publisher.close()
@@ -89,12 +85,11 @@ async def test_the_stage_moves_to_the_surviving_worker_when_its_owner_dies(
     try:
         assert (await publisher.publish())["ok"]  # worker A owns the stage
         assert f"-{cluster.a.process.pid}-" in await owner_of(gid)
-        assert (await listener.listen())["ok"]  # forwarded from B to A
-        await eventually(lambda: listener.video_frames(world.facilitator.id) > 5, within=30,
-                         what="A's stage at a listener on B")
+        # forwarded from B to A
+        await listener.listen_and_see(world.facilitator.id, "A's stage at a listener on B")
 
         cluster.a.process.kill()  # a crash: no goodbye, its owner key stays until it expires
-        cluster.a.process.wait(timeout=10)
+        cluster.a.process.wait(timeout=WAIT)
 
         # the next listen on B finds nobody on A's channel, forgets A and runs the stage on B
         listened = await listener.listen()
@@ -105,9 +100,8 @@ async def test_the_stage_moves_to_the_surviving_worker_when_its_owner_dies(
         assert (await send(frida_again, gid, "room.join"))["ok"]
         again = StagePublisher(frida_again, gid)
         assert (await again.publish())["ok"]
-        assert (await listener.listen())["ok"]
-        await eventually(lambda: listener.video_frames(world.facilitator.id) > 5, within=30,
-                         what="the facilitator's video from B's stage")
+        await listener.listen_and_see(world.facilitator.id,
+                                      "the facilitator's video from B's stage")
     finally:
         await listener.close()
         await publisher.close()
