@@ -17,6 +17,7 @@ from facilitation.state import Context, Member, PersonRef
 from rooms.directory import earlier_gatherings, stage_names, theme_people
 from rooms.models import Person
 from rooms.presence import Presence
+from rooms.projects import current_stages
 from rooms.store import GatheringStore
 
 
@@ -80,11 +81,17 @@ class ContextSource:
         return None if state is None else (await self.store.catch_up(state)).agenda
 
     async def present(self, gathering_id: str) -> tuple[Member, ...]:
-        people = await self.presence.people(gathering_id)
+        people = [p for p in await self.presence.people(gathering_id)
+                  if p.get("role") == Role.PARTICIPANT.value]
+        # A project's stage may have changed since its people joined (their presence entry
+        # holds the stage of that moment): group by the stage the projects have now.
+        gathering = await self.store.gathering(gathering_id)
+        now = {} if gathering is None else await current_stages(
+            self.sessions, gathering.theme_id, {p["person_id"] for p in people})
         members = [
-            Member(p["person_id"], p["name"], p.get("municipality"), p.get("stage"),
-                   tuple(p.get("tags") or ()))
-            for p in people if p.get("role") == Role.PARTICIPANT.value
+            Member(p["person_id"], p["name"], p.get("municipality"),
+                   *now.get(p["person_id"], (p.get("stage"), tuple(p.get("tags") or ()))))
+            for p in people
         ]
         return tuple(sorted(members, key=lambda m: m.person_id))
 

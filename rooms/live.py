@@ -62,6 +62,10 @@ class LiveRooms:
         """The states this process holds, as of their last use (for the clock)."""
         return list(self._states.values())
 
+    def forget(self, gathering_id: str) -> None:
+        """Drop the cached state: its log was rewritten (a person erased, rooms/privacy.py)."""
+        self._states.pop(gathering_id, None)
+
     async def state(self, gathering_id: str) -> GatheringState:
         async with self._locks[gathering_id]:
             return await self._fresh_state(gathering_id)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -64,7 +65,8 @@ class Municipality(Base):
     __tablename__ = "municipalities"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    county: Mapped[bool] = mapped_column(Boolean, default=False)
+    county: Mapped[bool] = mapped_column(Boolean, default=False)  # a county municipality
+    county_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Person(Base):
@@ -75,6 +77,8 @@ class Person(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"))
     is_programme_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(5))  # None: never chosen (bokmål)
+    mail_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     municipality: Mapped[Municipality | None] = relationship(lazy="joined")
 
 
@@ -105,6 +109,30 @@ class Project(Base):
     stage: Mapped[str] = mapped_column(ForeignKey("project_stages.slug"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     grant_year: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    can_share: Mapped[str] = mapped_column(Text, default="", server_default="")
+    needs_help: Mapped[str] = mapped_column(Text, default="", server_default="")
+    amount: Mapped[int | None] = mapped_column(Integer)  # the grant, in kroner
+
+
+class ProjectStageChange(Base):
+    """A project moved to `stage` (its first stage included), when and by whom."""
+
+    __tablename__ = "project_stage_changes"
+    __table_args__ = (Index("ix_project_stage_changes_project", "project_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(ForeignKey("project_stages.slug"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+
+
+class ProjectContact(Base):
+    __tablename__ = "project_contacts"
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
 
 
 class Gathering(Base):
@@ -116,6 +144,9 @@ class Gathering(Base):
     title: Mapped[str] = mapped_column(String(300))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     planned_minutes: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # iCalendar
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # iCalendar LAST-MODIFIED
     theme: Mapped[Theme] = relationship(lazy="joined")
     items: Mapped[list[AgendaItem]] = relationship(
         order_by="AgendaItem.position", lazy="selectin", cascade="all, delete-orphan"
@@ -239,3 +270,28 @@ class Recording(Base):
     size_bytes: Mapped[int | None] = mapped_column(Integer)
     streams: Mapped[str] = mapped_column(String(20), default="")
     status: Mapped[str] = mapped_column(String(12), default="recording")
+
+
+class Notice(Base):
+    """News for a theme's members in the forum (a gathering rescheduled or cancelled...):
+    `kind` says which, `data` holds what the text is made from, in each reader's language."""
+
+    __tablename__ = "notices"
+    __table_args__ = (Index("ix_notices_theme", "theme_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("themes.id", ondelete="CASCADE"))
+    gathering_id: Mapped[str | None] = mapped_column(
+        ForeignKey("gatherings.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ImportMapping(Base):
+    """A saved mapping from a grant list's column headers to the fields the importer reads."""
+
+    __tablename__ = "import_mappings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    columns: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

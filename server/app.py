@@ -45,9 +45,16 @@ from server.pages.assets import setup_assets
 from server.pages.auth import setup_auth
 from server.pages.calendar import setup_calendar
 from server.pages.gatherings import setup_gatherings
+from server.pages.imports import setup_imports
+from server.pages.invitations import setup_invitations
+from server.pages.language import setup_language
+from server.pages.mail_choice import setup_mail_choice
+from server.pages.overview import setup_overview
 from server.pages.planning import setup_planning
+from server.pages.privacy import setup_privacy
 from server.pages.projects import setup_projects
 from server.pages.recordings import setup_recordings
+from server.pages.schedule import setup_schedule
 from server.pages.signin import setup_signin
 from server.pages.summary import setup_summaries
 from server.pages.templates import setup_templates
@@ -127,7 +134,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     faults.watch(engine)
     app[SESSIONS] = sessions = sessionmaker(engine)
     app[STORE] = store = GatheringStore(sessions)
-    app[POSTBOX] = Postbox(settings)
+    app[POSTBOX] = Postbox(settings, sessions)
     app[RECORDINGS] = archive = RecordingArchive(sessions, data_directory(
         settings.recordings_path))
     redis = Redis.from_url(settings.redis_url, decode_responses=True) \
@@ -156,6 +163,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     # the HTTP pages (server/pages/), one module per area
     setup_templates(app)  # with the locale middleware, before the pages' own
     setup_auth(app)
+    setup_language(app)  # after setup_auth: a signed-in person's language
     setup_signin(app)
     setup_calendar(app)  # before the room's `/g/{gathering}`, which would take `/g/{id}.ics`
     setup_planning(app)
@@ -164,6 +172,12 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_recordings(app)
     setup_gatherings(app)
     setup_projects(app)
+    setup_invitations(app)
+    setup_mail_choice(app)
+    setup_imports(app)
+    setup_schedule(app)
+    setup_overview(app)
+    setup_privacy(app)
     setup_assets(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:

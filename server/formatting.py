@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
 
 from facilitation import Role
 from server.i18n import current_locale
@@ -31,6 +32,16 @@ def long_date(moment: datetime) -> str:
 
 def clock(moment: datetime) -> str:
     return format_time(local(moment), "HH:mm", locale=current_locale())
+
+
+def date_time(moment: datetime) -> str:
+    """A short date and time in the page's language: `8. des. 2026, 10:00`."""
+    return format_datetime(local(moment), format="d. MMM y, HH:mm", locale=current_locale())
+
+
+def number(value: float) -> str:
+    """A number as the page's language writes it: `12 345,5` in bokmål and nynorsk."""
+    return format_decimal(value, locale=current_locale())
 
 
 def iso(moment: datetime) -> str:

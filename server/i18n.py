@@ -1,15 +1,17 @@
 """Gettext catalogues (Babel) for pages and browser code.
 
-msgids are English; `nb` (bokmål) is the default locale, `nn` comes next. Two domains:
+msgids are English; `nb` (bokmål) is the default locale, `nn` (nynorsk) the other. Two domains:
 `messages` (Python and the general pages) and `room` (the room and console templates
 and the browser code, whose strings reach the page as a JSON catalogue). Catalogues are
 read from the .po files at start-up, so there is no compile step to forget."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 from aiohttp import web
@@ -21,7 +23,9 @@ from babel.support import NullTranslations, Translations
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAINS = ("messages", "room")
 DEFAULT_LOCALE = "nb"
-LOCALES = ("nb", "en")  # "en" is the msgid language and needs no catalogue
+LOCALES = ("nb", "nn", "en")  # "en" is the msgid language and needs no catalogue
+# What the language switch offers (server/pages/language.py), each named in itself.
+LANGUAGES = {"nb": "Bokmål", "nn": "Nynorsk"}
 LOCALE_COOKIE = "forum_lang"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("locale", default=DEFAULT_LOCALE)
@@ -72,6 +76,17 @@ def client_catalog(locale: str) -> dict[str, str | list[str]]:
 
 def current_locale() -> str:
     return _current.get()
+
+
+@contextlib.contextmanager
+def using_locale(locale: str) -> Iterator[str]:
+    """Speak `locale` within the block (an e-mail in its recipient's language, whatever the
+    request's): one of LOCALES, else the default. Yields the locale in effect."""
+    token = _current.set(locale if locale in LOCALES else DEFAULT_LOCALE)
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
 
 
 def gettext(message: str) -> str:

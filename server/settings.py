@@ -48,8 +48,12 @@ class Settings:
     port: int = setting("PORT", 8080, "Port to listen on.")
     smtp_host: str = setting(
         "SMTP_HOST", "",
-        "SMTP server for sign-in links. Empty: links are written to the server log.")
-    smtp_port: int = setting("SMTP_PORT", 587, "SMTP port (STARTTLS on 587, TLS on 465).")
+        "SMTP server for all e-mail (sign-in links, invitations, notices). Empty: every mail "
+        "is written to the server log.")
+    smtp_port: int = setting(
+        "SMTP_PORT", 587,
+        "SMTP port (TLS from the start on 465; elsewhere STARTTLS when the server offers it, "
+        "and a password is never sent without it).")
     smtp_user: str = setting("SMTP_USER", "", "SMTP user name.")
     smtp_password: str = setting("SMTP_PASSWORD", "", "SMTP password.")
     mail_from: str = setting("MAIL_FROM", "forum@example.org", "Sender address of e-mails.")
@@ -92,6 +96,10 @@ class Settings:
         "RECORDING_RETENTION_DAYS", 365,
         "Recordings are deleted this many days after they ended (checked hourly). 0: kept "
         "until the facilitator deletes them.")
+    sign_in_records_days: int = setting(
+        "SIGN_IN_RECORDS_DAYS", 90,
+        "Expired or revoked sign-in links and expired sessions (when a person was invited and "
+        "signed in) are deleted this many days after they ended (checked hourly). 0: kept.")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -9,6 +9,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, NoReturn
 
 import asyncpg
@@ -114,12 +115,26 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(name))
 
 
-@pytest.fixture
-async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker]:
-    engine = create_engine(sqlite_url)
+@asynccontextmanager
+async def migrated(url: str) -> AsyncIterator[async_sessionmaker]:
+    """The database at `url` migrated to the newest schema; its engine disposed of after."""
+    engine = create_engine(url)
     await upgrade(engine)
     yield sessionmaker(engine)
     await engine.dispose()
+
+
+@pytest.fixture
+async def sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker]:
+    async with migrated(sqlite_url) as made:
+        yield made
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[async_sessionmaker]:
+    """The migrated database, once SQLite and once PostgreSQL."""
+    async with migrated(database_url) as made:
+        yield made
 
 
 @pytest.fixture

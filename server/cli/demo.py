@@ -17,22 +17,10 @@ from rooms.models import (
     Municipality,
     Person,
     Project,
-    ProjectStage,
     Theme,
 )
+from rooms.programme import ensure_programme
 from server.formatting import local_zone
-
-STAGES = [("oppstart", "Oppstart", 1), ("gjennomforing", "Gjennomføring", 2),
-          ("videreforing", "Videreføring", 3)]
-
-THEMES = [
-    ("mat", "Mat og matsvinn",
-     "Mindre matsvinn i skoler, sykehjem og kantiner, og mer klimavennlig mat gjennom innkjøp."),
-    ("sirkular", "Sirkulærøkonomi",
-     "Ombruk, deling og reparasjon: ombrukslagre, sirkulære anskaffelser og byggematerialer."),
-    ("areal", "Arealplanlegging",
-     "Arealplaner som tar vare på karbonrike arealer og samler utbyggingen rundt knutepunkt."),
-]
 
 # theme -> (month, day, title, expert talk) for gatherings 1-4
 GATHERINGS = {
@@ -168,13 +156,10 @@ def _gatherings(theme: Theme, year: int) -> list[Gathering]:
 
 
 async def _load(session: AsyncSession, year: int) -> None:
-    for slug, name, position in STAGES:
-        if await session.get(ProjectStage, slug) is None:
-            session.add(ProjectStage(slug=slug, name=name, position=position))
-    themes = {slug: Theme(slug=slug, name=name, description=text) for slug, name, text in THEMES}
+    themes, _ = await ensure_programme(session)
     municipalities = {name: Municipality(name=name, county=county)
                       for name, county in MUNICIPALITIES}
-    session.add_all([*themes.values(), *municipalities.values()])
+    session.add_all(municipalities.values())
     await session.flush()
     for theme in themes.values():
         session.add_all(_gatherings(theme, year))

@@ -60,6 +60,16 @@ async def _demo(settings: Settings, args: argparse.Namespace) -> None:
         print(f"    {sign_in_url(settings, link.token)}")
 
 
+async def _programme(settings: Settings, args: argparse.Namespace) -> None:
+    from rooms.programme import ensure_programme
+
+    async with _database(settings, migrate=True) as sessions, sessions() as session:
+        _, added = await ensure_programme(session)
+        await session.commit()
+    print("\n".join(f"added {what}" for what in added) or "the programme's themes and stages "
+          "are all there")
+
+
 # the address in printed sign-in links, said in the --help of the commands that print them
 LINKS_HELP = (
     "Sign-in links use PUBLIC_URL. Without it they use http://HOST:PORT from this "
@@ -166,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     _link_options(demo)
     demo.set_defaults(handler=_demo)
 
+    commands.add_parser(
+        "programme", help="add the programme's three themes and its project stages where "
+                          "missing (a new forum's first step; idempotent)").set_defaults(
+        handler=_programme)
+
     invite = commands.add_parser(
         "invite", help="give a person a role in a theme (creating them if new); print a link",
         description="Give a person a role in a theme, creating them if new, and print a "
@@ -190,10 +205,23 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the link works until it expires, not just once")
     invite.set_defaults(handler=_invite)
 
-    gatherings = commands.add_parser("gatherings", help="list gatherings with their ids")
+    gatherings = commands.add_parser(
+        "gatherings", help="list gatherings with their ids; add, edit or cancel one")
     gatherings.add_argument("--theme", help="only this theme (slug)")
     gatherings.add_argument("--json", action="store_true", help="a JSON list instead of a table")
     gatherings.set_defaults(handler=_gatherings)
+
+    from server.cli.gatherings import add_gathering_commands
+
+    add_gathering_commands(gatherings)
+
+    from server.cli.imports import add_import_command
+
+    add_import_command(commands)
+
+    from server.cli.backup import add_backup_commands
+
+    add_backup_commands(commands)
     return parser
 
 

@@ -31,6 +31,9 @@ FRESH_CSRF = web.RequestKey("fresh_csrf", str)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Paths that are not pages: no person to load, no forms to check.
 NOT_PAGES = ("/static/", "/socket.io/", "/healthz", "/favicon.ico")
+# RFC 8058 one-click unsubscribe: a mail provider POSTs this field without cookies; the
+# signed token in the path is the proof (server/pages/mail_choice.py)
+ONE_CLICK_PATH, ONE_CLICK_FIELD = "/mail/unsubscribe/", "List-Unsubscribe"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -72,6 +75,9 @@ def csrf_token(request: web.Request) -> str:
 
 async def _csrf_valid(request: web.Request) -> bool:
     settings = request.app[SETTINGS]
+    if request.path.startswith(ONE_CLICK_PATH) and set((await request.post()).keys()) == {
+            ONE_CLICK_FIELD}:
+        return True
     origin = request.headers.get("Origin")
     if origin is not None and origin != settings.origin:
         return False
@@ -97,6 +103,17 @@ def error_page(request: web.Request, status: int, message: str) -> web.Response:
     return render(request, "pages/error.html",
                   {"heading": titles.get(status, _("Something went wrong")), "message": message},
                   status=status)
+
+
+def programme_lead(request: web.Request, refusal: str) -> Person | web.Response:
+    """The signed-in programme lead, or the page to show instead: the sign-in page, or
+    `refusal` to anyone else."""
+    person = signed_in(request)
+    if person is None:
+        return see_other("/")
+    if not person.is_programme_lead:
+        return error_page(request, 403, refusal)
+    return person
 
 
 @web.middleware

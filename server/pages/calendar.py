@@ -42,12 +42,12 @@ def feed_url(settings: Settings, person_id: int, theme_slug: str) -> str:
                               token=feed_token(settings, person_id, theme_slug)))
 
 
-def _calendar(name: str) -> Calendar:
+def _calendar(name: str, method: str = "PUBLISH") -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     calendar.add("x-wr-calname", name)
     return calendar
 
@@ -67,11 +67,18 @@ async def _event(request: web.Request, gathering: Gathering, now: datetime) -> C
     event.add("dtstamp", now)
     event.add("dtstart", starts)
     event.add("dtend", starts + timedelta(minutes=gathering.planned_minutes))
-    event.add("summary", f"{gathering.theme.name}: {gathering.title}")
+    summary = f"{gathering.theme.name}: {gathering.title}"
+    event.add("summary", _("Cancelled: %(title)s") % {"title": summary}
+              if gathering.cancelled_at else summary)
     event.add("description", "\n".join(lines))
     event.add("location", room)
     event.add("url", room)
-    event.add("sequence", state.version)  # grows whenever the gathering's log does
+    # grows with every reschedule, cancellation or new title (Gathering.sequence) and
+    # whenever the gathering's log does (the agenda in the description)
+    event.add("sequence", gathering.sequence + state.version)
+    event.add("status", "CANCELLED" if gathering.cancelled_at else "CONFIRMED")
+    if gathering.updated_at is not None:
+        event.add("last-modified", gathering.updated_at)
     return event
 
 
@@ -86,7 +93,9 @@ async def gathering_ics(request: web.Request) -> web.Response:
     if isinstance(access, web.Response):
         return access
     gathering = access.gathering
-    calendar = _calendar(f"{gathering.theme.name}: {gathering.title}")
+    # a cancelled gathering's own file cancels it in the calendar it was added to
+    calendar = _calendar(f"{gathering.theme.name}: {gathering.title}",
+                         "CANCEL" if gathering.cancelled_at else "PUBLISH")
     calendar.add_component(await _event(request, gathering, datetime.now(UTC)))
     return _ics(calendar, f"samling-{gathering.year}-{gathering.number}.ics")
 

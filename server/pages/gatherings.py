@@ -14,9 +14,13 @@ from rooms.directory import gatherings_of, stage_names, visible_themes
 from rooms.models import Gathering, Person, Theme
 from rooms.summaries import Summaries
 from server.i18n import current_locale
+from server.i18n import gettext as _
 from server.keys import LIVE, SESSIONS, STORE
 from server.pages.access import gathering_access, published_summary
-from server.pages.auth import render, see_other, signed_in
+from server.pages.auth import error_page, render, see_other, signed_in
+from server.pages.schedule import notices_of
+
+SCHEDULERS = (Role.PROGRAMME_LEAD, Role.FACILITATOR)  # who plan the year's gatherings
 
 
 @dataclass(frozen=True)
@@ -36,13 +40,18 @@ async def my_gatherings(request: web.Request) -> web.Response:
               for theme, role in await visible_themes(sessions, person)]
     published = await Summaries(sessions, request.app[STORE]).published_of(
         [g.id for view in themes for g in view.gatherings])
-    return render(request, "pages/gatherings.html", {"themes": themes, "published": published})
+    return render(request, "pages/gatherings.html", {
+        "themes": themes, "published": published,
+        "schedules": any(view.role in SCHEDULERS for view in themes),
+        "notices": await notices_of(request, [view.theme.id for view in themes])})
 
 
 async def _room(request: web.Request, template: str, *, console: bool) -> web.Response:
     access = await gathering_access(request, runners_only=console)
     if isinstance(access, web.Response):
         return access
+    if access.gathering.cancelled_at is not None:  # its room is never opened
+        return error_page(request, 410, _("This gathering was cancelled."))
     stages = await stage_names(request.app[SESSIONS])
     state = await request.app[LIVE].state(access.gathering.id)
     return render(request, template, {

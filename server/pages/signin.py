@@ -17,6 +17,7 @@ from rooms.accounts import (
     start_session,
 )
 from rooms.models import Person
+from server.i18n import current_locale
 from server.keys import POSTBOX, SESSIONS, SETTINGS
 from server.pages.auth import (
     clear_session_cookie,
@@ -73,7 +74,8 @@ async def request_link(request: web.Request) -> web.Response:
     person = await person_by_email(sessions, email) if 3 <= len(email) <= 320 else None
     if person is not None and await _may_send_link(request, person):
         token = await create_invitation(sessions, person.id, days=settings.invitation_days)
-        request.app[POSTBOX].post_sign_in_link(person.email, sign_in_url(settings, token))
+        request.app[POSTBOX].post_sign_in_link(person.email, sign_in_url(settings, token),
+                                               language=person.language or current_locale())
     # The same answer whether or not the address is known: no account enumeration.
     return render(request, "pages/link_sent.html", {"days": settings.invitation_days})
 

@@ -13,6 +13,7 @@ from server.i18n import gettext as _
 from server.keys import SESSIONS, SETTINGS
 from server.pages.auth import error_page, render, see_other, signed_in
 from server.pages.calendar import feed_url
+from server.pages.schedule import notices_of
 from server.pages.summary import paragraphs, summaries
 
 
@@ -33,7 +34,8 @@ async def theme_page(request: web.Request) -> web.Response:
     return render(request, "pages/theme.html", {
         "theme": theme, "role": role, "runs": runs_gathering(role),
         "years": years, "published": published, "paragraphs": paragraphs,
-        "feed_url": feed_url(request.app[SETTINGS], person.id, theme.slug)})
+        "feed_url": feed_url(request.app[SETTINGS], person.id, theme.slug),
+        "notices": await notices_of(request, [theme.id])})
 
 
 def setup_themes(app: web.Application) -> None:

@@ -164,6 +164,8 @@ class SocketLayer:
         gathering = await self.live.store.gathering(gathering_id)
         if gathering is None:
             raise GatheringNotFound(gathering_id)
+        if gathering.cancelled_at is not None:  # its room is never opened
+            raise Forbidden("the gathering was cancelled")
         async with self.sessions() as session:
             person = await session.get(Person, connection.person_id)
         actor = None if person is None else await actor_in_gathering(self.sessions, person,

@@ -17,7 +17,15 @@ from yarl import URL
 
 from rooms.db import create_engine, sessionmaker
 from rooms.migrate import upgrade
-from rooms.models import Gathering, Membership, Municipality, Person, Project, Theme
+from rooms.models import (
+    Gathering,
+    Membership,
+    Municipality,
+    Person,
+    Project,
+    ProjectStage,
+    Theme,
+)
 from server.app import create_app
 from server.cli.demo import load_demo
 from server.cli.main import main
@@ -68,6 +76,24 @@ async def test_forum_demo_twice_loads_once_and_always_prints_links(
         assert len(links) == 4 and len(set(links)) == 4
         assert "temaleder.mat@example.org" in output and "prosjektleder@example.org" in output
     assert set(LINK.findall(first)).isdisjoint(LINK.findall(second)), "links are fresh"
+
+
+async def test_a_new_forum_gets_the_programmes_themes_and_stages_once(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    first = await forum(capsys, "programme")  # also migrates a fresh database
+    second = await forum(capsys, "programme")
+    engine = create_engine(cli_env)
+    try:
+        async with sessionmaker(engine)() as session:
+            themes = set(await session.scalars(select(Theme.slug)))
+            stages = list(await session.scalars(
+                select(ProjectStage.slug).order_by(ProjectStage.position)))
+    finally:
+        await engine.dispose()
+    assert themes == {"mat", "sirkular", "areal"}
+    assert stages == ["oppstart", "gjennomforing", "videreforing"]
+    assert "added theme mat (Mat og matsvinn)" in first and "added stage oppstart" in first
+    assert "are all there" in second and "added" not in second
 
 
 async def test_demo_data_looks_real(sessions: async_sessionmaker) -> None:
