@@ -166,29 +166,30 @@ class AgendaItem(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
-class Invitation(Base):
-    """A sign-in link. Only the token's hash is stored."""
+class _Token:
+    """What a sign-in link and a browser's session share: a person's secret token, of
+    which only the hash is stored, valid for a while."""
 
-    __tablename__ = "invitations"
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Invitation(_Token, Base):
+    """A sign-in link."""
+
+    __tablename__ = "invitations"
     reusable: Mapped[bool] = mapped_column(Boolean, default=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class WebSession(Base):
-    """A signed-in browser. The cookie holds a token; only its hash is stored."""
+class WebSession(_Token, Base):
+    """A signed-in browser; its cookie holds the token."""
 
     __tablename__ = "web_sessions"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class GatheringEvent(Base):

@@ -4,7 +4,8 @@ A person may be connected from several tabs or devices; they arrive with their f
 connection and leave with their last. With Redis the counts are shared by all workers
 (python-socketio's own participant list only sees local clients).
 
-Every arrival and departure of a person is a `Change` carrying the gathering's presence
+Every arrival and departure of a person (and every change of a present person's entry: their
+project's stage, `update`) is a `Change` carrying the gathering's presence
 revision (`rev`): a number that only grows, taken atomically with the change. A snapshot
 reads the people and the revision together (`roster`), so a client can tell which changes
 its snapshot already holds, and changes broadcast by several workers may reach it in any
@@ -48,7 +49,8 @@ PRESENCE_WINDOW = 0.15
 
 @dataclass(frozen=True)
 class Change:
-    """A person's first connection arrived (`person` set) or their last one left."""
+    """A person's first connection arrived or their entry changed (`person` set: the entry
+    now), or their last connection left."""
 
     person_id: int
     rev: int
@@ -85,6 +87,11 @@ class Presence(Protocol):
     async def people(self, gathering_id: str) -> list[dict[str, Any]]: ...
 
     async def roster(self, gathering_id: str) -> Roster: ...
+
+    async def update(self, gathering_id: str, person_id: int,
+                     fields: dict[str, Any]) -> Change | None:
+        """Replace these fields of a present person's entry (their project's stage changed);
+        a Change carrying the new entry when they are present and it changed."""
 
     def alive(self, report: Report) -> contextlib.AbstractAsyncContextManager[None]:
         """While serving: keep this worker's entries alive; `report` gets the changes that
@@ -126,6 +133,15 @@ class MemoryPresence:
 
     async def roster(self, gathering_id: str) -> Roster:
         return Roster(await self.people(gathering_id), self._rev.get(gathering_id, 0))
+
+    async def update(self, gathering_id: str, person_id: int,
+                     fields: dict[str, Any]) -> Change | None:
+        people = self._people.get(gathering_id, {})
+        entry = people.get(person_id)
+        if entry is None or {**entry, **fields} == entry:
+            return None
+        people[person_id] = {**entry, **fields}
+        return self._change(gathering_id, person_id, people[person_id])
 
     @contextlib.asynccontextmanager
     async def alive(self, report: Report) -> AsyncIterator[None]:
@@ -206,6 +222,14 @@ if redis.call('HINCRBY', KEYS[1], ARGV[1], add) == add then return next_rev(KEYS
 return 0
 """
 
+# KEYS: count, people, rev; ARGV: person, the entry as read, the entry to write. Replaces a
+# present person's entry if nobody changed it since it was read; answers the new revision.
+_UPDATE = _NEXT_REV + """
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return next_rev(KEYS[3], KEYS[1])
+"""
+
 # KEYS: workers; ARGV: prefix, worker, '1' to retire oneself (else only a worker whose
 # heartbeat expired), the worker's heartbeat key (rooms/worker.py). Takes all the worker's
 # entries out, atomically, so exactly one sweeper reports each person who left: answers
@@ -282,6 +306,7 @@ class RedisPresence:
         self._leave = redis.register_script(_LEAVE)
         self._restore = redis.register_script(_RESTORE)
         self._sweep = redis.register_script(_SWEEP)
+        self._update = redis.register_script(_UPDATE)
         # what this worker counted: gathering -> person -> (connections, entry)
         self._held: defaultdict[str, dict[int, tuple[int, dict[str, Any]]]] = defaultdict(dict)
         self._gate = _Gate()
@@ -332,6 +357,26 @@ class RedisPresence:
             pipe.get(rev_key)
             raw, rev = await pipe.execute()
         return Roster([json.loads(value) for value in raw], int(rev or 0))
+
+    async def update(self, gathering_id: str, person_id: int,
+                     fields: dict[str, Any]) -> Change | None:
+        keys = self._keys(gathering_id)[:3]
+        for _ in range(5):  # the entry changed between reading and writing it: read again
+            raw = await self.redis.hget(keys[1], str(person_id))
+            if raw is None:
+                return None
+            entry = json.loads(raw)
+            if {**entry, **fields} == entry:
+                return None
+            entry.update(fields)
+            rev = int(await self._update(keys=keys, args=[str(person_id), raw,
+                                                          json.dumps(entry)]))
+            if rev:
+                held = self._held.get(gathering_id, {})
+                if person_id in held:  # a recount after a lapse writes what we hold
+                    held[person_id] = (held[person_id][0], entry)
+                return Change(person_id, rev, entry)
+        return None
 
     # -- the heartbeat -------------------------------------------------------------------------
 

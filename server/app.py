@@ -43,6 +43,7 @@ from server.keys import (
 from server.mail import Postbox
 from server.pages.assets import setup_assets
 from server.pages.auth import setup_auth
+from server.pages.bulk_invite import setup_bulk_invite
 from server.pages.calendar import setup_calendar
 from server.pages.gatherings import setup_gatherings
 from server.pages.imports import setup_imports
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_gatherings(app)
     setup_projects(app)
     setup_invitations(app)
+    setup_bulk_invite(app)
     setup_mail_choice(app)
     setup_imports(app)
     setup_schedule(app)

@@ -39,11 +39,12 @@ from rooms.projects import (
     project,
     projects_of,
     stages,
+    theme_of,
     theme_projects,
     update_project,
 )
 from server.i18n import gettext as _
-from server.keys import SESSIONS
+from server.keys import SESSIONS, SOCKETS
 from server.pages.auth import error_page, programme_lead, render, see_other, signed_in
 
 MAX_TAGS = 8
@@ -180,6 +181,7 @@ async def create_project_page(request: web.Request) -> web.Response:
     except (ValidationError, ValueError, NotAllowed):
         return await theme_projects_page(request, form=data, error=_project_error(),
                                          status=400)
+    await request.app[SOCKETS].restage(theme.id)  # people in the room show the new stage
     return see_other(f"/projects/{project_id}?saved=1")
 
 
@@ -248,6 +250,9 @@ async def save_project(request: web.Request) -> web.Response:
     if not allowed:
         return error_page(request, 403, _("You can only change your own municipality's "
                                           "projects."))
+    theme_id = await theme_of(sessions, project_id)
+    if theme_id is not None:  # people in the room show the new stage
+        await request.app[SOCKETS].restage(theme_id)
     if back == "project":
         return see_other(f"/projects/{project_id}?saved=1")
     return see_other(f"/projects?saved={project_id}")
@@ -257,9 +262,12 @@ async def remove_project(request: web.Request) -> web.Response:
     access = await project_access(request)
     if isinstance(access, web.Response):
         return access
+    theme_id = await theme_of(request.app[SESSIONS], access.project.id)
     if not await delete_project(request.app[SESSIONS], access.person, access.project.id):
         return error_page(request, 403, _("Only the facilitator of this theme and the "
                                           "programme lead can do this."))
+    if theme_id is not None:  # people in the room show the stage they have now
+        await request.app[SOCKETS].restage(theme_id)
     return see_other(f"/themes/{access.project.theme_slug}/projects?deleted=1")
 
 

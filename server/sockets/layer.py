@@ -4,6 +4,7 @@ passes, and the `command` event: validate, dispatch to the one command path. Thi
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from rooms.faults import Faults
 from rooms.live import Forbidden, GatheringNotFound, LiveRooms, Outcome
 from rooms.models import Person
 from rooms.presence import Change, Presence, PresenceFeed
+from rooms.restage import restage
 from rooms.store import GatheringStore
 from server.settings import SESSION_COOKIE
 from server.sockets.bounded_json import too_deep
@@ -31,6 +33,8 @@ from server.sockets.errors import ErrorCode, ProtocolError, error_answer
 from server.sockets.gate import Budget, Caller, Connection, Gate, SocketEvent
 from server.sockets.protocol import COMMANDS as COMMAND_SPECS
 from server.sockets.protocol import Envelope, Payload, payload_of
+
+log = logging.getLogger(__name__)
 
 SYNC_EVENTS_MAX = 500  # further behind than this, a client gets a snapshot instead
 COMMANDS = Budget("commands", rate=10, burst=30, what="commands")
@@ -92,6 +96,15 @@ class SocketLayer:
         async with self.presence.alive(self.presence_feed.add):
             yield
         await self.presence_feed.close()
+
+    async def restage(self, theme_id: int) -> None:
+        """A project of the theme changed (committed): the people of its gatherings who are
+        in the room show their stage now, pushed as any presence change (a new entry)."""
+        try:
+            for gathering_id, change in await restage(self.sessions, self.presence, theme_id):
+                self.presence_feed.add(gathering_id, change)
+        except Exception:  # the change is saved; grouping reads it, a new join shows it
+            log.exception("presence: showing the new stages of theme %s failed", theme_id)
 
     async def note_template(self, gathering_id: str, note_id: str) -> str:
         """A new note's first text: its breakout item's note template."""

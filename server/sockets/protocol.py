@@ -225,7 +225,7 @@ EPHEMERAL_EVENTS: dict[str, str] = {
     "presence.changed": "Who came and went in the last short window, as a list of "
                         "`presence.joined` and `presence.left` entries (rooms/presence.py).",
     "presence.joined": "An entry of `presence.changed`: a person's first connection entered "
-                       "the room.",
+                       "the room, or a present person's entry changed (their stage).",
     "presence.left": "An entry of `presence.changed`: a person's last connection left the room.",
     "reaction.sent": "Someone sent an emoji reaction (server/sockets/reactions.py).",
     "peer_joined": "A media peer one may connect to joined the mesh (server/sockets/media.py).",

@@ -3,6 +3,7 @@ broken rows, import, result; axe-core finds nothing on any of these pages."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,20 @@ async def test_the_lead_imports_the_grant_list(live_server: LiveServer) -> None:
         await page.get_by_text("10 prosjekter opprettet").wait_for()
         await assert_accessible(page, "import result")
         assert await projects(live_server) == 10
+
+        # the result links to inviting the contacts; there, one button e-mails them all
+        link = page.get_by_role("link", name="Send innloggingslenker til kontaktpersonene i "
+                                             "Mat og matsvinn")
+        people = await page.context.new_page()
+        await people.goto(str(await link.get_attribute("href")))
+        await assert_accessible(people, "people page with contacts waiting")
+        await people.get_by_role("button", name=re.compile(
+            r"^Send innloggingslenker til disse \d+ personene")).focus()
+        await people.keyboard.press("Enter")
+        await people.get_by_role("status").filter(has_text="Inviterte").wait_for()
+        await people.get_by_text("Alle i temaet har logget inn eller har en åpen lenke.").wait_for()
+        await assert_accessible(people, "people page after inviting the contacts")
+        await people.close()
 
         # the same file again: nothing to import
         await page.get_by_role("link", name="Importer en annen fil").click()

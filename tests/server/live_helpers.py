@@ -87,18 +87,22 @@ def follow_presence(snapshot: Message, seen: list[Message]) -> list[int]:
     """Who a client holds present after applying `seen` to its snapshot as the browser does
     (static/src/reducer.js applyPresence): an entry counts only when its `rev` is above both
     the snapshot's `presence_rev` and the last one applied for that person."""
-    people = {p["person_id"] for p in snapshot["presence"]}
+    return sorted(followed_entries(snapshot, seen))
+
+
+def followed_entries(snapshot: Message, seen: list[Message]) -> dict[int, Message]:
+    """`follow_presence` with each present person's entry (a later entry replaces theirs)."""
+    people = {p["person_id"]: p for p in snapshot["presence"]}
     last: dict[int, int] = {}
     for entry in presence_entries(seen):
         person_id = entry["data"]["person_id"]
         if entry["rev"] <= max(snapshot["presence_rev"], last.get(person_id, 0)):
             continue
         last[person_id] = entry["rev"]
+        people.pop(person_id, None)
         if entry["type"] == "presence.joined":
-            people.add(person_id)
-        else:
-            people.discard(person_id)
-    return sorted(people)
+            people[person_id] = entry["data"]
+    return people
 
 
 async def version(server: TestServer, gathering_id: str) -> int:

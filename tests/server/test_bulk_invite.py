@@ -3,6 +3,7 @@ the links back."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,10 +11,12 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from rooms.invitations import Invitee, parse_people
-from rooms.models import Invitation, Membership, Person
+from rooms.bulk_invite import invite_waiting, waiting
+from rooms.grant_store import import_grants
+from rooms.invitations import Invitee, parse_people, people_status
+from rooms.models import Invitation, Membership, Person, Theme
 from server.keys import POSTBOX
-from tests.factories import World
+from tests.factories import World, build_world
 from tests.server.browsing import Browser, csrf_of
 from tests.server.test_project_pages import browser_of
 
@@ -152,3 +155,93 @@ async def test_only_the_themes_runners_invite_and_only_to_roles_they_may_give(
             Person.email == "nils@x.no", Membership.theme_id == world.other_theme.id))
         assert role == "facilitator"
     assert [to for to, _ in mailed] == ["nils@x.no"]
+
+
+# ---- everyone in the theme waiting for a link (a grant import's contacts), in one go
+
+GRANTS = Path(__file__).resolve().parents[1] / "data" / "tilskudd_2026.csv"
+
+
+async def test_the_facilitator_invites_the_imported_contacts_in_one_go(
+        world: World, server: TestServer, sessions: async_sessionmaker,
+        mailed: list[tuple[str, str]]) -> None:
+    async with sessions() as s:
+        s.add(Theme(slug="sirkular", name="Sirkulærøkonomi"))
+        await s.commit()
+    async with await browser_of(server, sessions, world.facilitator) as frida:
+        # the test world's own members who never signed in get theirs first
+        status, _, _ = await frida.submit("/themes/mat/people",
+                                          "/themes/mat/people/invite-waiting")
+        assert status == 200
+        mailed.clear()
+        plan = await import_grants(sessions, GRANTS.read_bytes(), apply=True)
+        contacts = {r.row.contact_email for r in plan.rows if r.row.theme == "mat"}
+        assert len(contacts) >= 2 and all(r.action == "create" for r in plan.rows)
+        html = (await frida.get("/themes/mat/people"))[1]
+        assert f"Send innloggingslenker til disse {len(contacts)} personene" in html
+        status, html, _ = await frida.submit("/themes/mat/people",
+                                             "/themes/mat/people/invite-waiting")
+        assert status == 200 and f"Inviterte {len(contacts)} personer" in html
+        assert sorted(to for to, _ in mailed) == sorted(contacts)  # one mail each
+        assert "Alle i temaet har logget inn eller har en åpen lenke." in html
+        # the links work
+        async with Browser(server) as contact:
+            assert (await contact.sign_in(mailed[0][1].rsplit("/", 1)[1])).status == 303
+        # a second press (a page left open) sends nothing
+        csrf = csrf_of(html)
+        status, html, _ = await frida.post("/themes/mat/people/invite-waiting",
+                                           {"csrf_token": csrf})
+        assert status == 200 and "Ingen fikk tilsendt lenke" in html
+        assert len(mailed) == len(contacts)
+        # the other themes' contacts are left for their own facilitators
+        async with sessions() as s:
+            others = set(await s.scalars(select(Person.email).join(Invitation).where(
+                Person.email.in_({r.row.contact_email for r in plan.rows} - contacts))))
+        assert others == set()
+
+
+async def test_the_links_taken_back_stay_taken_back_and_participants_may_not(
+        world: World, server: TestServer, sessions: async_sessionmaker,
+        mailed: list[tuple[str, str]]) -> None:
+    async with await browser_of(server, sessions, world.facilitator) as frida:
+        await frida.submit("/themes/mat/people", "/themes/mat/people",
+                           {"people": "Per Brekke;per@brekke.no", "role": "participant"})
+        per = await frida_person(sessions, "per@brekke.no")
+        await frida.submit("/themes/mat/people", f"/themes/mat/people/{per}/revoke")
+        mailed.clear()
+        await frida.submit("/themes/mat/people", "/themes/mat/people/invite-waiting")
+        assert "per@brekke.no" not in [to for to, _ in mailed]
+        csrf = csrf_of((await frida.get("/themes/mat/people"))[1])
+        status, _, _ = await frida.post("/themes/areal/people/invite-waiting",
+                                        {"csrf_token": csrf})
+        assert status == 403  # not her theme
+    mailed.clear()
+    async with await browser_of(server, sessions, world.alice) as alice:
+        csrf = csrf_of((await alice.get("/gatherings"))[1])
+        status, html, _ = await alice.post("/themes/mat/people/invite-waiting",
+                                           {"csrf_token": csrf})
+        assert status == 403 and "Bare temalederen for dette temaet" in html
+    assert mailed == []
+
+
+async def frida_person(sessions: async_sessionmaker, email: str) -> int:
+    async with sessions() as s:
+        found = await s.scalar(select(Person.id).where(Person.email == email))
+    assert found is not None
+    return found
+
+
+async def test_waiting_people_get_one_link_each_on_both_databases(
+        db: async_sessionmaker) -> None:
+    world = await build_world(db)
+    async with db() as s:
+        s.add(Theme(slug="sirkular", name="Sirkulærøkonomi"))
+        await s.commit()
+    await invite_waiting(db, world.theme.id, days=7)  # the test world's own members
+    plan = await import_grants(db, GRANTS.read_bytes(), apply=True)
+    shown = sorted(p.email for p in waiting(await people_status(db, world.theme.id)))
+    invited = await invite_waiting(db, world.theme.id, days=7)
+    assert sorted(i.email for i in invited) == shown == sorted(
+        {r.row.contact_email for r in plan.rows if r.row.theme == "mat"})
+    assert await invite_waiting(db, world.theme.id, days=7) == []
+    assert waiting(await people_status(db, world.theme.id)) == []
