@@ -56,6 +56,8 @@ class LiveRooms:
         self.clock = clock
         self.context = context
         self._states: dict[str, GatheringState] = {}
+        # each cached state's gathering's `log_rewrites` when it was folded from scratch
+        self._rewrites: dict[str, int] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def cached(self) -> list[GatheringState]:
@@ -63,8 +65,10 @@ class LiveRooms:
         return list(self._states.values())
 
     def forget(self, gathering_id: str) -> None:
-        """Drop the cached state: its log was rewritten (a person erased, rooms/privacy.py)."""
+        """Drop the cached state: its log was rewritten (a person erased, rooms/privacy.py).
+        A shortcut for this worker: the others notice `log_rewrites` (`_fresh_state`)."""
         self._states.pop(gathering_id, None)
+        self._rewrites.pop(gathering_id, None)
 
     async def state(self, gathering_id: str) -> GatheringState:
         async with self._locks[gathering_id]:
@@ -137,11 +141,18 @@ class LiveRooms:
     async def _fresh_state(
         self, gathering_id: str, session: AsyncSession | None = None
     ) -> GatheringState:
+        """The cached state, caught up; folded afresh when the log was rewritten in place
+        (a person erased, on any worker): catching up reads only newer events. The count is
+        read before the events, so a rewrite committed in between is seen next time."""
+        rewrites = await self.store.log_rewrites(gathering_id, session)
+        if rewrites is None:
+            raise GatheringNotFound(gathering_id)
         state = self._states.get(gathering_id)
-        if state is None:
+        if state is None or self._rewrites.get(gathering_id) != rewrites:
             state = await self.store.initial_state(gathering_id, session)
             if state is None:
                 raise GatheringNotFound(gathering_id)
         state = await self.store.catch_up(state, session)
         self._states[gathering_id] = state
+        self._rewrites[gathering_id] = rewrites
         return state

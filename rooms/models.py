@@ -147,6 +147,8 @@ class Gathering(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # iCalendar
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # iCalendar LAST-MODIFIED
+    # times its event log was rewritten in place (a person erased): cached states reload
+    log_rewrites: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     theme: Mapped[Theme] = relationship(lazy="joined")
     items: Mapped[list[AgendaItem]] = relationship(
         order_by="AgendaItem.position", lazy="selectin", cascade="all, delete-orphan"

@@ -14,7 +14,8 @@
   theirs) its `name` becomes `DELETED_NAME` and its `municipality` is dropped; the text of
   their chat messages is emptied (their questions stay, anonymous); and any text anywhere
   (events, receipts, notices, summaries, every text column of every table) that contains
-  their name or e-mail address has it replaced by `DELETED_NAME`;
+  their name or e-mail address has it replaced by `DELETED_NAME`; each gathering whose log
+  changed counts one more `log_rewrites`, so every worker reloads its cached state;
 - note updates they wrote lose their author (the note's text stays, it is the group's),
   and a note whose text names them is edited and its log compacted to one snapshot;
 - recordings of them are deleted (rows here; the caller deletes the files after commit).
@@ -358,6 +359,11 @@ async def erase_person(sessions: async_sessionmaker, person_id: int,
         person.language, person.mail_opt_out = None, True
         await session.flush()
         gatherings = await _scrub_events(session, scrub)
+        if gatherings:  # every worker's cached state of these reloads (rooms/live.py)
+            await session.execute(
+                update(Gathering).where(Gathering.id.in_(sorted(gatherings)))
+                .values(log_rewrites=Gathering.log_rewrites + 1)
+                .execution_options(synchronize_session=False))
         await _scrub_notes(session, scrub)
         await _scrub_columns(session, scrub)
     log.info("person %d erased (asked by %s): %d recordings, %d gatherings' logs",

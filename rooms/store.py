@@ -96,6 +96,16 @@ class GatheringStore:
             )
             return [StoredEvent(r.seq, r.type, r.data) for r in rows]
 
+    async def log_rewrites(
+        self, gathering_id: str, session: AsyncSession | None = None
+    ) -> int | None:
+        """How often the gathering's log was rewritten in place (rooms/privacy.py): a state
+        folded before the count changed is stale. None if there is no such gathering."""
+        async with self._session(session) as s:
+            value = await s.scalar(
+                select(Gathering.log_rewrites).where(Gathering.id == gathering_id))
+            return None if value is None else int(value)
+
     async def catch_up(
         self, state: GatheringState, session: AsyncSession | None = None
     ) -> GatheringState:

@@ -50,6 +50,7 @@ from server.pages.imports import setup_imports
 from server.pages.invitations import setup_invitations
 from server.pages.language import setup_language
 from server.pages.mail_choice import setup_mail_choice
+from server.pages.municipalities import setup_municipalities
 from server.pages.overview import setup_overview
 from server.pages.planning import setup_planning
 from server.pages.privacy import setup_privacy
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_recordings(app)
     setup_gatherings(app)
     setup_projects(app)
+    setup_municipalities(app)
     setup_invitations(app)
     setup_bulk_invite(app)
     setup_mail_choice(app)

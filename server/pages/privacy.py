@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from recordings.storage import StorageError, recording_path
+from rooms.channels import person_anywhere
 from rooms.mailing import person_by_id
 from rooms.models import Person
 from rooms.privacy import (
@@ -33,6 +34,7 @@ from rooms.tasks import running
 from server.i18n import gettext as _
 from server.keys import LIVE, RECORDINGS, SESSIONS, SETTINGS, SOCKETS
 from server.pages.auth import clear_session_cookie, error_page, render, see_other, signed_in
+from server.sockets.bus import disconnect_everywhere
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 3600
@@ -77,11 +79,9 @@ async def _erase(request: web.Request, person_id: int, by: int) -> Erased | None
             log.exception("could not delete the file of recording %s", recording_id)
     for gathering_id in erased.gathering_ids:
         request.app[LIVE].forget(gathering_id)
-    sockets = request.app[SOCKETS]
-    for sid, connection in list(sockets.connections.items()):
-        if connection.person_id == person_id:  # their presence leaves with the connection
-            with contextlib.suppress(Exception):
-                await sockets.sio.disconnect(sid)
+    # their open tabs, on every worker (their presence leaves with the connections); the
+    # other workers reload the gatherings' states by themselves (`log_rewrites`)
+    await disconnect_everywhere(request.app[SOCKETS].sio, person_anywhere(person_id))
     return erased
 
 

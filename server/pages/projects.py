@@ -283,6 +283,7 @@ async def municipalities_page(request: web.Request, *, form: dict[str, Any] | No
     return render(request, "pages/municipalities.html", {
         "municipalities": await municipalities(request.app[SESSIONS]),
         "form": form or {}, "error": error, "saved": request.query.get("saved"),
+        "deleted": request.query.get("deleted"),
     }, status=status)
 
 

@@ -142,6 +142,21 @@ class BusManager(socketio.AsyncRedisManager):
             self.watcher.hold_back()
             await self.watcher.failed(exc)
 
+    async def disconnect_room(self, room: str, namespace: str = "/") -> None:
+        """Close every connection in `room` on every worker: python-socketio's own
+        `disconnect` message, naming a room instead of a sid (its sids are not known here)."""
+        message = {"method": "disconnect", "sid": None, "room": room, "namespace": namespace,
+                   "host_id": self.host_id}
+        await self._handle_disconnect(message)  # ours
+        await self._publish(message)  # the other workers'
+
+    async def _handle_disconnect(self, message: dict[str, Any]) -> None:
+        room = message.get("room")
+        if room is None:
+            await super()._handle_disconnect(message)
+        else:
+            await disconnect_here(self.server, room, message.get("namespace") or "/")
+
     async def _listen(self) -> AsyncIterator[Any]:
         channel = self.channel.encode("utf-8")
         while True:
@@ -159,3 +174,18 @@ class BusManager(socketio.AsyncRedisManager):
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
             await asyncio.sleep(LISTEN_RETRY)
+
+
+async def disconnect_here(sio: socketio.AsyncServer, room: str, namespace: str = "/") -> None:
+    """Close this worker's connections in `room` (their close hooks run as for any close)."""
+    for sid, _ in list(sio.manager.get_participants(namespace, room)):
+        with contextlib.suppress(Exception):  # one that fails leaves the others to close
+            await sio.disconnect(sid, namespace=namespace, ignore_queue=True)
+
+
+async def disconnect_everywhere(sio: socketio.AsyncServer, room: str) -> None:
+    """Close every connection in `room`, on every worker (one worker: its own)."""
+    if isinstance(sio.manager, BusManager):
+        await sio.manager.disconnect_room(room)
+    else:
+        await disconnect_here(sio, room)

@@ -18,7 +18,7 @@ from facilitation.commands import JoinRoom, SyncRoom
 from facilitation.notes import note_template
 from facilitation.snapshot import live_view
 from rooms.accounts import person_for_session
-from rooms.channels import person_room, room_of
+from rooms.channels import person_anywhere, person_room, room_of
 from rooms.context import ContextSource
 from rooms.directory import actor_in_gathering
 from rooms.faults import Faults
@@ -133,6 +133,7 @@ class SocketLayer:
         if person is None:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.UNAUTHENTICATED.value)
         self.connections[sid] = Connection(person_id=person.id)
+        await self.sio.enter_room(sid, person_anywhere(person.id))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         for hook in self.on_close:

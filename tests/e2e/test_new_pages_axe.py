@@ -171,6 +171,7 @@ async def test_every_new_page_is_accessible_and_translated(live_server: LiveServ
         Visit("theme's projects", "/themes/mat/projects"),
         Visit("project page (lead)", f"/projects/{project.id}"),
         Visit("municipalities", "/municipalities"),
+        Visit("municipality edit form", f"/municipalities/{world.alice.municipality_id}/edit"),
         Visit("theme's people", "/themes/mat/people"),
         Visit("privacy: people", "/privacy/people"),
         Visit("privacy: erase confirmation", f"/privacy/people/{world.bjorn.id}"),

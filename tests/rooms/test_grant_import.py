@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import rooms.grant_store
+from rooms import models
 from rooms.grant_import import (
     MAX_ROWS,
     Columns,
@@ -36,16 +37,6 @@ from rooms.grant_import import (
     sniff_delimiter,
 )
 from rooms.grant_store import NoStages, import_grants, save_mapping, saved_mapping
-from rooms.models import (
-    Membership,
-    Municipality,
-    Person,
-    Project,
-    ProjectContact,
-    ProjectStage,
-    ProjectStageChange,
-    Theme,
-)
 from tests.conftest import migrated
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -335,11 +326,11 @@ async def db(database_url: str) -> AsyncIterator[async_sessionmaker]:
     async with migrated(database_url) as sessions:
         async with sessions() as session:
             session.add_all([
-                ProjectStage(slug="oppstart", name="Oppstart", position=1),
-                ProjectStage(slug="gjennomforing", name="Gjennomføring", position=2)])
-            session.add_all(Theme(slug=slug, name=name) for slug, name in THEMES.items())
-            session.add(Municipality(name="Fjordvik kommune"))
-            session.add(Person(email="ingrid.fjeld@example.org", name="Ingrid F."))
+                models.ProjectStage(slug="oppstart", name="Oppstart", position=1),
+                models.ProjectStage(slug="gjennomforing", name="Gjennomføring", position=2)])
+            session.add_all(models.Theme(slug=slug, name=name) for slug, name in THEMES.items())
+            session.add(models.Municipality(name="Fjordvik kommune"))
+            session.add(models.Person(email="ingrid.fjeld@example.org", name="Ingrid F."))
             await session.commit()
         yield sessions
 
@@ -350,13 +341,14 @@ async def everything(sessions: async_sessionmaker) -> dict[str, Any]:
             return s.scalar(select(func.count()).select_from(model))
         return {
             "counts": {m.__name__: await count(m) for m in (
-                Municipality, Project, Person, ProjectContact, Membership, ProjectStageChange)},
+                models.Municipality, models.Project, models.Person, models.ProjectContact,
+                models.Membership, models.ProjectStageChange)},
             "municipalities": sorted((m.name, m.county, m.county_name)
-                                     for m in await s.scalars(select(Municipality))),
+                                     for m in await s.scalars(select(models.Municipality))),
             "projects": sorted((p.title, p.stage, p.grant_year, p.amount)
-                               for p in await s.scalars(select(Project))),
+                               for p in await s.scalars(select(models.Project))),
             "people": sorted((p.email, p.name, p.municipality_id is not None)
-                             for p in await s.scalars(select(Person))),
+                             for p in await s.scalars(select(models.Person))),
         }
 
 
@@ -380,7 +372,7 @@ async def test_importing_the_clean_list_then_again_changes_nothing(
     # someone already there keeps their name and gets the municipality they lacked
     assert ("ingrid.fjeld@example.org", "Ingrid F.", True) in after["people"]
     async with db() as s:
-        roles = set(await s.scalars(select(Membership.role)))
+        roles = set(await s.scalars(select(models.Membership.role)))
         assert roles == {"participant"}
     for name in ("tilskudd_2026.xlsx", "tilskudd_2026.csv"):
         again = await import_grants(db, (DATA / name).read_bytes(), apply=True)
@@ -399,7 +391,7 @@ async def test_broken_rows_are_left_out_and_the_good_ones_imported(
 async def test_an_update_changes_only_what_the_list_says(db: async_sessionmaker) -> None:
     await import_grants(db, sheet(GOOD), apply=True)
     async with db() as s:
-        project = await s.scalar(select(Project))
+        project = await s.scalar(select(models.Project))
         assert project is not None
         project.stage, project.description = "gjennomforing", "Vi er i gang"
         await s.commit()
@@ -407,11 +399,11 @@ async def test_an_update_changes_only_what_the_list_says(db: async_sessionmaker)
     plan = await import_grants(db, sheet(changed), apply=True)
     assert [(s.action, s.changes) for s in plan.rows] == [("update", ("amount",))]
     async with db() as s:
-        project = await s.scalar(select(Project))
+        project = await s.scalar(select(models.Project))
         assert project is not None
         assert (project.amount, project.stage, project.description) == (
             1300000, "gjennomforing", "Vi er i gang")
-        assert await s.scalar(select(func.count()).select_from(ProjectStageChange)) == 1
+        assert await s.scalar(select(func.count()).select_from(models.ProjectStageChange)) == 1
 
 
 async def test_no_row_is_half_imported(db: async_sessionmaker,
@@ -435,7 +427,7 @@ async def test_no_row_is_half_imported(db: async_sessionmaker,
 
 async def test_new_projects_need_a_first_stage(db: async_sessionmaker) -> None:
     async with db() as s:
-        for stage in await s.scalars(select(ProjectStage)):
+        for stage in await s.scalars(select(models.ProjectStage)):
             await s.delete(stage)
         await s.commit()
     with pytest.raises(NoStages):

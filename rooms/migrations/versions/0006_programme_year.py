@@ -38,6 +38,8 @@ def upgrade() -> None:
                                         nullable=True))
         gatherings.add_column(sa.Column('updated_at', sa.DateTime(timezone=True),
                                         nullable=True))
+        gatherings.add_column(sa.Column('log_rewrites', sa.Integer(), nullable=False,
+                                        server_default='0'))
     op.create_table(
         'project_stage_changes',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -92,6 +94,7 @@ def downgrade() -> None:
     op.drop_index('ix_project_stage_changes_project', 'project_stage_changes')
     op.drop_table('project_stage_changes')
     with op.batch_alter_table('gatherings') as gatherings:
+        gatherings.drop_column('log_rewrites')
         gatherings.drop_column('updated_at')
         gatherings.drop_column('cancelled_at')
         gatherings.drop_column('sequence')
