@@ -10,7 +10,7 @@ import pytest
 import socketio
 from aiohttp.test_utils import TestServer
 
-from recordings.archive import READY, RECORDING
+from recordings.archive import READY, RECORDING, media_seconds
 from server.keys import LIVE, RECORDINGS, STAGE
 from server.settings import Settings
 from signaling.stage_router import StageRouter
@@ -97,10 +97,12 @@ async def test_expert_is_recorded_with_her_consent_and_nobody_else(
         assert info["kinds"] == {"audio", "video"}
         # only Eva's stream: her frame size, never Alice's (who spoke on stage meanwhile)
         assert info["size"] == EXPERT_SIZE
-        # every frame the recorder encoded, and the file lasts as long as they take at 30 fps
+        # every frame the recorder encoded, and the row says how long the file lasts (frames
+        # are stamped as they arrive, so a loaded machine gives a shorter file: no rate here)
         frames = info["frames"]["video"]
         assert frames == recorder.encoded["video"] >= 60, (info, recorder.encoded)
-        assert row.seconds is not None and row.seconds >= 0.9 * frames / 30, (row.seconds, info)
+        assert row.seconds == media_seconds(archive.path(row)), (row.seconds, info)
+        assert row.seconds is not None and row.seconds >= max(info["span"].values()), info
         assert info["frames"]["audio"] > 50
     finally:
         await listener.close()
