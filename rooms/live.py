@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from facilitation import Actor, Command, GatheringState, Rejected, decide
 from facilitation.roles import may_send
 from facilitation.state import Context
+from rooms.db import session_or_new
 from rooms.store import GatheringStore, StoredEvent, VersionClash
 
 Publish = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
@@ -144,15 +145,16 @@ class LiveRooms:
         """The cached state, caught up; folded afresh when the log was rewritten in place
         (a person erased, on any worker): catching up reads only newer events. The count is
         read before the events, so a rewrite committed in between is seen next time."""
-        rewrites = await self.store.log_rewrites(gathering_id, session)
-        if rewrites is None:
-            raise GatheringNotFound(gathering_id)
-        state = self._states.get(gathering_id)
-        if state is None or self._rewrites.get(gathering_id) != rewrites:
-            state = await self.store.initial_state(gathering_id, session)
-            if state is None:
+        async with session_or_new(self.store.sessions, session) as s:  # one connection
+            rewrites = await self.store.log_rewrites(gathering_id, s)
+            if rewrites is None:
                 raise GatheringNotFound(gathering_id)
-        state = await self.store.catch_up(state, session)
+            state = self._states.get(gathering_id)
+            if state is None or self._rewrites.get(gathering_id) != rewrites:
+                state = await self.store.initial_state(gathering_id, s)
+                if state is None:
+                    raise GatheringNotFound(gathering_id)
+            state = await self.store.catch_up(state, s)
         self._states[gathering_id] = state
         self._rewrites[gathering_id] = rewrites
         return state
