@@ -79,6 +79,10 @@ class Person(Base):
     is_programme_lead: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str | None] = mapped_column(String(5))  # None: never chosen (bokmål)
     mail_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # the forum between gatherings: whether peers see their address, and how they hear of
+    # what is new (instant: a mail at once; weekly: a digest; never)
+    show_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    notify: Mapped[str] = mapped_column(String(10), default="weekly", server_default="weekly")
     municipality: Mapped[Municipality | None] = relationship(lazy="joined")
 
 

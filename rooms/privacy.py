@@ -39,6 +39,7 @@ from pycrdt import Text as YText
 from sqlalchemy import JSON, String, Text, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import rooms.forum_models  # noqa: F401  (every table is scrubbed, the forum's too)
 from rooms.models import (
     AgendaItem,
     Base,

@@ -41,24 +41,33 @@ from server.keys import (
     STORE,
 )
 from server.mail import Postbox
+from server.mail.jobs import run_jobs
+from server.pages.announcements import setup_announcements
 from server.pages.assets import setup_assets
 from server.pages.auth import setup_auth
 from server.pages.bulk_invite import setup_bulk_invite
 from server.pages.calendar import setup_calendar
+from server.pages.experts import setup_experts
+from server.pages.follow_ups import setup_follow_ups
 from server.pages.gatherings import setup_gatherings
 from server.pages.imports import setup_imports
 from server.pages.invitations import setup_invitations
 from server.pages.language import setup_language
 from server.pages.mail_choice import setup_mail_choice
 from server.pages.municipalities import setup_municipalities
+from server.pages.network import setup_network
+from server.pages.notifications import setup_notifications
 from server.pages.overview import setup_overview
 from server.pages.planning import setup_planning
 from server.pages.privacy import setup_privacy
 from server.pages.projects import setup_projects
 from server.pages.recordings import setup_recordings
 from server.pages.schedule import setup_schedule
+from server.pages.search import setup_search
 from server.pages.signin import setup_signin
+from server.pages.signups import setup_signups
 from server.pages.summary import setup_summaries
+from server.pages.take_home import setup_take_home
 from server.pages.templates import setup_templates
 from server.pages.themes import setup_themes
 from server.settings import Settings
@@ -182,10 +191,20 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_schedule(app)
     setup_overview(app)
     setup_privacy(app)
+    # the theme's forum between gatherings
+    setup_announcements(app)
+    setup_notifications(app)
+    setup_follow_ups(app)
+    setup_network(app)
+    setup_experts(app)
+    setup_search(app)
+    setup_take_home(app)
+    setup_signups(app)
     setup_assets(app)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
-        async with running(run_clock(sockets.live, faults)), running(collect_garbage()):
+        async with running(run_clock(sockets.live, faults)), running(collect_garbage()), \
+                running(run_jobs(app)):
             yield
         await app[POSTBOX].close()
         if redis is not None:

@@ -1,5 +1,6 @@
 from alembic import context
 
+import rooms.forum_models  # noqa: F401  (the forum's tables join Base.metadata)
 from rooms.models import Base
 
 connection = context.config.attributes["connection"]
