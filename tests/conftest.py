@@ -31,6 +31,8 @@ from tests.factories import World, build_world
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="forum-test-data-")
 atexit.register(shutil.rmtree, os.environ["XDG_DATA_HOME"], ignore_errors=True)
 
+pytest_plugins = ["tests.mailbox"]  # the `inbox` and `mail_server` fixtures
+
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -14,8 +14,8 @@ from server.mail import GATHERING_CANCELLED
 from tests.e2e.conftest import chromium, serving
 from tests.e2e.test_live_room import assert_accessible
 from tests.factories import World
-from tests.server.test_mail import STARTS, Inbox, opted_out, parts
-from tests.server.test_mail import inbox as inbox  # the in-process SMTP server fixture
+from tests.mailbox import Inbox, parts
+from tests.server.test_mail import STARTS, opted_out
 
 pytestmark = pytest.mark.e2e
 

@@ -40,9 +40,8 @@ from tests.conftest import connect_client, free_port, send
 from tests.e2e.conftest import announced, chromium, ensure_bundle
 from tests.e2e.test_live_room import Person as Browsing
 from tests.e2e.test_live_room import assert_accessible, open_panel
+from tests.mailbox import Inbox, parts
 from tests.server.live_helpers import eventually
-from tests.server.test_mail import Inbox, parts
-from tests.server.test_mail import inbox as inbox  # the in-process SMTP server fixture
 
 pytestmark = pytest.mark.e2e
 

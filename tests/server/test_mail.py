@@ -4,107 +4,34 @@ language, with which headers; retries; the choice to stop notices, and its page.
 from __future__ import annotations
 
 import asyncio
-import email
 import logging
 import re
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.policy import default as default_policy
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-from aiosmtpd.controller import Controller
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.accounts import start_session
 from rooms.db import create_engine, sessionmaker
 from rooms.migrate import upgrade
 from rooms.models import Person
-from server.app import create_app
 from server.keys import POSTBOX
 from server.mail import GATHERING_CANCELLED, GATHERING_RESCHEDULED, Postbox, Recipient
 from server.mail.tokens import person_of_token, unsubscribe_url
 from server.settings import SESSION_COOKIE, Settings
-from tests.conftest import WAIT, free_port
+from tests.conftest import WAIT
 from tests.factories import World, build_world
+from tests.mailbox import Inbox, parts, with_smtp
 from tests.server.browsing import Browser
 from tests.server.live_helpers import eventually
 
 STARTS = datetime(2027, 3, 4, 9, 0, tzinfo=UTC)  # 10:00 in Oslo
 BEFORE = datetime(2027, 3, 1, 12, 30, tzinfo=UTC)
-
-
-class Inbox:
-    """An aiosmtpd handler (it runs on the controller's own thread) keeping what arrives.
-    `refuse` answers that many DATA commands with `refusal` first; `gate` holds every
-    delivery until the test opens it."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[Any] = []
-        self.refuse = 0
-        self.refusal = "451 4.3.0 Try again later"
-        self.refused = 0
-        self.gate = threading.Event()
-        self.gate.set()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, WAIT)
-        if self.refuse:
-            self.refuse -= 1
-            self.refused += 1
-            return self.refusal
-        self.envelopes.append(envelope)
-        self.messages.append(email.message_from_bytes(
-            envelope.content, policy=default_policy))  # type: ignore[arg-type]
-        return "250 2.0.0 OK"
-
-    async def wait_for(self, count: int) -> list[EmailMessage]:
-        await eventually(lambda: len(self.messages) >= count, what=f"{count} mails")
-        return self.messages
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for m in self.messages if m["To"].addresses[0].addr_spec == address]
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        handler.gate.set()
-        controller.stop()
-
-
-def with_smtp(settings: Settings, port: int) -> Settings:
-    return replace(settings, smtp_host="127.0.0.1", smtp_port=port,
-                   public_url="https://forum.example.org")
-
-
-@pytest.fixture
-async def mail_server(settings: Settings, world: World,
-                      inbox: tuple[Inbox, int]) -> AsyncIterator[TestServer]:
-    app = create_app(with_smtp(settings, inbox[1]))
-    app[POSTBOX].first_delay = 0.05  # the backoff, shortened for tests
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield server
-    await server.close()
-
-
-def parts(message: EmailMessage) -> tuple[str, str]:
-    text = message.get_body(preferencelist=("plain",))
-    html = message.get_body(preferencelist=("html",))
-    assert text is not None and html is not None, "both a plain-text and an HTML part"
-    return text.get_content(), html.get_content()
 
 
 async def test_a_sign_in_link_arrives_in_norwegian_with_both_parts_after_the_answer(

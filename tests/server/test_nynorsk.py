@@ -22,9 +22,9 @@ from rooms.models import Gathering, Person
 from server.i18n import LOCALE_COOKIE, client_catalog
 from server.settings import SOURCE_ROOT
 from tests.factories import World
+from tests.mailbox import Inbox, parts
 from tests.rooms.test_notes import any_db  # noqa: F401 (the fixture: SQLite and PostgreSQL)
 from tests.server.browsing import Browser, PageOutline, csrf_of
-from tests.server.test_mail import Inbox, inbox, mail_server, parts  # noqa: F401 (fixtures)
 from tests.server.test_pages import signed_in
 
 LOCALE_DIR = SOURCE_ROOT / "server" / "locale"
