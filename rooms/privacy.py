@@ -39,7 +39,7 @@ from pycrdt import Text as YText
 from sqlalchemy import JSON, String, Text, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import rooms.forum_models  # noqa: F401  (every table is scrubbed, the forum's too)
+from rooms.forum_privacy import erase_forum, forum_data
 from rooms.models import (
     AgendaItem,
     Base,
@@ -168,6 +168,7 @@ async def personal_data(sessions: async_sessionmaker, person_id: int) -> dict[st
                 "county": person.municipality.county_name if person.municipality else None,
                 "programme_lead": person.is_programme_lead,
                 "mail_opt_out": person.mail_opt_out,
+                "show_email": person.show_email, "notify": person.notify,
             },
             "memberships": [{"theme": slug, "theme_name": name, "role": role}
                             for slug, name, role in memberships],
@@ -198,6 +199,7 @@ async def personal_data(sessions: async_sessionmaker, person_id: int) -> dict[st
             "expert_in_agenda": [{"gathering": gid, "item": title} for gid, title in expert_of],
             "summaries_published": list(published),
             "command_receipts": receipts or 0,
+            "forum": await forum_data(session, person_id),
         }
 
 
@@ -353,6 +355,7 @@ async def erase_person(sessions: async_sessionmaker, person_id: int,
         await session.execute(delete(Recording).where(Recording.id.in_(recordings)))
         for table in (Invitation, WebSession, Membership, ProjectContact, CommandReceipt):
             await session.execute(delete(table).where(table.person_id == person_id))
+        await erase_forum(session, person_id)
         await session.execute(update(NoteUpdate).where(NoteUpdate.person_id == person_id)
                               .values(person_id=None))
         person.name, person.email, person.title = DELETED_NAME, tombstone_email(person_id), ""
