@@ -17,7 +17,7 @@ run: $(STAMP) $(BUNDLE)
 test: $(STAMP) $(BUNDLE)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest -ra
+	$(BIN)/pytest -ra -n 3  # three at once: most tests wait on a network or a browser
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)

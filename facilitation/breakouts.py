@@ -15,6 +15,7 @@ from facilitation.core import Decision, Rejected, applies, decides, fold, hook
 from facilitation.events import Event, GatheringEnded
 from facilitation.grouping import place_late_joiner, propose_groups
 from facilitation.roles import RUNNERS, Role
+from facilitation.signups import adjust_proposal, planned_for
 from facilitation.state import (
     BreakoutPlan,
     Breakouts,
@@ -196,9 +197,16 @@ def _proposal(d: Decision, plan: BreakoutPlan, item_id: int | None) -> Breakouts
     if current is not None and current.status is BreakoutStatus.OPEN:
         raise Rejected("breakouts are open: call everyone back first")
     round_ = 1 if current is None else current.round + 1
-    groups = propose_groups(d.context.present, plan, met=d.context.met,
-                            stage_names=dict(d.context.stage_names),
-                            seed=f"{d.state.gathering_id}:{round_}")
+    # the item's first groups follow those proposed in advance from the sign-ups, adjusted
+    # for who arrived (facilitation/signups.py); a later proposal for it is made afresh
+    first = current is None or current.item_id != item_id
+    advance = planned_for(d.context.advance, item_id, plan) if first else None
+    groups = None if advance is None else adjust_proposal(
+        advance.groups, d.context.present, plan, met=d.context.met)
+    if groups is None:
+        groups = propose_groups(d.context.present, plan, met=d.context.met,
+                                stage_names=dict(d.context.stage_names),
+                                seed=f"{d.state.gathering_id}:{round_}")
     return BreakoutsProposed(round=round_, item_id=item_id, plan=plan, groups=groups)
 
 

@@ -45,6 +45,7 @@ class Need(StrEnum):
     PEOPLE = "people"  # the theme's people by name (the stage is given to one of them)
     THEME_PEOPLE = "theme_people"  # who may be named an item's expert
     SOURCE_AGENDA = "source_agenda"  # the agenda `agenda.copy_from` names
+    ADVANCE_QUESTIONS = "advance_questions"  # asked before the gathering, not yet brought
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from facilitation.state import AgendaSlot, BreakoutPlan, GatheringState, Groupin
 
 KINDS = ("welcome", "expert_talk", "qa", "breakout", "plenary", "break", "wrap_up")
 EXPERT_KINDS = frozenset({"expert_talk", "qa"})  # the kinds that may name an expert
+FOLLOW_UP_KINDS = frozenset({"plenary", "breakout"})  # the kinds that may list follow-ups
 MAX_TITLE_CHARS = 200
 MIN_MINUTES, MAX_MINUTES = 1, 240
 MAX_TASK_CHARS = 1000
@@ -74,6 +75,7 @@ class AddItem(Command, type="agenda.add_item", rights=RUNNERS, phases=OPEN_PHASE
     expert_id: int | None = None
     breakout: BreakoutChanges | None = None
     checkin_poll: PollPlan | None = None  # welcome items only: launched when it starts
+    follow_ups: bool = False  # plenary and breakout items only: list the follow-ups due
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class UpdateItem(Command, type="agenda.update_item", rights=RUNNERS, phases=OPEN
     expert_id: int | None | Unchanged = UNCHANGED
     breakout: BreakoutChanges | Unchanged = UNCHANGED
     checkin_poll: PollPlan | None | Unchanged = UNCHANGED
+    follow_ups: bool | Unchanged = UNCHANGED
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def slot_from_data(data: dict[str, Any]) -> AgendaSlot:
         id=data["id"], title=data["title"], kind=data["kind"],
         planned_minutes=data["planned_minutes"], expert_id=data.get("expert_id"),
         breakout=None if breakout is None else BreakoutPlan.from_settings(breakout),
-        checkin_poll=PollPlan.from_settings(data.get("checkin_poll")))  # polls.py
+        checkin_poll=PollPlan.from_settings(data.get("checkin_poll")),  # polls.py
+        follow_ups=bool(data.get("follow_ups", False)))
 
 
 @dataclass(frozen=True)
@@ -394,6 +398,8 @@ def _checked_slot(slot: AgendaSlot, d: Decision) -> AgendaSlot:
         if slot.expert_id not in d.context.theme_people:
             raise Rejected("the expert must be a person of this theme")
     plan = slot.breakout
+    if slot.follow_ups and slot.kind not in FOLLOW_UP_KINDS:
+        raise Rejected("only a plenary or breakout item lists the follow-ups")
     if slot.kind == "breakout":
         plan = plan or BreakoutPlan()
         if not 2 <= plan.group_size <= MAX_GROUP_SIZE:
@@ -429,7 +435,8 @@ def decide_add_item(command: AddItem, d: Decision) -> list[Event]:
     plan = command.breakout.onto(BreakoutPlan()) if command.breakout is not None else None
     slot = _checked_slot(AgendaSlot(next_item_id(state), command.title, command.kind,
                                     command.planned_minutes, command.expert_id, plan,
-                                    _checked_poll(command.checkin_poll, command.kind)), d)
+                                    _checked_poll(command.checkin_poll, command.kind),
+                                    command.follow_ups), d)
     return [ItemAdded(slot, position)]
 
 
@@ -454,6 +461,10 @@ def decide_update_item(command: UpdateItem, d: Decision) -> list[Event]:
         changes["checkin_poll"] = _checked_poll(command.checkin_poll, kind)
     elif kind != CHECKIN_KIND:
         changes["checkin_poll"] = None  # only a welcome item checks in (polls.py)
+    if not isinstance(command.follow_ups, Unchanged):
+        changes["follow_ups"] = command.follow_ups
+    elif kind not in FOLLOW_UP_KINDS:
+        changes["follow_ups"] = False  # only plenary and breakout items list follow-ups
     new = _checked_slot(replace(old, **changes), d)
     return [] if new == old else [ItemUpdated(new)]
 

@@ -14,11 +14,11 @@ from typing import Annotated, Any, ClassVar
 
 from annotated_types import Ge, MaxLen, MinLen
 
-from facilitation.commands import LIVE, OPEN_PHASES, Command
+from facilitation.commands import LIVE, OPEN_PHASES, Command, Need
 from facilitation.core import Decision, Rejected, applies, decides, hook
 from facilitation.events import Event
 from facilitation.roles import RUNNERS, SPEAKERS, Role, runs_gathering
-from facilitation.state import GatheringState, PersonRef, Question, QuestionStatus
+from facilitation.state import AdvanceAsk, GatheringState, PersonRef, Question, QuestionStatus
 
 MAX_QUESTION_CHARS = 500
 MAX_QUESTIONS = 500  # per gathering; enough for any real session, bounds the state
@@ -70,6 +70,16 @@ class HideQuestion(Command, type="question.hide", rights=RUNNERS, phases=OPEN_PH
 
 
 @dataclass(frozen=True)
+class BringAdvance(Command, type="question.bring_advance", rights=RUNNERS | {Role.SYSTEM},
+                   phases=OPEN_PHASES, needs=frozenset({Need.ADVANCE_QUESTIONS}),
+                   summary="Bring the questions asked before the gathering into its Q&A."):
+    """The questions asked on the forum before the day (rooms/experts.py) become live
+    questions with their votes. Each comes once: one already brought is left out, so the
+    facilitator's button and the server's own bring at the room's opening (SYSTEM) may
+    both happen."""
+
+
+@dataclass(frozen=True)
 class QuestionSettings(Command, type="questions.settings", rights=RUNNERS,
                        phases=OPEN_PHASES, summary="Allow anonymous questions or not."):
     anonymous_allowed: bool
@@ -92,6 +102,29 @@ class QuestionAsked(Event):
     def from_data(cls, data: dict[str, Any]) -> Event:
         author = None if data["author"] is None else PersonRef(**data["author"])
         return cls(data["question_id"], data["text"], data["at"], author, data["asker_id"])
+
+
+@dataclass(frozen=True)
+class QuestionBrought(Event):
+    """A question asked before the gathering, now a live question with its votes. Who
+    voted stays private, as for votes in the room."""
+
+    type: ClassVar[str] = "question.brought"
+    private: ClassVar[frozenset[str]] = frozenset({"asker_id", "voter_ids"})
+    question_id: int
+    advance_id: int
+    text: str
+    at: float  # when it was asked, on the forum
+    author: PersonRef
+    votes: int
+    asker_id: int
+    voter_ids: tuple[int, ...]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Event:
+        return cls(data["question_id"], data["advance_id"], data["text"], data["at"],
+                   PersonRef(**data["author"]), data["votes"], data["asker_id"],
+                   tuple(data["voter_ids"]))
 
 
 @dataclass(frozen=True)
@@ -277,6 +310,28 @@ def decide_hide_question(command: HideQuestion, d: Decision) -> list[Event]:
     return [QuestionHidden(question.id)]
 
 
+def advance_to_bring(state: GatheringState,
+                     asked: tuple[AdvanceAsk, ...]) -> list[AdvanceAsk]:
+    """The questions asked before the gathering that are not live questions yet, in the
+    order asked, as many as the gathering still has room for."""
+    brought = {q.advance_id for q in state.questions if q.advance_id is not None}
+    waiting = sorted((a for a in asked if a.advance_id not in brought),
+                     key=lambda a: (a.asked_at, a.advance_id))
+    return waiting[:max(0, MAX_QUESTIONS - len(state.questions))]
+
+
+@decides
+def decide_bring_advance(command: BringAdvance, d: Decision) -> list[Event]:
+    events: list[Event] = []
+    for n, asked in enumerate(advance_to_bring(d.state, d.context.advance_questions), 1):
+        voters = tuple(sorted(asked.voters - {asked.author.person_id}))
+        events.append(QuestionBrought(
+            question_id=len(d.state.questions) + n, advance_id=asked.advance_id,
+            text=asked.text, at=asked.asked_at, author=asked.author, votes=len(voters),
+            asker_id=asked.author.person_id, voter_ids=voters))
+    return events  # none: all are live already (bringing twice brings once)
+
+
 @decides
 def decide_question_settings(command: QuestionSettings, d: Decision) -> list[Event]:
     if command.anonymous_allowed == d.state.anonymous_questions:
@@ -304,6 +359,13 @@ def _with_question(s: GatheringState, question_id: int, **changes: Any) -> Gathe
 @applies(QuestionAsked)
 def _apply_asked(s: GatheringState, ev: QuestionAsked) -> GatheringState:
     question = Question(ev.question_id, ev.text, ev.at, ev.author, ev.asker_id)
+    return replace(s, questions=(*s.questions, question))
+
+
+@applies(QuestionBrought)
+def _apply_brought(s: GatheringState, ev: QuestionBrought) -> GatheringState:
+    question = Question(ev.question_id, ev.text, ev.at, ev.author, ev.asker_id,
+                        voters=frozenset(ev.voter_ids), advance_id=ev.advance_id)
     return replace(s, questions=(*s.questions, question))
 
 
@@ -364,6 +426,7 @@ def question_view(q: Question, viewer: int | None = None) -> dict[str, Any]:
                                                "name": author.name,
                                                "municipality": author.municipality},
         "votes": q.votes, "status": q.status.value, "answered_at": q.answered_at,
+        "advance": q.advance_id is not None,  # asked before the gathering, on the forum
     }
     if viewer is not None:
         view["mine"] = q.asker_id == viewer

@@ -82,6 +82,16 @@ class Group:
         return any(m.person_id == person_id for m in self.members)
 
 
+@dataclass(frozen=True)
+class AdvanceGroups:
+    """Groups proposed before the day from the sign-ups for one breakout item, by the plan
+    they were made with (facilitation/signups.py adjusts them for who arrived)."""
+
+    item_id: int
+    plan: BreakoutPlan
+    groups: tuple[Group, ...]
+
+
 class BreakoutStatus(StrEnum):
     PROPOSED = "proposed"  # groups shown to the facilitator, not yet open
     OPEN = "open"
@@ -126,6 +136,9 @@ class AgendaSlot:
     expert_id: int | None = None
     breakout: BreakoutPlan | None = None
     checkin_poll: PollPlan | None = None  # a welcome item's check-in poll (settings.poll)
+    # a plenary or breakout item lists the follow-ups due at this gathering
+    # (settings.follow_ups; facilitation/follow_ups.py)
+    follow_ups: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,11 @@ class Context:
     # the stage: the theme's people by name, whom an expert slot or the facilitator may
     # give the stage to (loaded for agenda moves and stage.spotlight)
     people: tuple[PersonRef, ...] = ()
+    # breakouts: the groups proposed in advance from the sign-ups, per breakout item
+    # (loaded with `present`; used when the item's groups are first proposed)
+    advance: tuple[AdvanceGroups, ...] = ()
+    # questions asked before the gathering, not yet in its live Q&A (question.bring_advance)
+    advance_questions: tuple[AdvanceAsk, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -222,10 +240,23 @@ class Question:
     voters: frozenset[int] = frozenset()
     status: QuestionStatus = QuestionStatus.OPEN
     answered_at: float | None = None
+    advance_id: int | None = None  # asked before the gathering (advance_questions.id)
 
     @property
     def votes(self) -> int:
         return len(self.voters)
+
+
+@dataclass(frozen=True)
+class AdvanceAsk:
+    """A question asked on the forum before the gathering, with who voted for it there
+    (rooms/experts.py): `question.bring_advance` makes it a live question."""
+
+    advance_id: int
+    text: str
+    asked_at: float
+    author: PersonRef
+    voters: frozenset[int] = frozenset()
 
 
 class PollKind(StrEnum):

@@ -4,6 +4,8 @@ stage names."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -15,10 +17,23 @@ from facilitation.planning import CopyFrom
 from facilitation.roles import Role
 from facilitation.state import Context, Member, PersonRef
 from rooms.directory import earlier_gatherings, stage_names, theme_people
+from rooms.experts import advance_asks
 from rooms.models import Person
 from rooms.presence import Presence
 from rooms.projects import current_stages
+from rooms.signups import advance_groups
 from rooms.store import GatheringStore
+
+
+async def met_in(store: GatheringStore, gathering_ids: Iterable[str]) -> frozenset[frozenset[str]]:
+    """Who met whom: the municipality pairs that shared a breakout group in these
+    gatherings' logs (breakouts seat people who have not met yet; peers are matched so)."""
+    met: set[frozenset[str]] = set()
+    for gathering_id in gathering_ids:
+        stored = await store.events_since(gathering_id, 0)
+        start = GatheringState(gathering_id=gathering_id, agenda=())
+        met |= meetings(start, [event_from(s.type, s.data) for s in stored])
+    return frozenset(met)
 
 
 class ContextSource:
@@ -40,6 +55,9 @@ class ContextSource:
             return Context()
         return Context(
             present=await self.present(gathering_id) if Need.PRESENT in needs else (),
+            # the groups proposed in advance come with those they group (rooms/signups.py)
+            advance=await advance_groups(self.sessions, gathering_id)
+            if Need.PRESENT in needs else (),
             here=await self.here(gathering_id) if Need.HERE in needs else frozenset(),
             met=await self.met(gathering_id) if Need.MET in needs else frozenset(),
             stage_names=await self.stages() if Need.STAGES in needs else (),
@@ -47,7 +65,9 @@ class ContextSource:
             theme_people=await self.theme_people(gathering_id)
             if Need.THEME_PEOPLE in needs else frozenset(),
             source_agenda=await self.source_agenda(gathering_id, command)
-            if Need.SOURCE_AGENDA in needs else None)
+            if Need.SOURCE_AGENDA in needs else None,
+            advance_questions=await advance_asks(self.sessions, gathering_id)
+            if Need.ADVANCE_QUESTIONS in needs else ())
 
     async def people(self, gathering_id: str) -> tuple[PersonRef, ...]:
         """The theme's people by name (an agenda move may give one of them the stage)."""
@@ -108,12 +128,7 @@ class ContextSource:
         gathering = await self.store.gathering(gathering_id)
         if gathering is None:
             return frozenset()
-        met: set[frozenset[str]] = set()
-        for earlier in await earlier_gatherings(self.sessions, gathering):
-            stored = await self.store.events_since(earlier, 0)
-            start = GatheringState(gathering_id=earlier, agenda=())
-            met |= meetings(start, [event_from(s.type, s.data) for s in stored])
-        return frozenset(met)
+        return await met_in(self.store, await earlier_gatherings(self.sessions, gathering))
 
     async def stages(self) -> tuple[tuple[str, str], ...]:
         if self._stages is None:

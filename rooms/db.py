@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from rooms.fulltext import fts_text
+
 DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg",
            "postgres": "postgresql+asyncpg"}
 
@@ -45,6 +47,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # the archive's FTS5 triggers stem with it (rooms/fulltext.py, migration 0007)
+    dbapi_connection.create_function("forum_fts_text", 1, fts_text, deterministic=True)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -142,8 +142,9 @@ class ExpertBooking(Base):
     __table_args__ = (Index("ix_expert_bookings_gathering", "gathering_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     gathering_id: Mapped[str] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"))
-    item_id: Mapped[int | None] = mapped_column(
-        ForeignKey("agenda_items.id", ondelete="SET NULL"))
+    # the live agenda's item id (facilitation AgendaSlot.id): no foreign key, since items
+    # added in the planner live in the gathering's log, not in agenda_items
+    item_id: Mapped[int | None] = mapped_column(Integer)
     person_id: Mapped[int | None] = mapped_column(ForeignKey(PEOPLE, ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
@@ -236,5 +237,8 @@ class SearchDoc(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     url: Mapped[str] = mapped_column(String(500))  # the exact place, with its #anchor
+    # where it stands, when that is worth showing: a question answered|open, a help
+    # request open|closed, an answer helpful...
+    state: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

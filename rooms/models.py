@@ -153,6 +153,10 @@ class Gathering(Base):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # iCalendar LAST-MODIFIED
     # times its event log was rewritten in place (a person erased): cached states reload
     log_rewrites: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # breakout groups proposed before the day from the sign-ups, by agenda item id (str):
+    # {"plan": {...}, "groups": [...], "made_at": iso}; rooms/signups.py
+    breakout_proposals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict,
+                                                               server_default="{}")
     theme: Mapped[Theme] = relationship(lazy="joined")
     items: Mapped[list[AgendaItem]] = relationship(
         order_by="AgendaItem.position", lazy="selectin", cascade="all, delete-orphan"

@@ -361,6 +361,7 @@ async def erase_person(sessions: async_sessionmaker, person_id: int,
         person.name, person.email, person.title = DELETED_NAME, tombstone_email(person_id), ""
         person.municipality_id, person.is_programme_lead = None, False
         person.language, person.mail_opt_out = None, True
+        person.show_email, person.notify = False, "never"
         await session.flush()
         gatherings = await _scrub_events(session, scrub)
         if gatherings:  # every worker's cached state of these reloads (rooms/live.py)

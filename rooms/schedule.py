@@ -33,6 +33,7 @@ from facilitation import Phase
 from facilitation.planning import TEMPLATES, template_agenda
 from rooms.db import write_locked
 from rooms.models import AgendaItem, Gathering, Membership, Notice, Person, Theme
+from rooms.refusals import Refusal
 from rooms.store import GatheringStore
 
 OSLO = ZoneInfo("Europe/Oslo")
@@ -43,13 +44,9 @@ RESCHEDULED, CANCELLED = "gathering_rescheduled", "gathering_cancelled"
 SCHEDULE_LOCK_SPACE = 0x5343  # "SC": one change to a theme's schedule at a time
 
 
-class ScheduleError(Exception):
+class ScheduleError(Refusal):
     """A change the rules refuse. `code`: not_allowed, not_found, no_theme, number_taken,
     no_such_time, no_template, bounds, cancelled, live, ended."""
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(detail or code)
-        self.code = code
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,10 @@ def _slot(item: AgendaItem) -> AgendaSlot:
     settings = item.settings or {}
     plan = BreakoutPlan.from_settings(settings) if item.kind == "breakout" else None
     checkin = PollPlan.from_settings(settings.get("poll")) if item.kind == "welcome" else None
+    follow_ups = bool(settings.get("follow_ups")) and item.kind in ("plenary", "breakout")
     return AgendaSlot(item.id, item.title, item.kind, item.planned_minutes,
-                      expert_id=item.expert_id, breakout=plan, checkin_poll=checkin)
+                      expert_id=item.expert_id, breakout=plan, checkin_poll=checkin,
+                      follow_ups=follow_ups)
 
 
 class VersionClash(Exception):

@@ -4,7 +4,7 @@ only the facilitator's introduction and the publication are stored (`summaries`)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from facilitation.notes import PLENARY, group_note_id, is_shared
 from facilitation.polls import counts, words
 from facilitation.state import Poll, Question, QuestionStatus, WordCount
 from rooms.directory import names_of
+from rooms.harvest import harvest, unharvest
 from rooms.models import Gathering, Summary
 from rooms.notes import NoteBook
 from rooms.store import GatheringStore
@@ -92,6 +93,13 @@ class Summaries:
             elif unpublish:
                 row.published_at = None
                 row.published_by = None
+            # the archive, in the same transaction: a published summary is findable with its
+            # notes, questions and recordings (rooms/harvest.py); a draft's harvest is not
+            gathering = await session.get(Gathering, gathering_id)
+            if row.published_at is not None and gathering is not None:
+                await harvest(session, replace(await self.build(gathering), intro=row.intro))
+            else:
+                await unharvest(session, gathering_id)
             await session.commit()
             return row
 

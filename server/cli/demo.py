@@ -20,6 +20,7 @@ from rooms.models import (
     Theme,
 )
 from rooms.programme import ensure_programme
+from server.cli.demo_forum import load_forum_demo
 from server.formatting import local_zone
 
 # theme -> (month, day, title, expert talk) for gatherings 1-4
@@ -183,6 +184,7 @@ async def load_demo(sessions: async_sessionmaker, year: int | None = None) -> bo
             return False
         await _load(session, year or datetime.now(UTC).year)
         await session.commit()
+    await load_forum_demo(sessions)
     return True
 
 

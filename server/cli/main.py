@@ -154,6 +154,21 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 Command = Callable[[Settings, argparse.Namespace], Awaitable[None] | None]
 
 
+async def _search_reindex(settings: Settings, args: argparse.Namespace) -> None:
+    from rooms.harvest import reharvest
+    from rooms.notes import NoteBook
+    from rooms.store import GatheringStore
+    from rooms.summaries import Summaries
+
+    async def no_template(gathering_id: str, note_id: str) -> str:
+        return ""  # only read here: no note is started
+
+    async with _database(settings) as sessions:
+        summaries = Summaries(sessions, GatheringStore(sessions), NoteBook(sessions, no_template))
+        count = await reharvest(sessions, summaries)
+    print(f"the archive holds the harvest of {count} published summaries again")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forum", description="Klimasats-forum server")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -218,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     from server.cli.imports import add_import_command
 
     add_import_command(commands)
+
+    search = commands.add_parser("search", help="the archive's search")
+    search_commands = search.add_subparsers(dest="search_command", required=True)
+    search_commands.add_parser(
+        "reindex", help="rebuild the archive's harvest of the gatherings (published "
+                        "summaries, their notes, questions and recordings) and, on SQLite, "
+                        "the full-text table").set_defaults(handler=_search_reindex)
 
     from server.cli.backup import add_backup_commands
 

@@ -8,7 +8,7 @@ gatherings): non-essential mail carries `List-Unsubscribe` with a signed one-cli
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -29,6 +29,21 @@ SIGN_IN = "sign_in"
 INVITATION = "invitation"
 GATHERING_RESCHEDULED = "gathering_rescheduled"
 GATHERING_CANCELLED = "gathering_cancelled"
+FORUM_NEWS = "forum_news"  # one new item, to those who chose instant mail
+WEEKLY_DIGEST = "weekly_digest"  # the week's new items, to those who chose the digest
+FOLLOW_UP_REMINDER = "follow_up_reminder"
+ANNOUNCEMENT = "announcement"
+# to those who signed up as coming, with the room link and the .ics attached: non-essential
+# (stopped by mail_opt_out, with the one-click link) but sent whatever Person.notify says,
+# since signing up asked for it (server/pages/signups.py)
+GATHERING_REMINDER = "gathering_reminder"
+EXPERT_INVITATION = "expert_invitation"  # the link to accept or decline: essential
+# the expert's answer, to the facilitator who invited: essential, as the answer to their
+# own request (like a sign-in link they asked for), not news they may choose to skip
+EXPERT_ANSWER = "expert_answer"
+# a member's message through the forum, to its recipient at once unless they chose no forum
+# mail (Person.notify "never"): it is addressed to them, not news (server/pages/network.py)
+FORUM_MESSAGE = "forum_message"
 
 
 @dataclass(frozen=True)
@@ -52,7 +67,43 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind(GATHERING_CANCELLED, False,
          lambda d: _("Cancelled: {title}").format(title=d["title"]),
          frozenset({"theme", "title", "starts_at"})),
+    Kind(FORUM_NEWS, False,
+         lambda d: _("New in {theme}: {title}").format(theme=d["theme"], title=d["title"]),
+         frozenset({"theme", "item_kind", "title", "url"})),
+    Kind(WEEKLY_DIGEST, False,
+         lambda d: _("This week in Klimasats-forum (week {week})").format(week=d["week"]),
+         frozenset({"week", "themes", "settings_url"})),
+    Kind(FOLLOW_UP_REMINDER, False,
+         lambda d: _("Your follow-ups before {title}").format(title=d["title"]),
+         frozenset({"theme", "title", "starts_at", "municipality", "follow_ups", "url"})),
+    Kind(ANNOUNCEMENT, False,  # the text part: the Markdown as written; HTML: rendered
+         lambda d: _("Announcement: {title}").format(title=d["title"]),
+         frozenset({"theme", "title", "author", "body", "body_html", "url"})),
+    Kind(GATHERING_REMINDER, False,
+         lambda d: _("Reminder: {title}").format(title=d["title"]),
+         frozenset({"theme", "title", "starts_at", "url", "wish"})),
+    Kind(EXPERT_INVITATION, True,
+         lambda d: _("Invitation to speak: {title}").format(title=d["title"]),
+         frozenset({"theme", "title", "starts_at", "topic", "minutes", "inviter", "url"})),
+    Kind(EXPERT_ANSWER, True,
+         lambda d: (_("{expert} accepted: {title}") if d["accepted"]
+                    else _("{expert} declined: {title}")).format(expert=d["expert"],
+                                                                  title=d["title"]),
+         frozenset({"expert", "accepted", "title", "topic", "url"})),
+    Kind(FORUM_MESSAGE, False,
+         lambda d: _("A message from {sender} in Klimasats-forum").format(sender=d["sender"]),
+         frozenset({"sender", "body", "url"})),
 )}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail (`compose(..., attachments=...)`), e.g. a gathering's .ics."""
+
+    filename: str
+    content: bytes
+    maintype: str = "application"
+    subtype: str = "octet-stream"
 
 
 @dataclass(frozen=True)
@@ -108,7 +159,7 @@ def wants(kind: str, recipient: Recipient) -> bool:
 
 
 def compose(settings: Settings, kind: str, recipient: Recipient,
-            **data: Any) -> EmailMessage:
+            attachments: Sequence[Attachment] = (), **data: Any) -> EmailMessage:
     """A ready message of `kind` to `recipient`, in their language. Raises KeyError for an
     unknown kind, TypeError when the kind's data is incomplete (at the caller, before
     anything is queued), email.errors.MessageDefect for an address that is none."""
@@ -141,5 +192,8 @@ def compose(settings: Settings, kind: str, recipient: Recipient,
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    for attached in attachments:
+        message.add_attachment(attached.content, maintype=attached.maintype,
+                               subtype=attached.subtype, filename=attached.filename)
     message["Content-Language"] = locale  # after the parts: set_content drops Content-*
     return message

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
+from server.keys import SOCKETS
+
 log = logging.getLogger("server.mail.jobs")
 
 #: how often the jobs look at the clock, in seconds
@@ -26,14 +28,18 @@ JOBS: list[Job] = []
 async def run_jobs_once(app: web.Application, now: datetime | None = None) -> None:
     """Every job once, at `now` (the server's clock unless a test gives one)."""
     now = now or datetime.now(UTC)
+    faults = app[SOCKETS].faults
     for job in JOBS:
         try:
             await job(app, now)
-        except (OSError, SQLAlchemyError) as error:  # the database away: next round
-            log.warning("scheduled mail %s failed: %s", job.__name__, error)
+        except (OSError, SQLAlchemyError) as error:  # the next round tries again
+            if not faults.failed(error):  # an outage is told once, by rooms/faults.py
+                log.warning("scheduled mail %s failed: %s", job.__name__, error)
 
 
 async def run_jobs(app: web.Application, every: float = EVERY) -> None:
+    """Every `every` seconds, the first time one interval after the start (a starting
+    worker has better things to do than mail, and the mail waits a minute at most)."""
     while True:
-        await run_jobs_once(app)
         await asyncio.sleep(every)
+        await run_jobs_once(app)

@@ -34,6 +34,10 @@ NOT_PAGES = ("/static/", "/socket.io/", "/healthz", "/favicon.ico")
 # RFC 8058 one-click unsubscribe: a mail provider POSTs this field without cookies; the
 # signed token in the path is the proof (server/pages/mail_choice.py)
 ONE_CLICK_PATH, ONE_CLICK_FIELD = "/mail/unsubscribe/", "List-Unsubscribe"
+# Forms whose address holds a secret token of their own (an expert's booking link,
+# server/pages/experts.py): the token is the proof a CSRF token would give, since another
+# site cannot know it; the Origin check still applies. They work without cookies too.
+TOKEN_FORM_PATHS = ("/experts/",)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -81,6 +85,8 @@ async def _csrf_valid(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is not None and origin != settings.origin:
         return False
+    if request.path.startswith(TOKEN_FORM_PATHS):
+        return True
     secret = request.cookies.get(CSRF_COOKIE)
     submitted = (await request.post()).get(CSRF_FIELD)
     if not secret or not isinstance(submitted, str):

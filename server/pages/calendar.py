@@ -24,8 +24,9 @@ from rooms.models import Gathering, Person, Theme
 from server.formatting import clock, long_date
 from server.i18n import gettext as _
 from server.keys import LIVE, SESSIONS, SETTINGS
-from server.pages.access import gathering_access
+from server.pages.access import Access, gathering_access
 from server.pages.auth import error_page, signed_in
+from server.pages.resolving import resolved
 from server.settings import Settings
 
 PRODID = "-//Klimasats-forum//forum//NB"
@@ -52,9 +53,9 @@ def _calendar(name: str, method: str = "PUBLISH") -> Calendar:
     return calendar
 
 
-async def _event(request: web.Request, gathering: Gathering, now: datetime) -> CalendarEvent:
-    base: URL = request.app[SETTINGS].base_url
-    state = await request.app[LIVE].state(gathering.id)
+async def _event(app: web.Application, gathering: Gathering, now: datetime) -> CalendarEvent:
+    base: URL = app[SETTINGS].base_url
+    state = await app[LIVE].state(gathering.id)
     plan = planned_clock(state.agenda, gathering.starts_at, gathering.planned_minutes)
     starts = gathering.starts_at.astimezone(UTC)
     lines = [f"{long_date(gathering.starts_at)}", ""]
@@ -82,22 +83,32 @@ async def _event(request: web.Request, gathering: Gathering, now: datetime) -> C
     return event
 
 
-def _ics(calendar: Calendar, filename: str) -> web.Response:
-    return web.Response(body=calendar.to_ical(), content_type="text/calendar", charset="utf-8",
+def ics_response(body: bytes, filename: str) -> web.Response:
+    """A calendar file to download."""
+    return web.Response(body=body, content_type="text/calendar", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"',
                                  "Cache-Control": "private, no-cache"})
 
 
-async def gathering_ics(request: web.Request) -> web.Response:
-    access = await gathering_access(request)
-    if isinstance(access, web.Response):
-        return access
+@resolved(gathering_access)
+async def gathering_ics(request: web.Request, access: Access) -> web.Response:
     gathering = access.gathering
-    # a cancelled gathering's own file cancels it in the calendar it was added to
+    return ics_response(await ics_of(request.app, gathering, datetime.now(UTC)),
+                ics_filename(gathering))
+
+
+def ics_filename(gathering: Gathering) -> str:
+    return f"samling-{gathering.year}-{gathering.number}.ics"
+
+
+async def ics_of(app: web.Application, gathering: Gathering, now: datetime) -> bytes:
+    """The gathering as an iCalendar file (the one `/g/{id}.ics` serves), e.g. to attach to
+    a mail; in the current locale. A cancelled gathering's own file cancels it in the
+    calendar it was added to."""
     calendar = _calendar(f"{gathering.theme.name}: {gathering.title}",
                          "CANCEL" if gathering.cancelled_at else "PUBLISH")
-    calendar.add_component(await _event(request, gathering, datetime.now(UTC)))
-    return _ics(calendar, f"samling-{gathering.year}-{gathering.number}.ics")
+    calendar.add_component(await _event(app, gathering, now))
+    return bytes(calendar.to_ical())
 
 
 async def _feed_reader(request: web.Request, theme: Theme) -> Person | None:
@@ -126,8 +137,8 @@ async def theme_feed(request: web.Request) -> web.Response:
     calendar = _calendar(f"Klimasats-forum: {theme.name}")
     now = datetime.now(UTC)
     for gathering in await gatherings_of(sessions, theme.id):
-        calendar.add_component(await _event(request, gathering, now))
-    return _ics(calendar, f"{theme.slug}.ics")
+        calendar.add_component(await _event(request.app, gathering, now))
+    return ics_response(calendar.to_ical(), f"{theme.slug}.ics")
 
 
 def setup_calendar(app: web.Application) -> None:

@@ -17,7 +17,8 @@ from server.i18n import current_locale
 from server.i18n import gettext as _
 from server.keys import LIVE, SESSIONS, STORE
 from server.pages.access import gathering_access, published_summary
-from server.pages.auth import error_page, render, see_other, signed_in
+from server.pages.auth import error_page, render
+from server.pages.resolving import person_signed_in, resolved
 from server.pages.schedule import notices_of
 
 SCHEDULERS = (Role.PROGRAMME_LEAD, Role.FACILITATOR)  # who plan the year's gatherings
@@ -31,10 +32,8 @@ class ThemeView:
     gatherings: list[Gathering]
 
 
-async def my_gatherings(request: web.Request) -> web.Response:
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
+@resolved(person_signed_in)
+async def my_gatherings(request: web.Request, person: Person) -> web.Response:
     sessions = request.app[SESSIONS]
     themes = [ThemeView(theme, role, runs_gathering(role), await gatherings_of(sessions, theme.id))
               for theme, role in await visible_themes(sessions, person)]

@@ -27,6 +27,7 @@ from rooms.models import ImportMapping, Person
 from server.i18n import gettext as _
 from server.keys import SESSIONS
 from server.pages.auth import error_page, programme_lead, render
+from server.pages.resolving import resolved
 
 UPLOAD_HOURS = 6
 UPLOAD_FIELD_SLACK = 64 * 1024  # the form's other fields and multipart's framing
@@ -110,7 +111,7 @@ def _sweep() -> None:
             pass
 
 
-def _lead(request: web.Request) -> Person | web.Response:
+async def _lead(request: web.Request) -> Person | web.Response:
     return programme_lead(request, _("Only the programme lead can import the grant list."))
 
 
@@ -120,11 +121,9 @@ async def _mappings(request: web.Request) -> list[str]:
             ImportMapping.name)))
 
 
-async def upload_page(request: web.Request, *, error: str | None = None,
+@resolved(_lead)
+async def upload_page(request: web.Request, _person: Person, *, error: str | None = None,
                       mapping: str = "", status: int = 200) -> web.Response:
-    person = _lead(request)
-    if isinstance(person, web.Response):
-        return person
     return render(request, "pages/import.html", {
         "mappings": await _mappings(request), "mapping": mapping, "error": error,
         "max_rows": MAX_ROWS}, status=status)
@@ -145,10 +144,8 @@ async def _plan(request: web.Request, data: bytes, mapping: str, *,
         return _("The forum has no project stages yet, so new projects cannot be created.")
 
 
-async def upload(request: web.Request) -> web.Response:
-    person = _lead(request)
-    if isinstance(person, web.Response):
-        return person
+@resolved(_lead)
+async def upload(request: web.Request, person: Person) -> web.Response:
     posted = await request.post()
     try:
         form = UploadForm.model_validate(dict(posted))
@@ -180,10 +177,8 @@ def _plan_page(request: web.Request, plan: Plan, *, filename: str, upload_id: st
         "field_labels": {f: _(label) for f, label in FIELD_LABELS.items()}})
 
 
-async def confirm(request: web.Request) -> web.Response:
-    person = _lead(request)
-    if isinstance(person, web.Response):
-        return person
+@resolved(_lead)
+async def confirm(request: web.Request, person: Person) -> web.Response:
     upload_id = request.match_info["upload"]
     try:
         form = UploadForm.model_validate(dict(await request.post()))

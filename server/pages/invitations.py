@@ -10,7 +10,6 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from facilitation import Role
-from rooms.directory import role_in_theme
 from rooms.invitations import (
     FACILITATOR_INVITES,
     LEAD_INVITES,
@@ -27,8 +26,8 @@ from rooms.invitations import (
 from rooms.models import Person, Theme
 from server.i18n import gettext as _
 from server.keys import POSTBOX, SESSIONS, SETTINGS
+from server.pages.access import theme_member
 from server.pages.auth import error_page, render, see_other, sign_in_url
-from server.pages.projects import member_theme
 
 MAX_LIST_CHARS = 100_000
 
@@ -52,16 +51,13 @@ def _reason(error: LineError) -> str:
 
 
 async def _managed_theme(request: web.Request) -> tuple[Person, Theme, Role] | web.Response:
-    found = await member_theme(request)
-    if isinstance(found, web.Response):
-        return found
-    person, theme = found
-    role = await role_in_theme(request.app[SESSIONS], person, theme.id)
-    if role not in (Role.PROGRAMME_LEAD, Role.FACILITATOR):
+    member = await theme_member(request)
+    if isinstance(member, web.Response):
+        return member
+    if member.role not in (Role.PROGRAMME_LEAD, Role.FACILITATOR):
         return error_page(request, 403, _("Only the facilitator of this theme and the "
                                           "programme lead can do this."))
-    assert role is not None
-    return person, theme, role
+    return member.person, member.theme, member.role
 
 
 async def people_page(request: web.Request, *, form: dict[str, str] | None = None,

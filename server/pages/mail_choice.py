@@ -12,11 +12,16 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from facilitation.digest import Choice
+from rooms.forum_home import set_choices
 from rooms.mailing import person_by_id, set_mail_opt_out
+from rooms.models import Person
 from server.i18n import gettext as _
 from server.keys import SESSIONS, SETTINGS
 from server.mail.tokens import TOKEN_PATTERN, person_of_token, unsubscribe_token
-from server.pages.auth import ONE_CLICK_FIELD, error_page, render, see_other, signed_in
+from server.pages.auth import ONE_CLICK_FIELD, error_page, render, see_other
+from server.pages.notifications import NotifyForm, choice_labels
+from server.pages.resolving import person_signed_in, resolved
 
 ONE_CLICK = "One-Click"
 
@@ -41,6 +46,7 @@ async def show_choice(request: web.Request, *, error: str | None = None,
         return _not_valid(request)
     return render(request, "pages/mail_choice.html", {
         "token": token, "address": person.email, "opted_out": person.mail_opt_out,
+        "notify": "never" if person.mail_opt_out else person.notify, "choices": choice_labels(),
         "saved": request.query.get("saved") == "1", "error": error}, status=status)
 
 
@@ -52,6 +58,14 @@ async def save_choice(request: web.Request) -> web.Response:
     form = await request.post()
     if form.get(ONE_CLICK_FIELD) == ONE_CLICK:
         opt_out = True
+    elif "notify" in form:  # the forum-mail choice (server/pages/notifications.py)
+        try:
+            notify = NotifyForm.model_validate(dict(form)).notify
+        except ValidationError:
+            return await show_choice(request, error=_("Choose one of the buttons."), status=400)
+        if not await set_choices(request.app[SESSIONS], person_id, notify=Choice(notify)):
+            return _not_valid(request)
+        return see_other(f"/mail/unsubscribe/{token}?saved=1")
     else:
         try:
             opt_out = ChoiceForm.model_validate(dict(form)).notices == "off"
@@ -62,11 +76,9 @@ async def save_choice(request: web.Request) -> web.Response:
     return see_other(f"/mail/unsubscribe/{token}?saved=1")
 
 
-async def my_choice(request: web.Request) -> web.Response:
+@resolved(person_signed_in)
+async def my_choice(request: web.Request, person: Person) -> web.Response:
     """The signed-in person's own choice page (no mail needed to turn notices back on)."""
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
     return see_other(f"/mail/unsubscribe/{unsubscribe_token(request.app[SETTINGS], person.id)}")
 
 

@@ -23,8 +23,9 @@ from rooms.municipalities import (
 from server.i18n import gettext as _
 from server.i18n import ngettext
 from server.keys import SESSIONS
-from server.pages.auth import error_page, programme_lead, render, see_other
+from server.pages.auth import error_page, render, see_other
 from server.pages.projects import MunicipalityForm
+from server.pages.resolving import resolved, the_programme_lead
 
 MAX_FIELD = 400  # a posted field longer than this is cut before it is shown again
 
@@ -38,7 +39,7 @@ def _in_use(people: int, projects: int) -> str:
 
 
 async def _place(request: web.Request) -> tuple[Person, Municipality] | web.Response:
-    lead = programme_lead(request, _("Only the programme lead can do this."))
+    lead = await the_programme_lead(request)
     if isinstance(lead, web.Response):
         return lead
     place = await municipality(request.app[SESSIONS], int(request.match_info["id"]))
@@ -47,12 +48,10 @@ async def _place(request: web.Request) -> tuple[Person, Municipality] | web.Resp
     return lead, place
 
 
-async def edit_page(request: web.Request, *, form: dict[str, Any] | None = None,
-                    error: str | None = None, delete_error: str | None = None,
-                    status: int = 200) -> web.Response:
-    found = await _place(request)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_place)
+async def edit_page(request: web.Request, found: tuple[Person, Municipality], *,
+                    form: dict[str, Any] | None = None, error: str | None = None,
+                    delete_error: str | None = None, status: int = 200) -> web.Response:
     _lead, place = found
     use = await municipality_use(request.app[SESSIONS], place.id)
     shown = form if form is not None else {
@@ -81,10 +80,8 @@ async def _posted(request: web.Request) -> _Posted | web.Response:
     return _Posted(*found, await request.post())
 
 
-async def save(request: web.Request) -> web.Response:
-    posted = await _posted(request)
-    if isinstance(posted, web.Response):
-        return posted
+@resolved(_posted)
+async def save(request: web.Request, posted: _Posted) -> web.Response:
     lead, place = posted.lead, posted.place
     data = {k: str(posted.form.get(k, ""))[:MAX_FIELD]
             for k in ("name", "county", "county_name")}
@@ -102,10 +99,8 @@ async def save(request: web.Request) -> web.Response:
     return see_other(f"/municipalities/{place.id}/edit?saved=1")
 
 
-async def delete(request: web.Request) -> web.Response:
-    posted = await _posted(request)
-    if isinstance(posted, web.Response):
-        return posted
+@resolved(_posted)
+async def delete(request: web.Request, posted: _Posted) -> web.Response:
     lead, place = posted.lead, posted.place
     if posted.form.get("confirm") != "yes":
         return await edit_page(request, status=400, delete_error=_(

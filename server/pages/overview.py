@@ -31,6 +31,7 @@ from server.i18n import current_locale
 from server.i18n import gettext as _
 from server.keys import SESSIONS, STORE
 from server.pages.auth import error_page, programme_lead, render
+from server.pages.resolving import resolved
 
 Cell = str | int | None  # None: nothing to count (the gathering has not been held)
 CSV_MEDIA_TYPE = "text/csv"
@@ -291,7 +292,7 @@ def csv_response(table: Table, filename: str) -> web.Response:
 # --- pages -------------------------------------------------------------------------------------
 
 
-def _lead(request: web.Request) -> Person | web.Response:
+async def _lead(request: web.Request) -> Person | web.Response:
     return programme_lead(request, _("Only the programme lead sees the overview."))
 
 
@@ -306,10 +307,8 @@ async def _overview(request: web.Request) -> Overview:
     return await overview(sessions, request.app[STORE], year)
 
 
-async def overview_page(request: web.Request) -> web.Response:
-    lead = _lead(request)
-    if isinstance(lead, web.Response):
-        return lead
+@resolved(_lead)
+async def overview_page(request: web.Request, _person: Person) -> web.Response:
     o = await _overview(request)
     return render(request, "pages/overview.html", {
         "o": o, "tables": {name: build(o) for name, build in TABLES.items()},
@@ -317,10 +316,8 @@ async def overview_page(request: web.Request) -> web.Response:
         "stage_charts": [(t, stages_chart(o, t)) for t in o.themes]})
 
 
-async def overview_csv(request: web.Request) -> web.Response:
-    lead = _lead(request)
-    if isinstance(lead, web.Response):
-        return lead
+@resolved(_lead)
+async def overview_csv(request: web.Request, _person: Person) -> web.Response:
     build = TABLES.get(request.match_info["table"])
     if build is None:
         return error_page(request, 404, _("There is no such table in the overview."))
@@ -328,9 +325,11 @@ async def overview_csv(request: web.Request) -> web.Response:
     return csv_response(build(o), f"klimasats-forum-{request.match_info['table']}-{o.year}.csv")
 
 
-async def _present_table(request: web.Request) -> tuple[Gathering, GatheringFigures, Table
-                                                      ] | web.Response:
-    lead = _lead(request)
+PresentTable = tuple[Gathering, GatheringFigures, Table]
+
+
+async def _present_table(request: web.Request) -> PresentTable | web.Response:
+    lead = await _lead(request)
     if isinstance(lead, web.Response):
         return lead
     store = request.app[STORE]
@@ -350,20 +349,16 @@ async def _present_table(request: web.Request) -> tuple[Gathering, GatheringFigu
     return gathering, figures, table
 
 
-async def gathering_overview(request: web.Request) -> web.Response:
-    found = await _present_table(request)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_present_table)
+async def gathering_overview(request: web.Request, found: PresentTable) -> web.Response:
     gathering, figures, table = found
     return render(request, "pages/overview_gathering.html", {
         "gathering": gathering, "theme": gathering.theme, "figures": figures, "table": table,
         "label": gathering_label(gathering)})
 
 
-async def gathering_overview_csv(request: web.Request) -> web.Response:
-    found = await _present_table(request)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_present_table)
+async def gathering_overview_csv(request: web.Request, found: PresentTable) -> web.Response:
     gathering, _figures, table = found
     return csv_response(table, f"klimasats-forum-{gathering.theme.slug}-{gathering.year}-"
                                f"{gathering.number}-present.csv")

@@ -21,6 +21,7 @@ from multidict import MultiDictProxy
 from facilitation import AgendaSlot, Command, GatheringState, Phase, Rejected
 from facilitation.planning import (
     EXPERT_KINDS,
+    FOLLOW_UP_KINDS,
     KINDS,
     MAX_MINUTES,
     MAX_TITLE_CHARS,
@@ -46,8 +47,9 @@ from rooms.live import Forbidden
 from server.i18n import gettext as _
 from server.i18n import ngettext
 from server.keys import LIVE, SESSIONS
-from server.pages.access import Access, gathering_access, published_summary
+from server.pages.access import Access, gathering_access, published_summary, runner_access
 from server.pages.auth import error_page, render, see_other
+from server.pages.resolving import resolved
 from server.sockets.protocol import COMMANDS, AddAgendaItem, Payload, UpdateAgendaItem
 
 COMMAND_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -165,18 +167,14 @@ async def _planner(request: web.Request, access: Access, *, error: str | None = 
     }, status=status)
 
 
-async def plan_page(request: web.Request) -> web.Response:
-    access = await gathering_access(request, runners_only=True)
-    if isinstance(access, web.Response):
-        return access
+@resolved(runner_access)
+async def plan_page(request: web.Request, access: Access) -> web.Response:
     return await _planner(request, access)
 
 
-async def item_page(request: web.Request, *, error: str | None = None,
+@resolved(runner_access)
+async def item_page(request: web.Request, access: Access, *, error: str | None = None,
                     status: int = 200) -> web.Response:
-    access = await gathering_access(request, runners_only=True)
-    if isinstance(access, web.Response):
-        return access
     state = await _state(request, access)
     item_id = int(request.match_info["item"])
     index = next((i for i, s in enumerate(state.agenda) if s.id == item_id), None)
@@ -194,11 +192,9 @@ async def item_page(request: web.Request, *, error: str | None = None,
     }, status=status)
 
 
-async def agenda_page(request: web.Request) -> web.Response:
+@resolved(gathering_access)
+async def agenda_page(request: web.Request, access: Access) -> web.Response:
     """The published agenda with its planned times, for everyone in the theme."""
-    access = await gathering_access(request)
-    if isinstance(access, web.Response):
-        return access
     state = await _state(request, access)
     gathering = access.gathering
     experts = {s.expert_id for s in state.agenda if s.expert_id is not None}
@@ -257,6 +253,8 @@ def _item_fields(form: Form) -> dict[str, Any]:
             "spread_municipalities": form.get("spread_municipalities") == "on"}
     if kind == CHECKIN_KIND:
         fields["checkin_poll"] = _checkin_poll(form)
+    if kind in FOLLOW_UP_KINDS:  # the follow-ups due here, listed in the room
+        fields["follow_ups"] = form.get("follow_ups") == "on"
     return fields
 
 
@@ -271,11 +269,9 @@ async def _execute(request: web.Request, access: Access, form: Form, command: Co
         raise Rejected(str(outcome.answer.get("error", {}).get("message", "")))
 
 
-async def _planning_form(request: web.Request, build: Any, *, anchor: str = "agenda",
-                         on_item_page: bool = False) -> web.Response:
-    access = await gathering_access(request, runners_only=True)
-    if isinstance(access, web.Response):
-        return access
+@resolved(runner_access)
+async def _planning_form(request: web.Request, access: Access, build: Any, *,
+                         anchor: str = "agenda", on_item_page: bool = False) -> web.Response:
     form = await request.post()
     try:
         command = build(form).to_command()
@@ -358,19 +354,15 @@ async def _template_confirmation(request: web.Request, access: Access, name: str
     }, status=status)
 
 
-async def template_page(request: web.Request) -> web.Response:
-    access = await gathering_access(request, runners_only=True)
-    if isinstance(access, web.Response):
-        return access
+@resolved(runner_access)
+async def template_page(request: web.Request, access: Access) -> web.Response:
     return await _template_confirmation(request, access, request.query.get("template", ""))
 
 
-async def use_template(request: web.Request) -> web.Response:
+@resolved(runner_access)
+async def use_template(request: web.Request, access: Access) -> web.Response:
     """Apply a template as its confirmation showed it; a form that shows something else
     (the agenda changed meanwhile, or nothing was shown) gets the confirmation again."""
-    access = await gathering_access(request, runners_only=True)
-    if isinstance(access, web.Response):
-        return access
     form = await request.post()
     name = _text(form, "template")
     template = template_agenda(name)

@@ -33,7 +33,8 @@ from rooms.privacy import (
 from rooms.tasks import running
 from server.i18n import gettext as _
 from server.keys import LIVE, RECORDINGS, SESSIONS, SETTINGS, SOCKETS
-from server.pages.auth import clear_session_cookie, error_page, render, see_other, signed_in
+from server.pages.auth import clear_session_cookie, error_page, render, see_other
+from server.pages.resolving import person_signed_in, resolved, the_programme_lead
 from server.sockets.bus import disconnect_everywhere
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,8 @@ async def privacy_page(request: web.Request) -> web.Response:
         "sign_in_records_days": settings.sign_in_records_days})
 
 
-async def my_data(request: web.Request) -> web.Response:
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
+@resolved(person_signed_in)
+async def my_data(request: web.Request, person: Person) -> web.Response:
     data = await personal_data(request.app[SESSIONS], person.id)
     if data is None:
         return see_other("/")
@@ -107,28 +106,22 @@ async def my_data(request: web.Request) -> web.Response:
         "counts": _counts(data)})
 
 
-async def my_data_json(request: web.Request) -> web.Response:
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
+@resolved(person_signed_in)
+async def my_data_json(request: web.Request, person: Person) -> web.Response:
     data = await personal_data(request.app[SESSIONS], person.id)
     return see_other("/") if data is None else _download(data, person.id)
 
 
-async def confirm_delete_me(request: web.Request, *, error: str | None = None,
-                            status: int = 200) -> web.Response:
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
+@resolved(person_signed_in)
+async def confirm_delete_me(request: web.Request, person: Person, *,
+                            error: str | None = None, status: int = 200) -> web.Response:
     return render(request, "pages/privacy_erase.html", {
         "subject": person, "own": True, "action": "/me/delete", "error": error,
         "back": "/me/data"}, status=status)
 
 
-async def delete_me(request: web.Request) -> web.Response:
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
+@resolved(person_signed_in)
+async def delete_me(request: web.Request, person: Person) -> web.Response:
     refused = await _erase_confirmed(request, person.id, person.id, confirm_delete_me, _(
         "Tick the box to confirm that you want to be deleted."), _(
         "You are the only programme lead. Make someone else programme lead first."))
@@ -157,15 +150,6 @@ async def _erase_confirmed(request: web.Request, person_id: int, by: int,
     return None
 
 
-async def _lead(request: web.Request) -> Person | web.Response:
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
-    if not person.is_programme_lead:
-        return error_page(request, 403, _("Only the programme lead can do this."))
-    return person
-
-
 async def _subject(request: web.Request) -> Person | web.Response:
     try:
         person_id = int(request.match_info["person"])
@@ -179,47 +163,39 @@ async def _subject(request: web.Request) -> Person | web.Response:
 
 async def _lead_and_subject(request: web.Request) -> tuple[Person, Person] | web.Response:
     """The signed-in programme lead and the person of the URL, or the page to show instead."""
-    lead = await _lead(request)
+    lead = await the_programme_lead(request)
     if isinstance(lead, web.Response):
         return lead
     subject = await _subject(request)
     return subject if isinstance(subject, web.Response) else (lead, subject)
 
 
-async def people_page(request: web.Request) -> web.Response:
-    lead = await _lead(request)
-    if isinstance(lead, web.Response):
-        return lead
+@resolved(the_programme_lead)
+async def people_page(request: web.Request, _lead: Person) -> web.Response:
     everyone = await people(request.app[SESSIONS])
     return render(request, "pages/privacy_people.html", {
         "people": everyone, "erased": request.query.get("erased") == "1"})
 
 
-async def person_data_json(request: web.Request) -> web.Response:
-    both = await _lead_and_subject(request)
-    if isinstance(both, web.Response):
-        return both
+@resolved(_lead_and_subject)
+async def person_data_json(request: web.Request, both: tuple[Person, Person]) -> web.Response:
     _lead_person, subject = both
     data = await personal_data(request.app[SESSIONS], subject.id)
     return error_page(request, 404, _("There is no such person, or they have been deleted.")) \
         if data is None else _download(data, subject.id)
 
 
-async def confirm_erase(request: web.Request, *, error: str | None = None,
-                        status: int = 200) -> web.Response:
-    both = await _lead_and_subject(request)
-    if isinstance(both, web.Response):
-        return both
+@resolved(_lead_and_subject)
+async def confirm_erase(request: web.Request, both: tuple[Person, Person], *,
+                        error: str | None = None, status: int = 200) -> web.Response:
     lead, subject = both
     return render(request, "pages/privacy_erase.html", {
         "subject": subject, "own": subject.id == lead.id, "error": error,
         "action": f"/privacy/people/{subject.id}", "back": "/privacy/people"}, status=status)
 
 
-async def erase(request: web.Request) -> web.Response:
-    both = await _lead_and_subject(request)
-    if isinstance(both, web.Response):
-        return both
+@resolved(_lead_and_subject)
+async def erase(request: web.Request, both: tuple[Person, Person]) -> web.Response:
     lead, subject = both
     refused = await _erase_confirmed(request, subject.id, lead.id, confirm_erase, _(
         "Tick the box to confirm that this person is to be deleted."), _(

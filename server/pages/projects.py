@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from rooms.directory import role_in_theme, theme_by_slug, visible_themes
-from rooms.models import Person, Theme
+from rooms.models import Person
 from rooms.projects import (
     NotAllowed,
     ProjectView,
@@ -45,7 +45,9 @@ from rooms.projects import (
 )
 from server.i18n import gettext as _
 from server.keys import SESSIONS, SOCKETS
-from server.pages.auth import error_page, programme_lead, render, see_other, signed_in
+from server.pages.access import ThemeMember, theme_member
+from server.pages.auth import error_page, render, see_other, signed_in
+from server.pages.resolving import person_signed_in, resolved, the_programme_lead
 
 MAX_TAGS = 8
 MAX_TEXT = 2000
@@ -111,11 +113,9 @@ def _project_error() -> str:
              "2000 characters.")
 
 
-async def my_projects(request: web.Request, *, error: str | None = None,
+@resolved(person_signed_in)
+async def my_projects(request: web.Request, person: Person, *, error: str | None = None,
                       status: int = 200) -> web.Response:
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
     sessions = request.app[SESSIONS]
     themes = await visible_themes(sessions, person)
     managed = [theme for theme, role in themes if role.value in ("facilitator",
@@ -130,25 +130,11 @@ async def my_projects(request: web.Request, *, error: str | None = None,
     }, status=status)
 
 
-async def member_theme(request: web.Request) -> tuple[Person, Theme] | web.Response:
-    """The signed-in person and the theme of the URL, if they are in it."""
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
-    theme = await theme_by_slug(request.app[SESSIONS], request.match_info["slug"])
-    if theme is None:
-        return error_page(request, 404, _("There is no theme at this address."))
-    if await role_in_theme(request.app[SESSIONS], person, theme.id) is None:
-        return error_page(request, 403, _("You are not a member of this theme."))
-    return person, theme
-
-
-async def theme_projects_page(request: web.Request, *, form: dict[str, Any] | None = None,
-                              error: str | None = None, status: int = 200) -> web.Response:
-    found = await member_theme(request)
-    if isinstance(found, web.Response):
-        return found
-    person, theme = found
+@resolved(theme_member)
+async def theme_projects_page(request: web.Request, member: ThemeMember, *,
+                              form: dict[str, Any] | None = None, error: str | None = None,
+                              status: int = 200) -> web.Response:
+    person, theme = member.person, member.theme
     sessions = request.app[SESSIONS]
     return render(request, "pages/projects_theme.html", {
         "theme": theme, "projects": await theme_projects(sessions, theme.id),
@@ -158,11 +144,9 @@ async def theme_projects_page(request: web.Request, *, form: dict[str, Any] | No
     }, status=status)
 
 
-async def create_project_page(request: web.Request) -> web.Response:
-    found = await member_theme(request)
-    if isinstance(found, web.Response):
-        return found
-    person, theme = found
+@resolved(theme_member)
+async def create_project_page(request: web.Request, member: ThemeMember) -> web.Response:
+    person, theme = member.person, member.theme
     sessions = request.app[SESSIONS]
     if not await may_manage(sessions, person, theme.id):
         return error_page(request, 403, _("Only the facilitator of this theme and the "
@@ -204,11 +188,10 @@ async def project_access(request: web.Request) -> ProjectAccess | web.Response:
     return ProjectAccess(person, shown)
 
 
-async def project_page(request: web.Request, *, form: dict[str, Any] | None = None,
-                       error: str | None = None, status: int = 200) -> web.Response:
-    access = await project_access(request)
-    if isinstance(access, web.Response):
-        return access
+@resolved(project_access)
+async def project_page(request: web.Request, access: ProjectAccess, *,
+                       form: dict[str, Any] | None = None, error: str | None = None,
+                       status: int = 200) -> web.Response:
     person, shown, sessions = access.person, access.project, request.app[SESSIONS]
     theme = await theme_by_slug(sessions, shown.theme_slug)
     if theme is None or await role_in_theme(sessions, person, theme.id) is None:
@@ -227,10 +210,8 @@ async def project_page(request: web.Request, *, form: dict[str, Any] | None = No
     }, status=status)
 
 
-async def save_project(request: web.Request) -> web.Response:
-    person = signed_in(request)
-    if person is None:
-        return see_other("/")
+@resolved(person_signed_in)
+async def save_project(request: web.Request, person: Person) -> web.Response:
     project_id = int(request.match_info["project"])
     sessions = request.app[SESSIONS]
     posted = await request.post()
@@ -258,10 +239,8 @@ async def save_project(request: web.Request) -> web.Response:
     return see_other(f"/projects?saved={project_id}")
 
 
-async def remove_project(request: web.Request) -> web.Response:
-    access = await project_access(request)
-    if isinstance(access, web.Response):
-        return access
+@resolved(project_access)
+async def remove_project(request: web.Request, access: ProjectAccess) -> web.Response:
     theme_id = await theme_of(request.app[SESSIONS], access.project.id)
     if not await delete_project(request.app[SESSIONS], access.person, access.project.id):
         return error_page(request, 403, _("Only the facilitator of this theme and the "
@@ -271,15 +250,10 @@ async def remove_project(request: web.Request) -> web.Response:
     return see_other(f"/themes/{access.project.theme_slug}/projects?deleted=1")
 
 
-def _lead(request: web.Request) -> Person | web.Response:
-    return programme_lead(request, _("Only the programme lead can do this."))
-
-
-async def municipalities_page(request: web.Request, *, form: dict[str, Any] | None = None,
-                              error: str | None = None, status: int = 200) -> web.Response:
-    lead = _lead(request)
-    if isinstance(lead, web.Response):
-        return lead
+@resolved(the_programme_lead)
+async def municipalities_page(request: web.Request, _person: Person, *,
+                              form: dict[str, Any] | None = None, error: str | None = None,
+                              status: int = 200) -> web.Response:
     return render(request, "pages/municipalities.html", {
         "municipalities": await municipalities(request.app[SESSIONS]),
         "form": form or {}, "error": error, "saved": request.query.get("saved"),
@@ -287,10 +261,8 @@ async def municipalities_page(request: web.Request, *, form: dict[str, Any] | No
     }, status=status)
 
 
-async def save_municipality(request: web.Request) -> web.Response:
-    lead = _lead(request)
-    if isinstance(lead, web.Response):
-        return lead
+@resolved(the_programme_lead)
+async def save_municipality(request: web.Request, lead: Person) -> web.Response:
     data = _form(await request.post(), contacts=False)
     try:
         form = MunicipalityForm.model_validate({**data, "county": data.get("county") == "1"})

@@ -13,10 +13,13 @@ from server.i18n import gettext as _
 from server.keys import RECORDINGS
 from server.pages.access import Access, gathering_access
 from server.pages.auth import error_page, see_other
+from server.pages.resolving import resolved
+
+Found = tuple[Access, Recording]
 
 
 async def _recording(request: web.Request, *, runners_only: bool = False
-                     ) -> tuple[Access, Recording] | web.Response:
+                     ) -> Found | web.Response:
     access = await gathering_access(request, runners_only=runners_only)
     if isinstance(access, web.Response):
         return access
@@ -27,11 +30,13 @@ async def _recording(request: web.Request, *, runners_only: bool = False
     return access, recording
 
 
-async def download(request: web.Request) -> web.StreamResponse:
+async def _runners_recording(request: web.Request) -> Found | web.Response:
+    return await _recording(request, runners_only=True)
+
+
+@resolved(_recording)
+async def download(request: web.Request, found: Found) -> web.StreamResponse:
     """Members of the theme only; the file streams with its name from the gathering."""
-    found = await _recording(request)
-    if isinstance(found, web.Response):
-        return found
     access, recording = found
     path = request.app[RECORDINGS].path(recording)
     if recording.status != READY or not path.is_file():
@@ -43,10 +48,8 @@ async def download(request: web.Request) -> web.StreamResponse:
         "Cache-Control": "private, no-store"})
 
 
-async def delete(request: web.Request) -> web.Response:
-    found = await _recording(request, runners_only=True)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_runners_recording)
+async def delete(request: web.Request, found: Found) -> web.Response:
     access, recording = found
     await request.app[RECORDINGS].delete(recording)
     return see_other(f"/g/{access.gathering.id}/summary#recordings")

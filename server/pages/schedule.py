@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import (
@@ -46,10 +46,12 @@ from server.keys import POSTBOX, SESSIONS
 from server.mail import GATHERING_CANCELLED, GATHERING_RESCHEDULED, Postbox
 from server.pages.auth import error_page, render, see_other, signed_in
 from server.pages.planning import template_labels
+from server.pages.resolving import cut_texts, field_errors, resolved
 
 DEFAULT_TEMPLATE = "standard"
 MIN_YEAR, MAX_YEAR = 2000, 2100
 Day = date  # the form has a field named `date`
+TEXT_LIMIT = 400  # a posted field longer than this is cut before it is shown again
 
 
 class GatheringForm(BaseModel):
@@ -189,10 +191,8 @@ async def _planner(request: web.Request) -> Planner | web.Response:
     return Planner(person, themes)
 
 
-async def schedule_page(request: web.Request) -> web.Response:
-    planner = await _planner(request)
-    if isinstance(planner, web.Response):
-        return planner
+@resolved(_planner)
+async def schedule_page(request: web.Request, planner: Planner) -> web.Response:
     themes, year = planner.themes, _year(request)
     gatherings = await gatherings_in(request.app[SESSIONS], [t.id for t in themes], year)
     per_theme = [(theme, [g for g in gatherings if g.theme_id == theme.id]) for theme in themes]
@@ -220,16 +220,8 @@ def _values(gathering: Gathering) -> dict[str, str]:
             "minutes": str(gathering.planned_minutes)}
 
 
-def _errors_of(error: ValidationError) -> dict[str, str]:
-    messages = field_messages()
-    fields = {str(e["loc"][0]) for e in error.errors() if e["loc"]}
-    return {f: messages[f] for f in messages if f in fields}
-
-
-async def new_page(request: web.Request) -> web.Response:
-    planner = await _planner(request)
-    if isinstance(planner, web.Response):
-        return planner
+@resolved(_planner)
+async def new_page(request: web.Request, planner: Planner) -> web.Response:
     themes = planner.themes
     values = {"theme": request.query.get("theme", themes[0].slug), "number": "",
               "title": "", "date": "", "time": "09:00",
@@ -238,16 +230,10 @@ async def new_page(request: web.Request) -> web.Response:
     return await _form(request, themes=themes, gathering=None, values=values)
 
 
-def _texts(raw: Any) -> dict[str, str]:
-    return {k: str(v)[:400] for k, v in raw.items() if k != "csrf_token"}
-
-
-async def create(request: web.Request) -> web.Response:
-    planner = await _planner(request)
-    if isinstance(planner, web.Response):
-        return planner
+@resolved(_planner)
+async def create(request: web.Request, planner: Planner) -> web.Response:
     themes = planner.themes
-    values = _texts(await request.post())
+    values = cut_texts(await request.post(), TEXT_LIMIT)
     errors: dict[str, str] = {}
     theme = next((t for t in themes if t.slug == values.get("theme")), None)
     if theme is None:
@@ -258,7 +244,7 @@ async def create(request: web.Request) -> web.Response:
     try:
         form = GatheringForm.model_validate(values)
     except ValidationError as invalid:
-        errors |= _errors_of(invalid)
+        errors |= field_errors(invalid, field_messages())
     if errors or theme is None:
         return await _form(request, themes=themes, gathering=None, values=values, errors=errors,
                            status=400)
@@ -287,7 +273,10 @@ async def _refused(request: web.Request, refused: ScheduleError, form: Gathering
                        general="" if field else message, status=409)
 
 
-async def _gathering(request: web.Request) -> tuple[Person, Gathering, list[Theme]] | web.Response:
+Planned = tuple[Person, Gathering, list[Theme]]
+
+
+async def _gathering(request: web.Request) -> Planned | web.Response:
     """The signed-in person, the gathering of the URL, and the themes they plan; or the page
     to show instead."""
     person = signed_in(request)
@@ -304,10 +293,8 @@ async def _gathering(request: web.Request) -> tuple[Person, Gathering, list[Them
     return person, gathering, themes
 
 
-async def edit_page(request: web.Request) -> web.Response:
-    found = await _gathering(request)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_gathering)
+async def edit_page(request: web.Request, found: Planned) -> web.Response:
     _person, gathering, themes = found
     if gathering.cancelled_at is not None:
         return await _form(request, themes=themes, gathering=gathering, values=_values(gathering),
@@ -315,17 +302,15 @@ async def edit_page(request: web.Request) -> web.Response:
     return await _form(request, themes=themes, gathering=gathering, values=_values(gathering))
 
 
-async def edit(request: web.Request) -> web.Response:
-    found = await _gathering(request)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_gathering)
+async def edit(request: web.Request, found: Planned) -> web.Response:
     person, gathering, themes = found
-    values = _texts(await request.post())
+    values = cut_texts(await request.post(), TEXT_LIMIT)
     try:
         form = GatheringForm.model_validate(values)
     except ValidationError as invalid:
         return await _form(request, themes=themes, gathering=gathering, values=values,
-                           errors=_errors_of(invalid), status=400)
+                           errors=field_errors(invalid, field_messages()), status=400)
     try:
         change = await edit_gathering(request.app[SESSIONS], person, gathering.id,
                                       title=form.title, number=form.number,
@@ -339,17 +324,13 @@ async def edit(request: web.Request) -> web.Response:
                      f"&gathering={gathering.id}#gathering-{gathering.id}")
 
 
-async def cancel_page(request: web.Request) -> web.Response:
-    found = await _gathering(request)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_gathering)
+async def cancel_page(request: web.Request, found: Planned) -> web.Response:
     return render(request, "pages/schedule_cancel.html", {"gathering": found[1], "error": ""})
 
 
-async def cancel(request: web.Request) -> web.Response:
-    found = await _gathering(request)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_gathering)
+async def cancel(request: web.Request, found: Planned) -> web.Response:
     person, gathering, _themes = found
     try:
         change = await cancel_gathering(request.app[SESSIONS], person, gathering.id,

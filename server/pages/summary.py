@@ -20,9 +20,10 @@ from server.formatting import clock, long_date
 from server.i18n import gettext as _
 from server.i18n import ngettext
 from server.keys import LIVE, NOTES, RECORDINGS, SESSIONS, STORE
-from server.pages.access import Access, gathering_access
+from server.pages.access import Access, gathering_access, runner_access
 from server.pages.auth import error_page, render, see_other
 from server.pages.planning import kind_labels, rule_labels
+from server.pages.resolving import resolved
 
 PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 
@@ -44,7 +45,10 @@ def paragraphs(text: str) -> list[list[str]]:
 # --- pages -------------------------------------------------------------------------------------
 
 
-async def _summary_access(request: web.Request) -> tuple[Access, GatheringSummary] | web.Response:
+Shown = tuple[Access, GatheringSummary]
+
+
+async def _summary_access(request: web.Request) -> Shown | web.Response:
     access = await gathering_access(request)
     if isinstance(access, web.Response):
         return access
@@ -65,27 +69,21 @@ async def _context(request: web.Request, access: Access, summary: GatheringSumma
             "paragraphs": paragraphs, "max_intro": MAX_INTRO_CHARS}
 
 
-async def summary_page(request: web.Request, *, error: str | None = None,
+@resolved(_summary_access)
+async def summary_page(request: web.Request, found: Shown, *, error: str | None = None,
                        status: int = 200) -> web.Response:
-    found = await _summary_access(request)
-    if isinstance(found, web.Response):
-        return found
     return render(request, "pages/summary.html",
                   {**await _context(request, *found), "error": error}, status=status)
 
 
-async def summary_print(request: web.Request) -> web.Response:
-    found = await _summary_access(request)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_summary_access)
+async def summary_print(request: web.Request, found: Shown) -> web.Response:
     return render(request, "pages/summary_print.html", await _context(request, *found))
 
 
-async def save_summary(request: web.Request) -> web.Response:
+@resolved(runner_access)
+async def save_summary(request: web.Request, access: Access) -> web.Response:
     """Save the introduction; `action` publish or unpublish as well."""
-    access = await gathering_access(request, runners_only=True)
-    if isinstance(access, web.Response):
-        return access
     form = await request.post()
     intro = str(form.get("intro", "")).replace("\r\n", "\n").strip()
     action = str(form.get("action", "save"))
@@ -106,16 +104,19 @@ async def save_summary(request: web.Request) -> web.Response:
     return see_other(f"/g/{access.gathering.id}/summary")
 
 
-async def summary_markdown_file(request: web.Request) -> web.Response:
-    found = await _summary_access(request)
-    if isinstance(found, web.Response):
-        return found
+@resolved(_summary_access)
+async def summary_markdown_file(request: web.Request, found: Shown) -> web.Response:
     access, summary = found
     gathering = access.gathering
+    return markdown_attachment(summary_markdown(summary),
+                               f"oppsummering-{gathering.year}-{gathering.number}.md")
+
+
+def markdown_attachment(text: str, filename: str) -> web.Response:
+    """A Markdown file to download, never cached."""
     return web.Response(
-        text=summary_markdown(summary), content_type="text/markdown", charset="utf-8",
-        headers={"Content-Disposition":
-                 f'attachment; filename="oppsummering-{gathering.year}-{gathering.number}.md"',
+        text=text, content_type="text/markdown", charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"',
                  "Cache-Control": "no-store"})
 
 

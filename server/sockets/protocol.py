@@ -161,12 +161,14 @@ class AddAgendaItem(Payload):
     expert_id: int | None = None
     breakout: BreakoutSettings | None = None
     checkin_poll: CheckinPoll | None = None
+    follow_ups: bool = False
 
     def to_command(self) -> c.Command:
         return planning.AddItem(self.kind, self.title, self.planned_minutes, self.position,
                                 self.expert_id,
                                 None if self.breakout is None else self.breakout.changes(),
-                                None if self.checkin_poll is None else self.checkin_poll.plan())
+                                None if self.checkin_poll is None else self.checkin_poll.plan(),
+                                self.follow_ups)
 
 
 class UpdateAgendaItem(Payload):
@@ -181,6 +183,7 @@ class UpdateAgendaItem(Payload):
     expert_id: int | None = None
     breakout: BreakoutSettings | None = None
     checkin_poll: CheckinPoll | None = None
+    follow_ups: bool | None = None
 
     def to_command(self) -> c.Command:
         given = self.model_fields_set
@@ -193,7 +196,8 @@ class UpdateAgendaItem(Payload):
             planned_minutes=keep if self.planned_minutes is None else self.planned_minutes,
             expert_id=self.expert_id if "expert_id" in given else keep,
             breakout=keep if self.breakout is None else self.breakout.changes(),
-            checkin_poll=checkin if "checkin_poll" in given else keep)
+            checkin_poll=checkin if "checkin_poll" in given else keep,
+            follow_ups=keep if self.follow_ups is None else self.follow_ups)
 
 
 

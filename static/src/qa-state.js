@@ -45,13 +45,23 @@ export const QA_HANDLERS = {
       ...s,
       questions: [...s.questions, {
         question_id: d.question_id, text: d.text, asked_at: d.at, author: d.author ?? null,
-        votes: 0, status: "open", answered_at: null,
+        votes: 0, status: "open", answered_at: null, advance: false,
         mine: ours || Boolean(d.author && s.you && d.author.person_id === s.you.person_id),
         voted: false,
       }],
       ...(ours ? { mine_pending: pending.filter((v) => v !== event.version) } : {}),
     };
   },
+  // asked on the forum before the gathering (question.bring_advance), with its votes. Who
+  // voted is private: a page learns its own earlier vote from its next snapshot.
+  "question.brought": (s, d) => ({
+    ...s,
+    questions: [...s.questions, {
+      question_id: d.question_id, text: d.text, asked_at: d.at, author: d.author,
+      votes: d.votes, status: "open", answered_at: null, advance: true,
+      mine: Boolean(s.you && d.author.person_id === s.you.person_id), voted: false,
+    }],
+  }),
   "question.upvoted": (s, d) => withQuestion(s, d.question_id, () => ({ votes: d.votes })),
   "question.unvoted": (s, d) => withQuestion(s, d.question_id, () => ({ votes: d.votes })),
   "question.picked": (s, d) => withQuestion(s, d.question_id, () => ({ status: "answering" })),

@@ -12,17 +12,23 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
 
+from rooms import follow_ups, network
+from rooms.announcements import post_announcement, post_reply
 from rooms.language import save_language
 from rooms.models import Project
+from rooms.take_home import create_link
 from server.i18n import DOMAINS, LOCALE_DIR
 from tests.e2e.conftest import LiveServer, axe_violations, chromium
 from tests.e2e.test_live_room import sign_in
+from tests.server.test_experts import booked
+from tests.server.test_signups import gathering_with_sign_ups
 
 pytestmark = pytest.mark.e2e
 
@@ -33,7 +39,7 @@ BROKEN_LIST = Path(__file__).resolve().parents[1] / "data" / "tilskudd_feil.csv"
 
 # What a page quotes rather than says: the header row of an uploaded file (in the file's
 # language, whatever the page's)
-QUOTED = "dl.import-columns dd"
+QUOTED = "dl.import-columns dd, [data-quoted]"  # and what people wrote (agenda titles)
 # Every text of the page's body, whole: each element's own text and each text node, as a
 # person would read it (spaces collapsed); scripts, styles and quotes are not its text.
 PAGE_TEXTS = """(quoted) => {
@@ -157,7 +163,26 @@ async def test_every_new_page_is_accessible_and_translated(live_server: LiveServ
         await s.commit()
     for person in (world.lead, world.alice):
         await save_language(live_server.sessions, person.id, language)
+    announced = await post_announcement(live_server.sessions, world.facilitator,
+                                        theme_id=world.theme.id, title="Nye tall",
+                                        body="## Tall\n- **12 %** mindre")
+    await post_reply(live_server.sessions, world.bjorn, announced.id, "Takk, *fint*!")
+    asked = await network.ask(live_server.sessions, world.bjorn, world.theme.id,
+                              title="Anbud på kantinedrift", body="Hvem har **erfaring**?",
+                              now=datetime.now(UTC))
+    await network.answer(live_server.sessions, world.alice, asked, body="Vi, i *fjor*.",
+                         now=datetime.now(UTC))
+    await network.send_message(live_server.sessions, world.bjorn, world.alice.id,
+                               body="Hei!\nKan vi snakkes?", now=datetime.now(UTC))
 
+    shared_token = await create_link(live_server.sessions, world.alice, world.gathering, 30)
+    coming = await gathering_with_sign_ups(live_server.sessions, world)
+    assert world.alice.municipality_id is not None
+    followed = await follow_ups.create(
+        live_server.sessions, world.facilitator, gathering_id=gathering,
+        municipality_id=world.alice.municipality_id, text="Prøve kompost i kantina",
+        now=datetime.now(UTC))
+    expert_token = await booked(live_server.sessions, world)
     as_lead = [
         Visit("year's gatherings", "/schedule?year=2026"),
         Visit("new gathering form", "/schedule/new?theme=mat"),
@@ -172,9 +197,26 @@ async def test_every_new_page_is_accessible_and_translated(live_server: LiveServ
         Visit("project page (lead)", f"/projects/{project.id}"),
         Visit("municipalities", "/municipalities"),
         Visit("municipality edit form", f"/municipalities/{world.alice.municipality_id}/edit"),
+        Visit("announcements", "/themes/mat/announcements"),
+        Visit("new announcement form", "/themes/mat/announcements/new"),
+        Visit("new announcement form with errors", "/themes/mat/announcements/new",
+              "submit-empty"),
+        Visit("new announcement to every theme", "/announcements/new"),
+        Visit("announcement (lead)", f"/themes/mat/announcements/{announced.id}"),
         Visit("theme's people", "/themes/mat/people"),
+        Visit("help request (facilitator's buttons)", f"/themes/mat/help/{asked}"),
+        Visit("peers (lead)", "/themes/mat/peers"),
         Visit("privacy: people", "/privacy/people"),
         Visit("privacy: erase confirmation", f"/privacy/people/{world.bjorn.id}"),
+        Visit("who is coming, groups proposed in advance", f"/gatherings/{coming}/expected"),
+        Visit("follow-ups from a gathering (facilitator)", f"/g/{gathering}/follow-ups"),
+        Visit("follow-up (lead)", f"/follow-ups/{followed}"),
+        Visit("theme's home (lead)", "/themes/mat"),
+        Visit("a gathering's experts", f"/gatherings/{gathering}/experts"),
+        Visit("expert invitation form with errors", f"/gatherings/{gathering}/experts",
+              "submit-empty"),
+        Visit("questions before the gathering (lead)", f"/gatherings/{gathering}/questions"),
+        Visit("an expert's invitation, by its link", f"/experts/{expert_token}"),
     ]
     as_participant = [
         Visit("privacy statement", "/privacy"),
@@ -184,6 +226,22 @@ async def test_every_new_page_is_accessible_and_translated(live_server: LiveServ
         Visit("project page (participant)", f"/projects/{project.id}"),
         Visit("theme's projects (participant)", "/themes/mat/projects"),
         Visit("mail choice", "/mail"),
+        Visit("help requests", "/themes/mat/help"),
+        Visit("help request (participant)", f"/themes/mat/help/{asked}"),
+        Visit("peers", "/themes/mat/peers"),
+        Visit("messages", "/messages"),
+        Visit("sign up for a gathering", f"/gatherings/{coming}/signup"),
+        Visit("questions before the gathering", f"/gatherings/{gathering}/questions"),
+        Visit("announcement (participant)", f"/themes/mat/announcements/{announced.id}"),
+        Visit("what I bring home", f"/g/{gathering}/take-home"),
+        Visit("what I bring home, shared", f"/take-home/{shared_token}"),
+        Visit("follow-ups from a gathering (participant)", f"/g/{gathering}/follow-ups"),
+        Visit("theme's follow-ups", "/themes/mat/follow-ups"),
+        Visit("theme's home between gatherings", "/themes/mat"),
+        Visit("notification settings", "/settings/notifications"),
+        Visit("follow-up (owner)", f"/follow-ups/{followed}"),
+        Visit("search the archive, with results", "/search?q=kantinedrift&theme=mat"),
+        Visit("search the archive, the empty form", "/search"),
     ]
     problems: list[str] = []
     async with chromium() as browser:

@@ -44,7 +44,7 @@ from facilitation import stage as st
 from facilitation.events import EVENT_TYPES, Event, event_from
 from facilitation.roles import may_send
 from facilitation.snapshot import live_view
-from facilitation.state import Context, GroupingRule, PersonRef, PollKind, PollPlan
+from facilitation.state import AdvanceAsk, Context, GroupingRule, PersonRef, PollKind, PollPlan
 from rooms.store import StoredEvent
 
 GOLDEN_PATH = Path(__file__).resolve().parents[2] / "static" / "test" / "golden" / "gathering.json"
@@ -68,6 +68,15 @@ CLOCK = Actor(0, "Klimasats-forum", Role.SYSTEM)  # the server's clock (rooms/cl
 VIEWER = ALICE  # whose page the views are for: `mine` and `voted` are hers
 THEME = (FRIDA, ALICE, BJORN, EVA, DINA, CARL, LIV, MONS, NORA)
 STAGE_NAMES = (("oppstart", "Oppstart"), ("gjennomforing", "Gjennomføring"))
+# asked on the forum the week before (rooms/experts.py), voted for there
+ADVANCE_QUESTIONS = (
+    AdvanceAsk(21, "Hvordan fikk dere kjøkkenet med?", T0 - 7 * 86400,
+               PersonRef(ALICE.person_id, ALICE.name, ALICE.municipality),
+               frozenset({BJORN.person_id, DINA.person_id})),
+    AdvanceAsk(22, "Hvilken vekt brukte dere?", T0 - 6 * 86400,
+               PersonRef(CARL.person_id, CARL.name, CARL.municipality),
+               frozenset({BJORN.person_id})),
+)
 
 # the agenda as the gathering was created with (the database's agenda items)
 AGENDA = (
@@ -131,7 +140,8 @@ class Gathering:
                        here=frozenset(a.person_id for a in self.present),
                        theme_people=frozenset(a.person_id for a in THEME),
                        people=tuple(PersonRef(a.person_id, a.name, a.municipality)
-                                    for a in THEME))
+                                    for a in THEME),
+                       advance_questions=ADVANCE_QUESTIONS)
 
     def join(self, actor: Actor) -> list[Event]:
         self.present.append(actor)
@@ -262,6 +272,7 @@ def script() -> Gathering:
     g.wait(120)
     g.do(EVA, q.MarkAnswered(2))
     g.do(FRIDA, q.HideQuestion(1))
+    g.do(FRIDA, q.BringAdvance())  # the questions asked before the day, with their votes
     g.wait(30)
     g.do(FRIDA, st.ClearStage())  # the recording stops with the stage
     g.do(FRIDA, st.Spotlight(CARL.person_id))

@@ -36,6 +36,7 @@ from facilitation.state import (
     PersonRef,
 )
 from tests.facilitation.deciding import T0, rejected, run
+from tests.facilitation.test_advance_questions import ADVANCE_EVENT_SAMPLES
 from tests.facilitation.test_polls import POLL_EVENT_SAMPLES
 from tests.facilitation.test_questions import QUESTION_EVENT_SAMPLES
 from tests.facilitation.test_recording import RECORDING_EVENT_SAMPLES
@@ -97,6 +98,7 @@ QA_COMMAND_TYPES = {
     "question.ask", "question.upvote", "question.unvote", "question.pick", "question.answered",
     "question.hide", "questions.settings", "poll.launch", "poll.answer", "poll.close",
     "stage.spotlight", "stage.clear", "stage.take_off",
+    "question.bring_advance",  # test_advance_questions.py
 }
 # recording an expert slot: test_recording.py
 QA_COMMAND_TYPES |= {"recording.consent", "recording.withdraw", "recording.start",
@@ -125,7 +127,7 @@ EXPECTED_PHASES: dict[str, set[Phase]] = {
     **{t: {L, V} for t in PLANNING_COMMAND_TYPES},
     # questions before and during the gathering; answering, polls and the stage live
     **{t: {L, V} for t in ("question.ask", "question.upvote", "question.unvote",
-                           "question.hide", "questions.settings")},
+                           "question.hide", "questions.settings", "question.bring_advance")},
     **{t: {V} for t in ("question.pick", "question.answered", "poll.launch", "poll.answer",
                         "poll.close", "stage.spotlight", "stage.clear", "stage.take_off",
                         "recording.consent", "recording.withdraw", "recording.start",
@@ -241,6 +243,7 @@ EXPECTED_RIGHTS: dict[str, set[Role]] = {
     "question.answered": RUN | {Role.EXPERT},
     "question.hide": RUN,
     "questions.settings": RUN,
+    "question.bring_advance": RUN | {Role.SYSTEM},  # the server brings them at the opening
     "poll.launch": RUN,
     "poll.answer": SPEAK,
     "poll.close": RUN,
@@ -673,7 +676,8 @@ def test_every_event_type_round_trips_through_its_data() -> None:
         b.GroupRenamed("g1", "Innkjøp"), b.BroadcastSent("Fem minutter igjen", T0, "Frida"),
         b.BreakoutsWarned(T0), b.BreakoutsRecalled(T0), b.BreakoutsRetimed(T0 + 60, None),
         notes.NotesReopened(T0), notes.NotesClosed(T0),
-        *PLANNING_EVENT_SAMPLES, *QUESTION_EVENT_SAMPLES, *POLL_EVENT_SAMPLES,
+        *PLANNING_EVENT_SAMPLES, *QUESTION_EVENT_SAMPLES, *ADVANCE_EVENT_SAMPLES,
+        *POLL_EVENT_SAMPLES,
         *STAGE_EVENT_SAMPLES, *RECORDING_EVENT_SAMPLES,
     ]
     assert {type(s) for s in samples} == set(e.EVENT_TYPES.values())

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.forum_models import ForumMessage, HelpRequest, SignUp, TakeHomeLink
+from rooms.models import Person
 from rooms.privacy import DELETED_NAME, erase_person, personal_data
 from tests.factories import World, build_world
 
@@ -34,6 +35,9 @@ async def alice_in_the_forum(sessions: async_sessionmaker, world: World) -> None
                      answer="coming", wish="Lære om måling", updated_at=NOW))
         s.add(TakeHomeLink(person_id=world.alice.id, gathering_id=world.gathering.id,
                            token_hash="f" * 64, created_at=NOW, expires_at=NOW))
+        alice = await s.get(Person, world.alice.id)
+        assert alice is not None
+        alice.show_email, alice.notify = True, "instant"
 
 
 async def test_alices_forum_posts_are_in_her_download_without_secrets(
@@ -62,3 +66,5 @@ async def test_erasing_alice_deletes_what_was_hers_alone_and_keeps_her_request_n
         request = await s.scalar(select(HelpRequest))
         assert request is not None and request.author_id == world.alice.id
         assert "Alice Askvik" not in request.body and DELETED_NAME in request.body
+        alice = await s.get(Person, world.alice.id)
+        assert alice is not None and not alice.show_email and alice.notify == "never"

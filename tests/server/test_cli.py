@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from yarl import URL
 
 from rooms.db import create_engine, sessionmaker
+from rooms.forum_models import Announcement, FollowUp, HelpAnswer, HelpRequest
 from rooms.migrate import upgrade
 from rooms.models import (
     Gathering,
@@ -26,6 +27,7 @@ from rooms.models import (
     ProjectStage,
     Theme,
 )
+from rooms.search import search
 from server.app import create_app
 from server.cli.demo import load_demo
 from server.cli.main import main
@@ -284,3 +286,21 @@ def test_the_package_declares_every_folder_and_file_it_needs(
             assert path.suffix == ".py" or any(fnmatch(path.name, p) for p in data), path
     assert {"server.templates.room", "server.locale.nb.LC_MESSAGES",
             "rooms.migrations.versions"} <= packages
+
+
+async def test_the_demo_forum_has_news_a_help_request_and_follow_ups(
+        sessions: async_sessionmaker) -> None:
+    """Loaded in a year whose gatherings are all held: the theme's forum has something in
+    each of its places, and the archive finds it."""
+    assert await load_demo(sessions, year=2025)
+    async with sessions() as session:
+        announcement = await session.scalar(select(Announcement))
+        requests = list(await session.scalars(select(HelpRequest)))
+        answers = list(await session.scalars(select(HelpAnswer)))
+        follow_ups = list(await session.scalars(select(FollowUp)))
+        lead = await session.scalar(select(Person).where(Person.is_programme_lead))
+    assert announcement is not None and len(requests) == 1 and len(answers) == 1
+    assert len(follow_ups) == 2
+    assert lead is not None
+    [hit] = await search(sessions, lead, "kjøkkenvekt regneark")
+    assert hit.kind == "answer"

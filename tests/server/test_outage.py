@@ -19,10 +19,11 @@ from rooms.db import create_engine, sessionmaker
 from rooms.migrate import upgrade
 from rooms.models import Person
 from server.app import create_app
+from server.pages.experts import bringing
 from server.settings import SESSION_COOKIE, Settings
 from tests.conftest import connect_client, send
 from tests.factories import World, build_world
-from tests.server.live_helpers import event_log, tracebacks
+from tests.server.live_helpers import event_log, eventually, tracebacks
 from tests.server.outage import CuttableProxy, proxied
 
 STARTED = "the database is unavailable: "
@@ -107,6 +108,8 @@ async def test_commands_during_a_database_outage_are_answered_unavailable_and_lo
     try:
         assert (await send(frida, gid, "room.join"))["ok"]
         assert (await send(frida, gid, "room.open"))["ok"]
+        # the opening brings the questions asked in advance (none here) in a task of its own
+        await eventually(lambda: not bringing(forum.server.app), what="the opening's work")
         await forum.proxy.cut()
 
         burst = await asyncio.gather(*(send(frida, gid, "chat.send", text=f"hallo {n}")

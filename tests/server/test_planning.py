@@ -66,7 +66,8 @@ async def test_planning_commands_change_every_open_room(world: World, connect: C
     assert {k: v for k, v in added["item"].items() if v is not None} == {
         "id": new, "title": "Ekstra grupper", "kind": "breakout", "planned_minutes": 15,
         "breakout": {"rule": "mixed", "group_size": 3, "task": "Hva nå?",
-                     "note_template": "Vi lærte:", "spread_municipalities": False}}
+                     "note_template": "Vi lærte:", "spread_municipalities": False},
+        "follow_ups": False}
 
     # a fresh snapshot shows the same agenda that the events built
     snapshot = (await send(alice, gid, "room.join"))["snapshot"]

@@ -106,6 +106,7 @@ async def test_role_matrix(role: str, world: World, connect: Connect,
     me = await connect(getattr(world, PEOPLE[role]))
     helper = await connect(world.cofacilitator)
     await or_helper("questions.settings", anonymous_allowed=True)
+    await attempt("question.bring_advance")  # none asked before the day: brings nothing
     await attempt("question.ask", text="Hva koster det?", anonymous=True)
     await helped("question.ask", text="Hvem betaler?")
     theirs = len((await server.app[LIVE].state(gid)).questions)  # not one's own: votable

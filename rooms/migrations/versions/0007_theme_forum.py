@@ -126,6 +126,7 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('url', sa.String(length=500), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['gathering_id'], ['gatherings.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['theme_id'], ['themes.id'], ondelete='CASCADE'),
@@ -205,7 +206,6 @@ def upgrade() -> None:
     sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['gathering_id'], ['gatherings.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['invited_by'], ['people.id'], ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['item_id'], ['agenda_items.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['person_id'], ['people.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -233,9 +233,69 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('notify', sa.String(length=10), server_default='weekly',
                                       nullable=False))
 
+    with op.batch_alter_table('gatherings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('breakout_proposals', sa.JSON(), server_default='{}',
+                                      nullable=False))
+
+
+    _create_fulltext()
+
+
+# The archive's full-text index (rooms/search.py, rooms/fulltext.py), outside the models:
+# PostgreSQL: the `norwegian` tsvector of title (weight A) and body (B) as a stored
+# generated column with a GIN index (stored, not an expression index: ranking thousands of
+# matches re-parsed every body, 400 ms a query; bench/search.py). SQLite: an FTS5 table of
+# the stems of title and
+# body, kept in step with search_docs by triggers calling forum_fts_text (registered on
+# every connection by rooms/db.py). A later batch migration that recreates search_docs on
+# SQLite drops these triggers and must create them again.
+FULLTEXT_PG = [
+    "ALTER TABLE search_docs ADD COLUMN fulltext tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('norwegian'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('norwegian'::regconfig, body), 'B')) STORED",
+    "CREATE INDEX ix_search_docs_fulltext ON search_docs USING gin (fulltext)",
+]
+FULLTEXT_SQLITE = [
+    "CREATE VIRTUAL TABLE search_fts USING fts5("
+    "title, body, tokenize = 'unicode61 remove_diacritics 0')",
+    "CREATE TRIGGER search_fts_insert AFTER INSERT ON search_docs BEGIN "
+    "INSERT INTO search_fts(rowid, title, body) "
+    "VALUES (new.id, forum_fts_text(new.title), forum_fts_text(new.body)); END",
+    "CREATE TRIGGER search_fts_update AFTER UPDATE OF title, body ON search_docs BEGIN "
+    "DELETE FROM search_fts WHERE rowid = old.id; "
+    "INSERT INTO search_fts(rowid, title, body) "
+    "VALUES (new.id, forum_fts_text(new.title), forum_fts_text(new.body)); END",
+    "CREATE TRIGGER search_fts_delete AFTER DELETE ON search_docs BEGIN "
+    "DELETE FROM search_fts WHERE rowid = old.id; END",
+]
+
+
+def _create_fulltext() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == 'postgresql':
+        for statement in FULLTEXT_PG:
+            op.execute(statement)
+    elif dialect == 'sqlite':
+        for statement in FULLTEXT_SQLITE:
+            op.execute(statement)
+
+
+def _drop_fulltext() -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect == 'postgresql':
+        op.execute("DROP INDEX IF EXISTS ix_search_docs_fulltext")
+        op.execute("ALTER TABLE search_docs DROP COLUMN IF EXISTS fulltext")
+    elif dialect == 'sqlite':
+        for trigger in ('search_fts_insert', 'search_fts_update', 'search_fts_delete'):
+            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        op.execute("DROP TABLE IF EXISTS search_fts")
 
 
 def downgrade() -> None:
+    _drop_fulltext()
+    with op.batch_alter_table('gatherings', schema=None) as batch_op:
+        batch_op.drop_column('breakout_proposals')
+
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.drop_column('notify')
         batch_op.drop_column('show_email')
