@@ -29,6 +29,7 @@ from facilitation.digest import (
 )
 from rooms import forum_home
 from rooms.models import Person
+from rooms.network import unread_messages
 from rooms.once import claim
 from server.i18n import gettext as _
 from server.i18n import using_locale
@@ -76,7 +77,8 @@ class SettingsForm(NotifyForm):
 @web.middleware
 async def unread_in_navigation(request: web.Request, handler: Handler) -> web.StreamResponse:
     """For a signed-in person's page views (GET of a page, not a feed or a file): the
-    themes with their unread counts, in one query, for base.html's navigation."""
+    themes with their unread counts (one query) and the unread messages (another), for
+    base.html's navigation."""
     person = signed_in(request)
     if (person is not None and request.method == "GET"
             and not request.path.startswith(NOT_PAGES)
@@ -88,6 +90,7 @@ async def unread_in_navigation(request: web.Request, handler: Handler) -> web.St
             context = request.setdefault(aiohttp_jinja2.REQUEST_CONTEXT_KEY, {})
         context["forum_unread"] = counts
         context["unread_max"] = SHOWN_MAX
+        context["messages_unread"] = await unread_messages(request.app[SESSIONS], person)
     return await handler(request)
 
 

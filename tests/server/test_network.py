@@ -178,10 +178,11 @@ async def test_a_message_through_the_forum_arrives_in_the_inbox(
     async with await as_(server, sessions, world.bjorn) as bjorn:
         shown = (await bjorn.get("/messages"))[1]
         assert "Alice Askvik, Askvik kommune" in shown and "(ulest)" in shown
+        assert '<span class="unread-count">(1 ulest)</span>' in shown  # in the menu
         assert "Hei!<br>&lt;b&gt;Kan vi snakkes?&lt;/b&gt;" in shown
         message_id = int(shown.split('id="message-', 1)[1].split('"', 1)[0])
         status, shown, _ = await bjorn.submit("/messages", f"/messages/{message_id}/read")
-        assert status == 200 and "(ulest)" not in shown
+        assert status == 200 and "(ulest)" not in shown and "1 ulest" not in shown
         status, shown, _ = await bjorn.submit("/messages", "/messages", {
             "recipient_id": str(world.alice.id), "body": "Gjerne!"})
         assert status == 200 and "Meldingen er sendt." in shown
