@@ -42,6 +42,7 @@ from server.keys import (
 )
 from server.mail import Postbox
 from server.mail.jobs import run_jobs
+from server.metrics import setup_metrics
 from server.pages.announcements import setup_announcements
 from server.pages.assets import setup_assets
 from server.pages.auth import setup_auth
@@ -202,9 +203,18 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_signups(app)
     setup_assets(app)
 
+    # Prometheus' figures (server/metrics.py): observers on the gate, the broadcasts, the
+    # command path's store time and the notes; /metrics is off without METRICS_TOKEN
+    metrics = setup_metrics(app)
+    metrics.connected.set_function(lambda: len(sockets.connections))
+    sockets.gate.answered = metrics.answered
+    sockets.after_publish.append(metrics.published)
+    sockets.live.db_time = metrics.db_time
+    notes.updated = metrics.note_update
+
     async def resources(app: web.Application) -> AsyncIterator[None]:
         async with running(run_clock(sockets.live, faults)), running(collect_garbage()), \
-                running(run_jobs(app)):
+                running(run_jobs(app)), running(metrics.loop_lag()):
             yield
         await app[POSTBOX].close()
         if redis is not None:

@@ -100,6 +100,10 @@ class Settings:
         "SIGN_IN_RECORDS_DAYS", 90,
         "Expired or revoked sign-in links and expired sessions (when a person was invited and "
         "signed in) are deleted this many days after they ended (checked hourly). 0: kept.")
+    metrics_token: str = setting(
+        "METRICS_TOKEN", "",
+        "Bearer token for Prometheus' scrapes of /metrics (sent as `Authorization: Bearer "
+        "<token>`). Empty: /metrics is off (404).")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -11,6 +11,7 @@ becomes an error ack through one mapping (server/sockets/errors.py)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -97,6 +98,9 @@ class SocketEvent:
 
 ActorOf = Callable[[Connection, str], Awaitable[Actor]]
 ErrorAnswer = Callable[[BaseException], dict[str, Any]]
+# told of every answer: (socket event's name, the message as sent, the answer, seconds from
+# receiving it to answering); the server's metrics (server/metrics.py)
+Answered = Callable[[str, Any, dict[str, Any], float], None]
 
 
 class Gate:
@@ -105,6 +109,7 @@ class Gate:
         self.connections = connections
         self.actor_of = actor_of
         self.error_answer = error_answer  # server/sockets/errors.py, with the faults
+        self.answered: Answered | None = None
 
     def connection(self, sid: str, budget: Budget) -> Connection:
         """The sender's connection, once they are known and within their budget."""
@@ -119,6 +124,15 @@ class Gate:
         return connection
 
     async def answer(self, event: SocketEvent, sid: str, data: Any,
+                     extra: tuple[Any, ...]) -> dict[str, Any]:
+        if self.answered is None:
+            return await self._gated(event, sid, data, extra)
+        start = time.perf_counter()
+        answer = await self._gated(event, sid, data, extra)
+        self.answered(event.name, data, answer, time.perf_counter() - start)
+        return answer
+
+    async def _gated(self, event: SocketEvent, sid: str, data: Any,
                      extra: tuple[Any, ...]) -> dict[str, Any]:
         try:
             connection = self.connection(sid, event.budget)

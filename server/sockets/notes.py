@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -91,6 +91,8 @@ class NoteSockets:
         self.sockets = sockets
         self.book = book
         self.connections: dict[str, NoteConnection] = {}
+        # told of each update, True if stored and relayed, False if refused (the metrics)
+        self.updated: Callable[[bool], None] | None = None
         sockets.register(
             # reading is for everyone in the gathering, before joining its room too
             SocketEvent("note.subscribe", NoteRef.model_validate, self._subscribe,
@@ -148,9 +150,18 @@ class NoteSockets:
             return {"ok": True}
         if kind != YMessageType.SYNC:
             raise ProtocolError(ErrorCode.INVALID_FORMAT, "unknown y-protocols message type")
-        writer = await self._writer(actor, msg) if _is_update(msg.message) else None
-        answer = await self.book.handle_sync(msg.gathering, msg.note, msg.message, writer=writer)
+        update = _is_update(msg.message)
+        try:
+            writer = await self._writer(actor, msg) if update else None
+            answer = await self.book.handle_sync(msg.gathering, msg.note, msg.message,
+                                                 writer=writer)
+        except Exception:
+            if update and self.updated is not None:
+                self.updated(False)
+            raise
         if answer.relay is not None:
+            if self.updated is not None:
+                self.updated(True)
             await self._relay(sid, msg.key, answer.relay)
         if answer.reply is not None:
             return {"ok": True, "message": answer.reply}
