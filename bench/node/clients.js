@@ -1,0 +1,307 @@
+// N socket.io-client connections for the join-storm and fan-out benchmark (bench/storm.py
+// runs this; it can be run by hand too). Websocket transport only, one Node process.
+//
+//   node bench/node/clients.js --url http://127.0.0.1:8080 --mode forum \
+//       --gathering GID --tokens tokens.json --clients 100 --pid SERVER_PID
+//   node bench/node/clients.js --url http://127.0.0.1:8090 --mode bare --clients 100 --pid PID
+//
+// forum mode: every client first signs in as a browser does with its invitation link
+// (GET /signin/<token>, then POST the page's form with its CSRF token and the CSRF cookie;
+// the 303 answer sets the session cookie), and connects with that cookie. tokens.json is
+// {"sender": "<facilitator's token>", "participants": ["<token>", ...]}.
+// bare mode: no sign-in, no cookie (bench/bare_python.py, bench/node/bare-server.js).
+//
+// Then: the sender connects and sends `room.join` (and `room.open` in forum mode, so the
+// gathering is live); the server's idle memory and CPU are read from /proc/<pid>; all N
+// clients connect at once and each sends `room.join` when connected ("joined" is the time
+// from the first connect to the last join answer); after a short pause the sender posts
+// `chat.send` at --rate messages a second, the send time in the text, and every client
+// records each message's delivery latency (one process, one clock). Prints one JSON object.
+// Only the address given is contacted (use 127.0.0.1). Nothing here fails on a time.
+
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { io } from "socket.io-client";
+
+const PREFIX = "storm";
+
+function parseArgs(argv) {
+  const options = {
+    url: "http://127.0.0.1:8080", mode: "bare", gathering: "bench", tokens: "",
+    clients: 100, messages: 100, rate: 10, pid: 0, clkTck: 100, signinConcurrency: 16,
+    settle: 2, joinTimeout: 600, drain: 20,
+  };
+  const numeric = new Set(["clients", "messages", "rate", "pid", "clkTck",
+    "signinConcurrency", "settle", "joinTimeout", "drain"]);
+  for (let i = 2; i < argv.length; i += 2) {
+    const key = argv[i].replace(/^--/, "").replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    if (!(key in options) || i + 1 >= argv.length) {
+      throw new Error(`unknown or incomplete option ${argv[i]}`);
+    }
+    options[key] = numeric.has(key) ? Number(argv[i + 1]) : argv[i + 1];
+  }
+  if (!["forum", "bare"].includes(options.mode)) throw new Error("--mode forum or bare");
+  return options;
+}
+
+const opts = parseArgs(process.argv);
+const now = () => performance.now(); // ms, monotonic, this process's one clock
+const log = (text) => process.stderr.write(`[clients ${opts.mode} N=${opts.clients}] ${text}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// --- the server process, from /proc -------------------------------------------------------
+function cpuSeconds(pid) {
+  if (!pid) return NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / opts.clkTck; // utime + stime
+}
+
+function rssMiB(pid) {
+  if (!pid) return NaN;
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN;
+}
+
+// --- signing in as a browser does ---------------------------------------------------------
+function cookieFrom(response, name) {
+  for (const header of response.headers.getSetCookie()) {
+    const [pair] = header.split(";");
+    const at = pair.indexOf("=");
+    if (pair.slice(0, at).trim() === name) return pair.slice(at + 1);
+  }
+  return null;
+}
+
+async function signIn(token) {
+  const link = `${opts.url}/signin/${token}`;
+  const page = await fetch(link, { redirect: "manual" });
+  const csrfCookie = cookieFrom(page, "forum_csrf");
+  const html = await page.text();
+  const field = /name="csrf_token" value="([^"]+)"/.exec(html);
+  if (page.status !== 200 || !csrfCookie || !field) {
+    throw new Error(`sign-in page: HTTP ${page.status}, no CSRF cookie or field`);
+  }
+  const answer = await fetch(link, {
+    method: "POST",
+    redirect: "manual",
+    headers: {
+      Cookie: `forum_csrf=${csrfCookie}`,
+      Origin: new URL(opts.url).origin,
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({ csrf_token: field[1] }).toString(),
+  });
+  await answer.arrayBuffer();
+  const session = cookieFrom(answer, "forum_session");
+  if (answer.status !== 303 || !session) {
+    throw new Error(`sign-in POST: HTTP ${answer.status}, no session cookie`);
+  }
+  return `forum_session=${session}`;
+}
+
+async function bounded(items, limit, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  async function worker() {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index], index);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+// --- socket.io ----------------------------------------------------------------------------
+let commandSerial = 0;
+function command(socket, type, fields = {}) {
+  const message = { id: `${type}-${++commandSerial}`, type, gathering: opts.gathering, ...fields };
+  return socket.timeout(opts.joinTimeout * 1000).emitWithAck("command", message);
+}
+
+function open(cookie) {
+  return io(opts.url, {
+    transports: ["websocket"],
+    reconnection: false,
+    forceNew: true,
+    timeout: opts.joinTimeout * 1000,
+    extraHeaders: cookie ? { Cookie: cookie } : {},
+  });
+}
+
+function percentile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))];
+}
+
+const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+
+async function main() {
+  const n = opts.clients;
+  const tokens = opts.mode === "forum" ? JSON.parse(readFileSync(opts.tokens, "utf8")) : null;
+  if (tokens && tokens.participants.length < n) {
+    throw new Error(`${opts.tokens} has ${tokens.participants.length} participants, need ${n}`);
+  }
+
+  // 1. sign-in (forum mode): not part of the storm's time
+  let cookies = new Array(n).fill(null);
+  let senderCookie = null;
+  let signinSeconds = 0;
+  if (tokens) {
+    const started = now();
+    senderCookie = await signIn(tokens.sender);
+    cookies = await bounded(tokens.participants.slice(0, n), opts.signinConcurrency, signIn);
+    signinSeconds = (now() - started) / 1000;
+    log(`signed in ${n + 1} in ${signinSeconds.toFixed(2)} s`);
+  }
+
+  // 2. the sender, in the room first; the forum's gathering opened
+  const sender = open(senderCookie);
+  await new Promise((resolve, reject) => {
+    sender.once("connect", resolve);
+    sender.once("connect_error", (error) => reject(new Error(`sender: ${error.message}`)));
+  });
+  const senderJoin = await command(sender, "room.join");
+  if (!senderJoin.ok) throw new Error(`sender's room.join: ${JSON.stringify(senderJoin)}`);
+  let opened = null;
+  if (opts.mode === "forum") {
+    const answer = await command(sender, "room.open");
+    opened = answer.ok ? "opened" : answer.error?.code;
+  }
+  await sleep(500);
+
+  // 3. the storm
+  const rssIdle = rssMiB(opts.pid);
+  const cpuIdle = cpuSeconds(opts.pid);
+  const sockets = [];
+  const joinedAt = new Float64Array(n).fill(NaN);
+  const connectedAt = new Float64Array(n).fill(NaN);
+  const failures = { connect: 0, join: 0, examples: [] };
+  const latencies = [];
+  let delivered = 0;
+  let expected = Infinity;
+  let allDelivered = null;
+  const everything = new Promise((resolve) => { allDelivered = resolve; });
+  const t0 = now();
+  const joins = [];
+  for (let i = 0; i < n; i++) {
+    const socket = open(cookies[i]);
+    sockets.push(socket);
+    const seen = new Uint8Array(opts.messages);
+    socket.on("event", (event) => {
+      if (event.type !== "chat.posted") return;
+      const parts = String(event.data?.text ?? "").split(" ");
+      if (parts[0] !== PREFIX) return;
+      const k = Number(parts[1]);
+      if (seen[k]) return;
+      seen[k] = 1;
+      latencies.push(now() - Number(parts[2]));
+      if (++delivered >= expected) allDelivered();
+    });
+    joins.push(new Promise((resolve) => {
+      socket.once("connect_error", (error) => {
+        failures.connect++;
+        if (failures.examples.length < 3) failures.examples.push(`connect: ${error.message}`);
+        resolve(false);
+      });
+      socket.once("connect", async () => {
+        connectedAt[i] = now();
+        try {
+          const answer = await command(socket, "room.join");
+          if (answer.ok) {
+            joinedAt[i] = now();
+            resolve(true);
+            return;
+          }
+          if (failures.examples.length < 3) failures.examples.push(JSON.stringify(answer));
+        } catch (error) {
+          if (failures.examples.length < 3) failures.examples.push(`join: ${error.message}`);
+        }
+        failures.join++;
+        resolve(false);
+      });
+    }));
+  }
+  const outcomes = await Promise.all(joins);
+  const joined = outcomes.filter(Boolean).length;
+  const lastJoin = Math.max(...Array.from(joinedAt).filter(Number.isFinite));
+  const lastConnect = Math.max(...Array.from(connectedAt).filter(Number.isFinite));
+  const cpuStorm = cpuSeconds(opts.pid) - cpuIdle;
+  const joinTimes = Array.from(joinedAt).filter(Number.isFinite).map((t) => t - t0)
+    .sort((a, b) => a - b);
+  log(`joined ${joined}/${n} in ${((lastJoin - t0) / 1000).toFixed(2)} s`);
+  await sleep(opts.settle * 1000);
+  const rssJoined = rssMiB(opts.pid);
+
+  // 4. the fan-out
+  expected = joined * opts.messages;
+  const acks = { ok: 0, refused: 0, examples: [] };
+  const cpuChat0 = cpuSeconds(opts.pid);
+  const start = now();
+  const posts = [];
+  for (let k = 0; k < opts.messages; k++) {
+    const due = start + (k * 1000) / opts.rate;
+    await sleep(Math.max(0, due - now()));
+    const text = `${PREFIX} ${k} ${now().toFixed(3)} hei fra fasilitator`;
+    posts.push(command(sender, "chat.send", { text }).then((answer) => {
+      if (answer.ok) acks.ok++;
+      else {
+        acks.refused++;
+        if (acks.examples.length < 3) acks.examples.push(JSON.stringify(answer));
+      }
+    }, (error) => {
+      acks.refused++;
+      if (acks.examples.length < 3) acks.examples.push(error.message);
+    }));
+  }
+  await Promise.all(posts);
+  if (delivered < expected) {
+    await Promise.race([everything, sleep(opts.drain * 1000)]);
+  }
+  const cpuChat = cpuSeconds(opts.pid) - cpuChat0;
+  const rssAfter = rssMiB(opts.pid);
+  latencies.sort((a, b) => a - b);
+
+  const result = {
+    mode: opts.mode,
+    url: opts.url,
+    clients: n,
+    signin_s: round(signinSeconds),
+    gathering: opened,
+    joined,
+    connect_failures: failures.connect,
+    join_failures: failures.join,
+    failure_examples: failures.examples,
+    all_connected_s: round((lastConnect - t0) / 1000, 3),
+    all_joined_s: round((lastJoin - t0) / 1000, 3),
+    join_p50_s: round(percentile(joinTimes, 0.5) / 1000, 3),
+    server_cpu_storm_s: round(cpuStorm, 3),
+    messages: opts.messages,
+    rate: opts.rate,
+    acks_ok: acks.ok,
+    ack_failures: acks.refused,
+    ack_examples: acks.examples,
+    deliveries: delivered,
+    expected,
+    fanout_p50_ms: round(percentile(latencies, 0.5), 1),
+    fanout_p99_ms: round(percentile(latencies, 0.99), 1),
+    fanout_max_ms: round(latencies[latencies.length - 1], 1),
+    server_cpu_chat_s: round(cpuChat, 3),
+    cpu_per_delivery_us: round((cpuChat * 1e6) / Math.max(1, delivered), 1),
+    rss_idle_mib: round(rssIdle, 1),
+    rss_joined_mib: round(rssJoined, 1),
+    rss_after_chat_mib: round(rssAfter, 1),
+    mib_per_1000: round(((rssJoined - rssIdle) * 1000) / Math.max(1, joined), 1),
+  };
+  for (const socket of [...sockets, sender]) socket.disconnect();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  await sleep(200);
+  process.exit(0);
+}
+
+main().catch((error) => {
+  process.stderr.write(`clients.js: ${error.stack || error}\n`);
+  process.exit(1);
+});
