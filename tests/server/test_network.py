@@ -60,6 +60,14 @@ async def as_(server: TestServer, sessions: async_sessionmaker, person: Person) 
     return await signed_in_browser(server, sessions, person.id)
 
 
+async def alice_asks(server: TestServer, sessions: async_sessionmaker, world: World) -> str:
+    """Alice asks the network about tenders; the request's page."""
+    async with await as_(server, sessions, world.alice) as alice:
+        _, _, response = await alice.submit("/themes/mat/help", "/themes/mat/help", {
+            "title": "Anbud", "body": "Hvem har erfaring?"}, allow_redirects=False)
+        return str(response.headers["Location"])
+
+
 def text_of(html: str) -> str:
     """The page's text as read: tags dropped, spaces collapsed."""
     return htmllib.unescape(" ".join(re.sub(r"<[^>]+>", "", html).split()))
@@ -117,10 +125,7 @@ async def test_a_question_reaches_the_matching_peer_who_answers_and_it_goes_to_t
 async def test_outsiders_are_refused_and_observers_only_read(
         world: World, peers: dict[str, Person], server: TestServer,
         sessions: async_sessionmaker) -> None:
-    async with await as_(server, sessions, world.alice) as alice:
-        _, _, response = await alice.submit("/themes/mat/help", "/themes/mat/help", {
-            "title": "Anbud", "body": "Hvem har erfaring?"}, allow_redirects=False)
-        page = response.headers["Location"]
+    page = await alice_asks(server, sessions, world)
     async with await as_(server, sessions, world.outsider) as ulf:
         for path in ("/themes/mat/help", page, "/themes/mat/peers"):
             assert (await ulf.get(path))[0] == 403, path
@@ -222,10 +227,7 @@ async def test_oversize_or_empty_input_gets_a_clear_error_and_keeps_what_was_typ
 async def test_an_oversize_answer_is_refused_and_kept(
         world: World, peers: dict[str, Person], server: TestServer,
         sessions: async_sessionmaker) -> None:
-    async with await as_(server, sessions, world.alice) as alice:
-        _, _, response = await alice.submit("/themes/mat/help", "/themes/mat/help", {
-            "title": "Anbud", "body": "Hvem har erfaring?"}, allow_redirects=False)
-        page = response.headers["Location"]
+    page = await alice_asks(server, sessions, world)
     async with await as_(server, sessions, world.bjorn) as bjorn:
         status, shown, _ = await bjorn.submit(page, f"{page}/answers",
                                               {"body": "Beholdt " + "z" * 5000})
@@ -313,10 +315,7 @@ async def test_the_recipient_of_a_message_hears_of_it_by_mail_unless_they_want_n
 async def test_a_request_goes_to_a_gathering_only_if_one_is_coming_and_only_once(
         world: World, peers: dict[str, Person], server: TestServer,
         sessions: async_sessionmaker) -> None:
-    async with await as_(server, sessions, world.alice) as alice:
-        _, _, response = await alice.submit("/themes/mat/help", "/themes/mat/help", {
-            "title": "Anbud", "body": "Hvem har erfaring?"}, allow_redirects=False)
-        page = response.headers["Location"]
+    page = await alice_asks(server, sessions, world)
     async with await as_(server, sessions, world.facilitator) as frida:
         status, shown, _ = await frida.submit(page, f"{page}/agenda")
         assert status == 409 and "Temaet har ingen kommende samling" in shown
