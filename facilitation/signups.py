@@ -54,11 +54,6 @@ def reminder_due(starts_at: datetime, cancelled: bool, now: datetime) -> bool:
             and starts_at - REMINDER_EARLIEST <= now < starts_at - REMINDER_LATEST)
 
 
-def wants_reminder(answer: str) -> bool:
-    """Only those who said they come get the reminder (a "colleague" answer names nobody)."""
-    return answer == COMING
-
-
 # --- what the runners see -------------------------------------------------------------
 
 

@@ -344,13 +344,6 @@ async def questions_for(sessions: async_sessionmaker, gathering_id: str,
     return sorted(listed, key=lambda r: (-r.votes, r.created_at, r.id))
 
 
-async def may_read_questions(sessions: async_sessionmaker, person: Person,
-                             gathering_id: str) -> Role:
-    async with sessions() as session:
-        gathering = await _gathering(session, gathering_id)
-    return await _member_role(sessions, person, gathering)
-
-
 async def advance_asks(sessions: async_sessionmaker, gathering_id: str
                        ) -> tuple[AdvanceAsk, ...]:
     """What `question.bring_advance` needs: the questions not brought yet, with their

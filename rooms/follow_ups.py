@@ -153,15 +153,6 @@ async def of_theme(sessions: async_sessionmaker, theme_id: int, now: datetime
                             .order_by(*_order()), now)
 
 
-async def of_municipality(sessions: async_sessionmaker, municipality_id: int, theme_id: int,
-                          now: datetime) -> list[FollowUpView]:
-    await _fresh(sessions, theme_id)
-    async with sessions() as session:
-        return await _views(session, _query().where(
-            FollowUp.theme_id == theme_id, FollowUp.municipality_id == municipality_id)
-            .order_by(*_order()), now)
-
-
 async def due_at_gathering(sessions: async_sessionmaker, gathering: Gathering,
                            now: datetime) -> list[FollowUpView]:
     """The follow-ups due at `gathering` (what its agenda brings up), by owner."""
