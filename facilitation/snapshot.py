@@ -64,3 +64,31 @@ def live_view(state: GatheringState, viewer: int | None = None) -> dict[str, Any
         "opened_at": state.opened_at,
         "ended_at": state.ended_at,
     }
+
+
+# Beyond this many people present, a participant's snapshot names only some of them
+# (`presence_part`): a thousand joins would otherwise carry half a million entries.
+PRESENCE_NAMED = 200
+# the roles a large room's participants still see by name: whoever runs or speaks
+_COUNTED_ROLES = frozenset({"participant", "observer"})
+
+
+def named_to(entry: dict[str, Any], municipality: str | None) -> bool:
+    """Whether a presence entry is shown by name to a participant of `municipality` in a
+    large room (static/src/reducer.js `namedToMe` is the same rule)."""
+    return entry.get("role") not in _COUNTED_ROLES or entry.get("municipality") == municipality
+
+
+def presence_part(people: list[dict[str, Any]], municipality: str | None
+                  ) -> tuple[list[dict[str, Any]], dict[str, list[int]]]:
+    """A large room's presence for a participant: the entries of their own municipality's
+    people and of those who run or speak, and everyone else as person ids by municipality
+    ("" for none), enough to count them and to tell who is here."""
+    named: list[dict[str, Any]] = []
+    others: dict[str, list[int]] = {}
+    for entry in people:
+        if named_to(entry, municipality):
+            named.append(entry)
+        else:
+            others.setdefault(entry.get("municipality") or "", []).append(entry["person_id"])
+    return named, others

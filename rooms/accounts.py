@@ -92,13 +92,28 @@ async def start_session(sessions: async_sessionmaker, person_id: int, *, days: i
 async def person_for_session(sessions: async_sessionmaker, token: str | None) -> Person | None:
     if not token:
         return None
+    async with sessions() as session:  # one query: every page asks it
+        row = (await session.execute(
+            select(WebSession.expires_at, Person)
+            .join(Person, Person.id == WebSession.person_id)
+            .where(WebSession.token_hash == hash_token(token)))).one_or_none()
+    if row is None or _aware(row.expires_at) <= utcnow():
+        return None
+    person: Person = row.Person
+    return person
+
+
+async def person_id_for_session(sessions: async_sessionmaker, token: str | None) -> int | None:
+    """Whose session `token` is, if it is still valid: what a socket connection asks."""
+    if not token:
+        return None
     async with sessions() as session:
-        web_session = await session.scalar(
-            select(WebSession).where(WebSession.token_hash == hash_token(token))
-        )
-        if web_session is None or _aware(web_session.expires_at) <= utcnow():
-            return None
-        return await session.get(Person, web_session.person_id)
+        row = (await session.execute(
+            select(WebSession.person_id, WebSession.expires_at)
+            .where(WebSession.token_hash == hash_token(token)))).one_or_none()
+    if row is None or _aware(row.expires_at) <= utcnow():
+        return None
+    return int(row.person_id)
 
 
 async def end_session(sessions: async_sessionmaker, token: str) -> None:

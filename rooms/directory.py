@@ -2,11 +2,104 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from facilitation import Actor, Role
-from rooms.models import Gathering, Membership, Person, Project, ProjectStage, Theme
+from rooms.models import (
+    Gathering,
+    Membership,
+    Municipality,
+    Person,
+    Project,
+    ProjectStage,
+    Theme,
+)
+
+
+@dataclass(frozen=True)
+class GatheringHeader:
+    """What the room needs of a gathering's row on every join: whose theme it is, whether it
+    was cancelled, and the title bar of its snapshot (`view`)."""
+
+    id: str
+    theme_id: int
+    theme: str
+    title: str
+    number: int
+    year: int
+    starts_at: datetime
+    planned_minutes: int
+    cancelled: bool
+
+    def view(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "number": self.number, "year": self.year,
+                "theme": self.theme, "starts_at": self.starts_at.isoformat(),
+                "planned_minutes": self.planned_minutes}
+
+
+async def gathering_header(sessions: async_sessionmaker, gathering_id: str
+                           ) -> GatheringHeader | None:
+    """One row, without the agenda items `Gathering` loads with it."""
+    async with sessions() as session:
+        row = (await session.execute(
+            select(Gathering.id, Gathering.theme_id, Theme.name, Gathering.title,
+                   Gathering.number, Gathering.year, Gathering.starts_at,
+                   Gathering.planned_minutes, Gathering.cancelled_at.is_not(None))
+            .join(Theme, Theme.id == Gathering.theme_id)
+            .where(Gathering.id == gathering_id))).one_or_none()
+    return None if row is None else GatheringHeader(*row)
+
+
+async def member_actor(sessions: async_sessionmaker, person_id: int,
+                       theme_id: int) -> Actor | None:
+    """The person as an actor of a theme's gathering, in one query of plain columns: None if
+    they are not (or no longer) a member of the theme. Asked once per connection and
+    gathering, a thousand times in a minute when a conference starts."""
+    async with sessions() as session:
+        row = (await session.execute(
+            select(Person.name, Person.is_programme_lead, Municipality.name, Membership.role,
+                   Project.stage, Project.tags)
+            .outerjoin(Municipality, Municipality.id == Person.municipality_id)
+            .outerjoin(Membership, and_(Membership.person_id == Person.id,
+                                        Membership.theme_id == theme_id))
+            .outerjoin(Project, and_(Project.municipality_id == Person.municipality_id,
+                                     Project.theme_id == theme_id))
+            .where(Person.id == person_id)
+            .order_by(Project.grant_year.desc(), Project.id.desc())  # the newest project
+            .limit(1))).one_or_none()
+    if row is None:
+        return None
+    name, lead, municipality, role, stage, tags = row
+    if lead:
+        role = Role.PROGRAMME_LEAD
+    if role is None:
+        return None
+    return Actor(person_id=person_id, name=name, role=Role(role), municipality=municipality,
+                 stage=stage, tags=tuple(tags or ()))
+
+
+def _actor(person: Person, role: Role, project: Project | None) -> Actor:
+    municipality = person.municipality.name if person.municipality else None
+    return Actor(person_id=person.id, name=person.name, role=role, municipality=municipality,
+                 stage=project.stage if project else None,
+                 tags=tuple(project.tags) if project else ())
+
+
+async def _project(session: AsyncSession, municipality_id: int | None,
+                   theme_id: int) -> Project | None:
+    if municipality_id is None:
+        return None
+    return await session.scalar(
+        select(Project)
+        .where(Project.municipality_id == municipality_id, Project.theme_id == theme_id)
+        .order_by(Project.grant_year.desc(), Project.id.desc())
+        .limit(1)
+    )
 
 
 async def role_in_theme(sessions: async_sessionmaker, person: Person, theme_id: int) -> Role | None:
@@ -25,15 +118,8 @@ async def project_of(
     sessions: async_sessionmaker, municipality_id: int | None, theme_id: int
 ) -> Project | None:
     """The municipality's newest project in the theme: its stage places them in breakouts."""
-    if municipality_id is None:
-        return None
     async with sessions() as session:
-        return await session.scalar(
-            select(Project)
-            .where(Project.municipality_id == municipality_id, Project.theme_id == theme_id)
-            .order_by(Project.grant_year.desc(), Project.id.desc())
-            .limit(1)
-        )
+        return await _project(session, municipality_id, theme_id)
 
 
 async def actor_in_gathering(
@@ -42,11 +128,8 @@ async def actor_in_gathering(
     role = await role_in_theme(sessions, person, gathering.theme_id)
     if role is None:
         return None
-    municipality = person.municipality.name if person.municipality else None
     project = await project_of(sessions, person.municipality_id, gathering.theme_id)
-    return Actor(person_id=person.id, name=person.name, role=role, municipality=municipality,
-                 stage=project.stage if project else None,
-                 tags=tuple(project.tags) if project else ())
+    return _actor(person, role, project)
 
 
 async def theme_people(sessions: async_sessionmaker, theme_id: int) -> frozenset[int]:

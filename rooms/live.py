@@ -1,12 +1,14 @@
 """The single command path of a live gathering.
 
-check rights -> under the gathering's lock: catch up -> decide -> commit -> broadcast.
+check rights -> wait in the gathering's queue -> under its lock, for each batch of waiting
+commands: catch up -> decide each in turn -> one commit -> one broadcast -> answer each.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
@@ -20,7 +22,7 @@ from facilitation import Actor, Command, GatheringState, Rejected, decide
 from facilitation.roles import may_send
 from facilitation.state import Context
 from rooms.db import session_or_new
-from rooms.store import GatheringStore, StoredEvent, VersionClash
+from rooms.store import Entry, GatheringStore, StoredEvent, VersionClash
 
 Publish = Callable[[str, list[dict[str, Any]]], Awaitable[None]]
 ContextFor = Callable[[str, Command], Awaitable[Context]]
@@ -28,6 +30,9 @@ ContextFor = Callable[[str, Command], Awaitable[Context]]
 # its receipt, its commit); for the server's metrics, without rooms/ knowing of them
 DbTime = Callable[[str, float], None]
 MAX_ATTEMPTS = 5
+# commands stored in one transaction at most: a storm of a thousand joins goes in a few
+# batches, and none holds the gathering for long
+MAX_BATCH = 250
 # the store seconds of the command this task is executing, while someone listens (`db_time`)
 _store_seconds: ContextVar[list[float] | None] = ContextVar("store_seconds", default=None)
 
@@ -61,6 +66,44 @@ class Outcome:
     events: list[StoredEvent]
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """A command waiting for its batch, and the future its sender awaits."""
+
+    actor: Actor
+    command: Command
+    command_id: str | None
+    done: asyncio.Future[Outcome]
+
+    def succeed(self, outcome: Outcome) -> None:
+        if not self.done.done():
+            self.done.set_result(outcome)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One command of a batch, decided: the state before and after it, what it stores
+    (`entry`: its events and receipt, or None) and its answer or its refusal."""
+
+    waiting: Waiting
+    before: GatheringState
+    state: GatheringState
+    entry: Entry | None
+    answer: dict[str, Any]
+    error: BaseException | None = None
+
+    def settle(self, stored: list[StoredEvent]) -> None:
+        """Answer the sender, once the batch is stored."""
+        if self.error is not None:
+            self.waiting.fail(self.error)
+        else:
+            self.waiting.succeed(Outcome(self.answer, self.state, stored))
+
+
 async def no_context(gathering_id: str, command: Command) -> Context:
     return Context()
 
@@ -81,6 +124,8 @@ class LiveRooms:
         # each cached state's gathering's `log_rewrites` when it was folded from scratch
         self._rewrites: dict[str, int] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._queues: defaultdict[str, list[Waiting]] = defaultdict(list)
+        self._flushers: dict[str, asyncio.Task[None]] = {}
         self.db_time: DbTime | None = None
 
     def cached(self) -> list[GatheringState]:
@@ -100,82 +145,132 @@ class LiveRooms:
     async def execute(
         self, actor: Actor, gathering_id: str, command: Command, command_id: str | None = None
     ) -> Outcome:
+        """Run one command through the gathering's queue: commands that arrive while a batch
+        is being stored wait and go together in the next one (`_flush`)."""
         if not may_send(actor.role, command.type):
             raise Forbidden(f"{actor.role} may not send {command.type}")
-        if self.db_time is None:
-            return await self._execute(actor, gathering_id, command, command_id)
-        spent = [0.0]
-        token = _store_seconds.set(spent)
-        try:
-            return await self._execute(actor, gathering_id, command, command_id)
-        finally:
-            _store_seconds.reset(token)
-            self.db_time(command.type, spent[0])
+        waiting = Waiting(actor, command, command_id, asyncio.get_running_loop().create_future())
+        self._queues[gathering_id].append(waiting)
+        if gathering_id not in self._flushers:
+            # a context of its own: the batch's store time is not the first caller's
+            self._flushers[gathering_id] = asyncio.create_task(
+                self._flush(gathering_id), context=contextvars.Context())
+        return await asyncio.shield(waiting.done)
 
-    async def _execute(
-        self, actor: Actor, gathering_id: str, command: Command, command_id: str | None
-    ) -> Outcome:
-        async with self._locks[gathering_id]:
-            if command_id is None:  # joins and clock ticks: most change nothing
-                quiet = await self._quiet(actor, gathering_id, command)
-                if quiet is not None:
-                    return quiet
-            for _ in range(MAX_ATTEMPTS):
+    async def _flush(self, gathering_id: str) -> None:
+        """Take the waiting commands in batches until none wait."""
+        try:
+            async with self._locks[gathering_id]:
+                while queue := self._queues.get(gathering_id):
+                    batch, queue[:] = queue[:MAX_BATCH], queue[MAX_BATCH:]
+                    await self._run(gathering_id, batch)
+        finally:  # empty, unless the server is stopping
+            for waiting in self._queues.pop(gathering_id, []):
+                waiting.fail(Rejected("the server is stopping", code="unavailable"))
+            del self._flushers[gathering_id]
+
+    async def _run(self, gathering_id: str, batch: list[Waiting]) -> None:
+        spent = [0.0]
+        _store_seconds.set(spent)
+        try:
+            loud = await self._answer_quiet(gathering_id, batch)
+            if loud:
+                await self._store(gathering_id, loud)
+        except Exception as exc:  # the store failed (an outage): every command hears it
+            for waiting in batch:
+                waiting.fail(exc)
+        if self.db_time is not None:
+            for waiting in batch:
+                self.db_time(waiting.command.type, spent[0] / len(batch))
+
+    async def _answer_quiet(self, gathering_id: str, batch: list[Waiting]) -> list[Waiting]:
+        """Answer the joins and clock ticks (no id) that cause no event without taking the
+        write lock; the rest, in order."""
+        if all(w.command_id is not None for w in batch):
+            return batch
+        state = await self._fresh_state(gathering_id)
+        loud = []
+        for waiting in batch:
+            if waiting.command_id is None:
+                context = await self.context(gathering_id, waiting.command)
                 try:
-                    # the database-wide write lock: workers take turns instead of racing
-                    async with self.store.writing(gathering_id) as session:
-                        if command_id is not None:
-                            with _in_store():
-                                first = await self.store.receipt(actor.person_id,
-                                                                 command_id, session)
-                            if first is not None:
-                                state = await self._fresh_state(gathering_id, session)
-                                return Outcome(first, state, [])
-                        return await self._attempt(actor, gathering_id, command, command_id,
-                                                   session)
-                except VersionClash:
-                    continue  # another writer committed first: catch up and decide again
+                    new_state, events = decide(state, waiting.actor, waiting.command,
+                                               self.clock(), context)
+                except Rejected as rejected:  # nothing to store without an id
+                    waiting.fail(rejected)
+                    continue
+                if not events:
+                    waiting.succeed(Outcome({"ok": True, "version": new_state.version},
+                                            new_state, []))
+                    continue
+            loud.append(waiting)
+        return loud
+
+    async def _store(self, gathering_id: str, batch: list[Waiting]) -> None:
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                # the database-wide write lock: workers take turns instead of racing
+                async with self.store.writing(gathering_id) as session:
+                    await self._attempt(gathering_id, batch, session)
+                return
+            except VersionClash:
+                continue  # another writer committed first: catch up and decide again
         raise Rejected("the gathering is too busy, try again", code="conflict")
 
-    async def _quiet(self, actor: Actor, gathering_id: str, command: Command) -> Outcome | None:
-        """The outcome without taking the write lock, if the command causes no event."""
-        state = await self._fresh_state(gathering_id)
-        context = await self.context(gathering_id, command)
-        new_state, events = decide(state, actor, command, self.clock(), context)
-        if events:
-            return None
-        return Outcome({"ok": True, "version": new_state.version}, new_state, [])
-
-    async def _attempt(
-        self, actor: Actor, gathering_id: str, command: Command, command_id: str | None,
-        session: AsyncSession,
-    ) -> Outcome:
+    async def _attempt(self, gathering_id: str, batch: list[Waiting],
+                       session: AsyncSession) -> None:
+        """Decide each command on the state its predecessors in the batch left, store all
+        their events and receipts in one commit, broadcast them together, then answer."""
         state = await self._fresh_state(gathering_id, session)
-        context = await self.context(gathering_id, command)
         now = self.clock()
+        decided: list[Decided] = []
+        entries: list[Entry] = []
+        for waiting in batch:
+            step = await self._decide(gathering_id, waiting, state, now, decided, session)
+            decided.append(step)
+            state = step.state
+            if step.entry is not None:
+                entries.append(step.entry)
+        stored: list[list[StoredEvent]] = []
+        if entries:
+            with _in_store():
+                stored = await self.store.commit_all(decided[0].before, entries, now=now,
+                                                     session=session)
+        self._states[gathering_id] = state
+        wires = [s.to_wire(gathering_id) for events in stored for s in events]
+        if wires:
+            await self.publish(gathering_id, wires)
+        by_entry = iter(stored)
+        for step in decided:
+            step.settle(next(by_entry) if step.entry is not None else [])
+
+    async def _decide(self, gathering_id: str, waiting: Waiting, state: GatheringState,
+                      now: float, earlier: list[Decided], session: AsyncSession) -> Decided:
+        actor, command, command_id = waiting.actor, waiting.command, waiting.command_id
+        if command_id is not None:
+            repeat = next((d for d in earlier if d.entry is not None and d.entry.command_id ==
+                           command_id and d.entry.person_id == actor.person_id), None)
+            if repeat is not None:  # sent twice in one batch: the first one's answer
+                return Decided(waiting, state, state, None, repeat.answer, repeat.error)
+            with _in_store():
+                first = await self.store.receipt(actor.person_id, command_id, session)
+            if first is not None:
+                return Decided(waiting, state, state, None, first)
+        context = await self.context(gathering_id, command)
         try:
             new_state, events = decide(state, actor, command, now, context)
         except Rejected as rejected:
-            if command_id is not None:
-                answer = {"ok": False, "error": {"code": rejected.code,
-                                                 "message": rejected.reason}}
-                with _in_store():
-                    await self.store.commit(state, [], person_id=actor.person_id,
-                                            command_id=command_id, answer=answer, now=now,
-                                            session=session)
-            raise
+            answer = {"ok": False, "error": {"code": rejected.code, "message": rejected.reason}}
+            entry = None if command_id is None else Entry(actor.person_id, (), command_id,
+                                                          answer)
+            return Decided(waiting, state, state, entry, answer, rejected)
+        except Exception as exc:  # a fault in one rule fails its own command only
+            return Decided(waiting, state, state, None, {}, exc)
         answer = {"ok": True, "version": new_state.version}
+        entry = None
         if events or command_id is not None:
-            with _in_store():
-                stored = await self.store.commit(state, events, person_id=actor.person_id,
-                                                 command_id=command_id, answer=answer,
-                                                 now=now, session=session)
-        else:
-            stored = []
-        self._states[gathering_id] = new_state
-        if stored:
-            await self.publish(gathering_id, [s.to_wire(gathering_id) for s in stored])
-        return Outcome(answer, new_state, stored)
+            entry = Entry(actor.person_id, tuple(events), command_id, answer)
+        return Decided(waiting, state, new_state, entry, answer)
 
     async def _fresh_state(
         self, gathering_id: str, session: AsyncSession | None = None

@@ -48,6 +48,17 @@ class StoredEvent:
                 "data": public_data(self.type, self.data)}
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One command's part of a commit: who sent it, its events, and its receipt (the answer
+    a repeat of its id gets) when it came with an id."""
+
+    person_id: int
+    events: tuple[Event, ...]
+    command_id: str | None = None
+    answer: dict[str, Any] | None = None
+
+
 class GatheringStore:
     """Every method takes an optional `session`: the one `writing()` gives, so a command's
     reads and its commit happen under the gathering's write lock on one connection."""
@@ -140,18 +151,31 @@ class GatheringStore:
         """Append `events` after `state.version` with the command's receipt, atomically.
 
         Raises VersionClash when another writer took one of those versions."""
-        stored = [
-            StoredEvent(state.version + n, ev.type, ev.data()) for n, ev in enumerate(events, 1)
-        ]
+        entry = Entry(person_id, tuple(events), command_id, answer)
+        return (await self.commit_all(state, [entry], now=now, session=session))[0]
+
+    async def commit_all(
+        self, state: GatheringState, entries: Sequence[Entry], *, now: float,
+        session: AsyncSession | None = None,
+    ) -> list[list[StoredEvent]]:
+        """Append several commands' events one after another from `state.version`, with their
+        receipts, in one transaction (a group commit): all of them or none. The stored
+        events of each entry, in order. Raises VersionClash as `commit`."""
+        version = state.version
+        stored: list[list[StoredEvent]] = []
+        for entry in entries:
+            stored.append([StoredEvent(version + n, ev.type, ev.data())
+                           for n, ev in enumerate(entry.events, 1)])
+            version += len(entry.events)
         async with self._session(session) as s:
-            s.add_all(
-                GatheringEvent(gathering_id=state.gathering_id, seq=ev.version, type=ev.type,
-                               data=ev.data, at=now, person_id=person_id)
-                for ev in stored
-            )
-            if command_id is not None:
-                s.add(CommandReceipt(person_id=person_id, command_id=command_id,
-                                     gathering_id=state.gathering_id, answer=answer, at=now))
+            for entry, events in zip(entries, stored, strict=True):
+                s.add_all(GatheringEvent(gathering_id=state.gathering_id, seq=ev.version,
+                                         type=ev.type, data=ev.data, at=now,
+                                         person_id=entry.person_id) for ev in events)
+                if entry.command_id is not None:
+                    s.add(CommandReceipt(person_id=entry.person_id, command_id=entry.command_id,
+                                         gathering_id=state.gathering_id, answer=entry.answer,
+                                         at=now))
             try:
                 await s.commit()
             except IntegrityError as clash:

@@ -14,7 +14,7 @@ from dataclasses import replace
 import socketio
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from recordings.archive import RecordingArchive
 from recordings.retention import retention
@@ -89,6 +89,11 @@ CleanupContext = Callable[[web.Application], AsyncIterator[None]]
 # 20 KB each: a traceback holding the websocket's frames), was never collected. One full
 # collection every two minutes frees them.
 GARBAGE_SECONDS = 120.0
+# Redis connections of one worker. A storm of joins asks presence of Redis hundreds of
+# times at once: beyond this many, a caller waits its turn (up to REDIS_WAIT seconds)
+# instead of failing as if Redis were down (redis-py's default pool refuses the 101st).
+REDIS_CONNECTIONS = 64
+REDIS_WAIT = 10.0
 
 
 @web.middleware
@@ -149,8 +154,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[POSTBOX] = Postbox(settings, sessions)
     app[RECORDINGS] = archive = RecordingArchive(sessions, data_directory(
         settings.recordings_path))
-    redis = Redis.from_url(settings.redis_url, decode_responses=True) \
-        if settings.redis_url else None
+    redis = Redis(connection_pool=BlockingConnectionPool.from_url(
+        settings.redis_url, decode_responses=True, max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_WAIT)) if settings.redis_url else None
     worker = Worker(redis, prefix=settings.redis_prefix, ttl=max(3, settings.worker_ttl),
                     faults=faults)
     ice = IceConfig.parse(settings.stun_urls, settings.turn_urls, settings.turn_secret,

@@ -181,6 +181,8 @@ async def connect_client(base_url: str, session_token: str | None) -> socketio.A
     client = socketio.AsyncClient(reconnection=False)
     client.received = []  # type: ignore[attr-defined]
     client.on("event", lambda data: client.received.append(data))  # type: ignore[attr-defined]
+    client.on("events",  # several events of one commit, in order
+              lambda data: client.received.extend(data["events"]))  # type: ignore[attr-defined]
     headers = {"Cookie": f"{SESSION_COOKIE}={session_token}"} if session_token else {}
     await client.connect(base_url, headers=headers, transports=["websocket"],
                          wait_timeout=WAIT)

@@ -4,6 +4,19 @@
 //   node bench/node/clients.js --url http://127.0.0.1:8080 --mode forum \
 //       --gathering GID --tokens tokens.json --clients 100 --pid SERVER_PID
 //   node bench/node/clients.js --url http://127.0.0.1:8090 --mode bare --clients 100 --pid PID
+//   node bench/node/clients.js --url http://127.0.0.1:8080,http://127.0.0.1:8081 \
+//       --mode forum --gathering GID --tokens tokens.json --clients 100 --pid PID0,PID1
+//
+// Several workers: --url takes a comma list (or is given several times); client i signs
+// in at and connects to url i % K, the sender to the first. --pid takes a comma list too:
+// CPU and memory are summed over those processes. The fan-out's latencies count every
+// client; they are also given apart for the clients on the sender's worker ("local") and
+// on the others ("remote", the broadcast crossing the workers' bus).
+//
+// Deliveries: a chat message counts once per client whose `room.join` was answered ok, in
+// an `event` or inside an `events` batch; expected = those clients × messages. Messages
+// reaching a connection whose join was refused are counted apart (deliveries_unjoined).
+// When some are missing, clients_short / messages_short say who and which.
 //
 // forum mode: every client first signs in as a browser does with its invitation link
 // (GET /signin/<token>, then POST the page's form with its CSRF token and the CSRF cookie;
@@ -27,20 +40,24 @@ const PREFIX = "storm";
 
 function parseArgs(argv) {
   const options = {
-    url: "http://127.0.0.1:8080", mode: "bare", gathering: "bench", tokens: "",
-    clients: 100, messages: 100, rate: 10, pid: 0, clkTck: 100, signinConcurrency: 16,
+    url: [], mode: "bare", gathering: "bench", tokens: "",
+    clients: 100, messages: 100, rate: 10, pid: [], clkTck: 100, signinConcurrency: 16,
     settle: 2, joinTimeout: 600, drain: 20,
   };
-  const numeric = new Set(["clients", "messages", "rate", "pid", "clkTck",
+  const numeric = new Set(["clients", "messages", "rate", "clkTck",
     "signinConcurrency", "settle", "joinTimeout", "drain"]);
+  const lists = new Set(["url", "pid"]); // comma lists, or the option given again
   for (let i = 2; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, "").replace(/-([a-z])/g, (_, c) => c.toUpperCase());
     if (!(key in options) || i + 1 >= argv.length) {
       throw new Error(`unknown or incomplete option ${argv[i]}`);
     }
-    options[key] = numeric.has(key) ? Number(argv[i + 1]) : argv[i + 1];
+    if (lists.has(key)) options[key].push(...argv[i + 1].split(",").filter(Boolean));
+    else options[key] = numeric.has(key) ? Number(argv[i + 1]) : argv[i + 1];
   }
   if (!["forum", "bare"].includes(options.mode)) throw new Error("--mode forum or bare");
+  if (options.url.length === 0) options.url.push("http://127.0.0.1:8080");
+  options.pid = options.pid.map(Number).filter((pid) => pid > 0);
   return options;
 }
 
@@ -49,20 +66,24 @@ const now = () => performance.now(); // ms, monotonic, this process's one clock
 const log = (text) => process.stderr.write(`[clients ${opts.mode} N=${opts.clients}] ${text}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// --- the server process, from /proc -------------------------------------------------------
-function cpuSeconds(pid) {
-  if (!pid) return NaN;
+// --- the server's processes, from /proc: summed over --pid --------------------------------
+function cpuSecondsOf(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) / opts.clkTck; // utime + stime
 }
 
-function rssMiB(pid) {
-  if (!pid) return NaN;
+function rssMiBOf(pid) {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n")
     .find((l) => l.startsWith("VmRSS:"));
   return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN;
 }
+
+const summed = (read) => () => (opts.pid.length === 0 ? NaN
+  : opts.pid.reduce((total, pid) => total + read(pid), 0));
+const cpuSeconds = summed(cpuSecondsOf);
+const rssMiB = summed(rssMiBOf);
+const urlOf = (i) => opts.url[i % opts.url.length]; // client i's worker; the sender's: 0
 
 // --- signing in as a browser does ---------------------------------------------------------
 function cookieFrom(response, name) {
@@ -74,8 +95,9 @@ function cookieFrom(response, name) {
   return null;
 }
 
-async function signIn(token) {
-  const link = `${opts.url}/signin/${token}`;
+async function signIn(token, i) {
+  const url = urlOf(i);
+  const link = `${url}/signin/${token}`;
   const page = await fetch(link, { redirect: "manual" });
   const csrfCookie = cookieFrom(page, "forum_csrf");
   const html = await page.text();
@@ -88,7 +110,7 @@ async function signIn(token) {
     redirect: "manual",
     headers: {
       Cookie: `forum_csrf=${csrfCookie}`,
-      Origin: new URL(opts.url).origin,
+      Origin: new URL(url).origin,
       "Content-Type": "application/x-www-form-urlencoded",
     },
     body: new URLSearchParams({ csrf_token: field[1] }).toString(),
@@ -121,8 +143,8 @@ function command(socket, type, fields = {}) {
   return socket.timeout(opts.joinTimeout * 1000).emitWithAck("command", message);
 }
 
-function open(cookie) {
-  return io(opts.url, {
+function open(cookie, url) {
+  return io(url, {
     transports: ["websocket"],
     reconnection: false,
     forceNew: true,
@@ -151,14 +173,14 @@ async function main() {
   let signinSeconds = 0;
   if (tokens) {
     const started = now();
-    senderCookie = await signIn(tokens.sender);
+    senderCookie = await signIn(tokens.sender, 0);
     cookies = await bounded(tokens.participants.slice(0, n), opts.signinConcurrency, signIn);
     signinSeconds = (now() - started) / 1000;
     log(`signed in ${n + 1} in ${signinSeconds.toFixed(2)} s`);
   }
 
   // 2. the sender, in the room first; the forum's gathering opened
-  const sender = open(senderCookie);
+  const sender = open(senderCookie, urlOf(0));
   await new Promise((resolve, reject) => {
     sender.once("connect", resolve);
     sender.once("connect_error", (error) => reject(new Error(`sender: ${error.message}`)));
@@ -173,33 +195,52 @@ async function main() {
   await sleep(500);
 
   // 3. the storm
-  const rssIdle = rssMiB(opts.pid);
-  const cpuIdle = cpuSeconds(opts.pid);
+  const rssIdle = rssMiB();
+  const cpuIdle = cpuSeconds();
   const sockets = [];
   const joinedAt = new Float64Array(n).fill(NaN);
   const connectedAt = new Float64Array(n).fill(NaN);
   const failures = { connect: 0, join: 0, examples: [] };
   const latencies = [];
-  let delivered = 0;
+  const local = []; // latencies of the clients on the sender's worker
+  const remote = []; // and on the other workers
+  const perMessage = new Uint32Array(opts.messages); // clients each message reached
+  const perClient = new Uint32Array(n); // messages each client got
+  let delivered = 0; // to the clients whose room.join was answered ok
+  let unjoinedDeliveries = 0;
   let expected = Infinity;
   let allDelivered = null;
   const everything = new Promise((resolve) => { allDelivered = resolve; });
   const t0 = now();
   const joins = [];
   for (let i = 0; i < n; i++) {
-    const socket = open(cookies[i]);
+    const socket = open(cookies[i], urlOf(i));
+    const sameWorker = i % opts.url.length === 0;
     sockets.push(socket);
     const seen = new Uint8Array(opts.messages);
-    socket.on("event", (event) => {
-      if (event.type !== "chat.posted") return;
+    const posted = (event) => {
+      if (event?.type !== "chat.posted") return;
       const parts = String(event.data?.text ?? "").split(" ");
       if (parts[0] !== PREFIX) return;
       const k = Number(parts[1]);
       if (seen[k]) return;
       seen[k] = 1;
-      latencies.push(now() - Number(parts[2]));
+      // the chat begins once every join has been answered: a refused join's connection
+      // should hear nothing, and what it hears is counted apart
+      if (!Number.isFinite(joinedAt[i])) {
+        unjoinedDeliveries++;
+        return;
+      }
+      perMessage[k]++;
+      perClient[i]++;
+      const latency = now() - Number(parts[2]);
+      latencies.push(latency);
+      (sameWorker ? local : remote).push(latency);
       if (++delivered >= expected) allDelivered();
-    });
+    };
+    // one commit's events come as one `event`, several as one `events` (docs/protocol.md)
+    socket.on("event", posted);
+    socket.on("events", (batch) => { for (const event of batch?.events ?? []) posted(event); });
     joins.push(new Promise((resolve) => {
       socket.once("connect_error", (error) => {
         failures.connect++;
@@ -228,17 +269,17 @@ async function main() {
   const joined = outcomes.filter(Boolean).length;
   const lastJoin = Math.max(...Array.from(joinedAt).filter(Number.isFinite));
   const lastConnect = Math.max(...Array.from(connectedAt).filter(Number.isFinite));
-  const cpuStorm = cpuSeconds(opts.pid) - cpuIdle;
+  const cpuStorm = cpuSeconds() - cpuIdle;
   const joinTimes = Array.from(joinedAt).filter(Number.isFinite).map((t) => t - t0)
     .sort((a, b) => a - b);
   log(`joined ${joined}/${n} in ${((lastJoin - t0) / 1000).toFixed(2)} s`);
   await sleep(opts.settle * 1000);
-  const rssJoined = rssMiB(opts.pid);
+  const rssJoined = rssMiB();
 
   // 4. the fan-out
   expected = joined * opts.messages;
   const acks = { ok: 0, refused: 0, examples: [] };
-  const cpuChat0 = cpuSeconds(opts.pid);
+  const cpuChat0 = cpuSeconds();
   const start = now();
   const posts = [];
   for (let k = 0; k < opts.messages; k++) {
@@ -260,13 +301,17 @@ async function main() {
   if (delivered < expected) {
     await Promise.race([everything, sleep(opts.drain * 1000)]);
   }
-  const cpuChat = cpuSeconds(opts.pid) - cpuChat0;
-  const rssAfter = rssMiB(opts.pid);
-  latencies.sort((a, b) => a - b);
+  const cpuChat = cpuSeconds() - cpuChat0;
+  const rssAfter = rssMiB();
+  for (const list of [latencies, local, remote]) list.sort((a, b) => a - b);
+  const short = Array.from(perClient).map((got, i) => [i, got])
+    .filter(([i, got]) => Number.isFinite(joinedAt[i]) && got < opts.messages);
+  const unheard = Array.from(perMessage).map((got, k) => [k, got]).filter(([, got]) => got < joined);
 
   const result = {
     mode: opts.mode,
-    url: opts.url,
+    url: opts.url.join(","),
+    workers: opts.url.length,
     clients: n,
     signin_s: round(signinSeconds),
     gathering: opened,
@@ -285,9 +330,21 @@ async function main() {
     ack_examples: acks.examples,
     deliveries: delivered,
     expected,
+    deliveries_unjoined: unjoinedDeliveries,
+    // when something was missed: [client, messages it got] and [message, clients it reached]
+    clients_short: short.length,
+    clients_short_examples: short.slice(0, 10),
+    messages_short: unheard.length,
+    messages_short_examples: unheard.slice(0, 10),
     fanout_p50_ms: round(percentile(latencies, 0.5), 1),
     fanout_p99_ms: round(percentile(latencies, 0.99), 1),
     fanout_max_ms: round(latencies[latencies.length - 1], 1),
+    fanout_local_p50_ms: round(percentile(local, 0.5), 1),
+    fanout_local_p99_ms: round(percentile(local, 0.99), 1),
+    fanout_remote_p50_ms: round(percentile(remote, 0.5), 1),
+    fanout_remote_p99_ms: round(percentile(remote, 0.99), 1),
+    deliveries_local: local.length,
+    deliveries_remote: remote.length,
     server_cpu_chat_s: round(cpuChat, 3),
     cpu_per_delivery_us: round((cpuChat * 1e6) / Math.max(1, delivered), 1),
     rss_idle_mib: round(rssIdle, 1),

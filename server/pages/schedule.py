@@ -42,7 +42,7 @@ from rooms.schedule import (
 )
 from server.formatting import clock, long_date
 from server.i18n import gettext as _
-from server.keys import POSTBOX, SESSIONS
+from server.keys import POSTBOX, SESSIONS, SOCKETS
 from server.mail import GATHERING_CANCELLED, GATHERING_RESCHEDULED, Postbox
 from server.pages.auth import error_page, render, see_other, signed_in
 from server.pages.planning import template_labels
@@ -317,6 +317,7 @@ async def edit(request: web.Request, found: Planned) -> web.Response:
                                       starts_local=form.starts_local, minutes=form.minutes)
     except ScheduleError as refused:
         return await _refused(request, refused, form, themes, gathering, values)
+    request.app[SOCKETS].headers.forget(gathering.id)  # the room's title bar shows it now
     if change.rescheduled:
         await notify_members(request.app[POSTBOX], change, RESCHEDULED)
     done = "rescheduled" if change.rescheduled else "saved"
@@ -340,6 +341,7 @@ async def cancel(request: web.Request, found: Planned) -> web.Response:
             return await _refused(request, refused, None, [], gathering, {})
         return render(request, "pages/schedule_cancel.html", {
             "gathering": gathering, "error": schedule_text(refused, 0, 0)[1]}, status=409)
+    request.app[SOCKETS].headers.forget(gathering.id)  # joining is refused from now on
     if change.changed:
         await notify_members(request.app[POSTBOX], change, CANCELLED)
     return see_other(f"/schedule?year={gathering.year}&done=cancelled&gathering={gathering.id}"

@@ -17,22 +17,24 @@ from facilitation import Actor
 from facilitation.commands import JoinRoom, SyncRoom
 from facilitation.notes import note_template
 from facilitation.snapshot import live_view
-from rooms.accounts import person_for_session
+from rooms.accounts import person_id_for_session
 from rooms.channels import person_anywhere, person_room, room_of
 from rooms.context import ContextSource
-from rooms.directory import actor_in_gathering
+from rooms.directory import member_actor
 from rooms.faults import Faults
 from rooms.live import Forbidden, GatheringNotFound, LiveRooms, Outcome
-from rooms.models import Person
 from rooms.presence import Change, Presence, PresenceFeed
 from rooms.restage import restage
 from rooms.store import GatheringStore
 from server.settings import SESSION_COOKIE
 from server.sockets.bounded_json import too_deep
+from server.sockets.broadcast import Broadcast
 from server.sockets.errors import ErrorCode, ProtocolError, error_answer
 from server.sockets.gate import Budget, Caller, Connection, Gate, SocketEvent
+from server.sockets.headers import Headers
 from server.sockets.protocol import COMMANDS as COMMAND_SPECS
 from server.sockets.protocol import Envelope, Payload, payload_of
+from server.sockets.roster import Rosters
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +71,11 @@ class SocketLayer:
         self.live = LiveRooms(store, publish=self.publish,
                               context=ContextSource(sessions, store, presence))
         self.presence = presence
+        self.headers = Headers(sessions)
         # presence changes our connections cause, broadcast together per short window
         self.presence_feed = PresenceFeed(self._publish_presence)
+        self.broadcast = Broadcast(sio)
+        self.rosters = Rosters(presence)  # the snapshots' presence, encoded once per revision
         self.connections: dict[str, Connection] = {}
         self.gate = Gate(self.connections, self.actor, self.error_answer)
         # called with the sid of every closed connection (the shared notes forget it)
@@ -111,8 +116,7 @@ class SocketLayer:
         return note_template(await self.live.state(gathering_id), note_id)
 
     async def publish(self, gathering_id: str, events: list[dict[str, Any]]) -> None:
-        for event in events:
-            await self.sio.emit("event", event, room=room_of(gathering_id))
+        await self.broadcast.send(gathering_id, events)
         for hook in self.after_publish:
             await hook(gathering_id, events)
 
@@ -125,15 +129,15 @@ class SocketLayer:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.INVALID_FORMAT.value)
         request = environ["aiohttp.request"]
         try:
-            person = await person_for_session(self.sessions,
-                                              request.cookies.get(SESSION_COOKIE))
+            person_id = await person_id_for_session(self.sessions,
+                                                    request.cookies.get(SESSION_COOKIE))
         except Exception as exc:  # refused with its code (`unavailable`), not the library's
             code = self.error_answer(exc)["error"]["code"]
             raise socketio.exceptions.ConnectionRefusedError(code) from exc
-        if person is None:
+        if person_id is None:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.UNAUTHENTICATED.value)
-        self.connections[sid] = Connection(person_id=person.id)
-        await self.sio.enter_room(sid, person_anywhere(person.id))
+        self.connections[sid] = Connection(person_id=person_id)
+        await self.sio.enter_room(sid, person_anywhere(person_id))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         for hook in self.on_close:
@@ -175,15 +179,12 @@ class SocketLayer:
         actor = connection.actors.get(gathering_id)
         if actor is not None:
             return actor
-        gathering = await self.live.store.gathering(gathering_id)
-        if gathering is None:
+        header = await self.headers.get(gathering_id)
+        if header is None:
             raise GatheringNotFound(gathering_id)
-        if gathering.cancelled_at is not None:  # its room is never opened
+        if header.cancelled:  # its room is never opened
             raise Forbidden("the gathering was cancelled")
-        async with self.sessions() as session:
-            person = await session.get(Person, connection.person_id)
-        actor = None if person is None else await actor_in_gathering(self.sessions, person,
-                                                                    gathering)
+        actor = await member_actor(self.sessions, connection.person_id, header.theme_id)
         if actor is None:
             raise Forbidden("you are not a member of this gathering's theme")
         connection.actors[gathering_id] = actor
@@ -201,8 +202,30 @@ class SocketLayer:
         # Enter the room before reading state, so no event falls between the two.
         await self.sio.enter_room(sid, room_of(gathering_id))
         await self.sio.enter_room(sid, person_room(gathering_id, actor.person_id))
-        await self._arrive(sid, connection, actor, gathering_id)
-        return await self.live.execute(actor, gathering_id, JoinRoom())
+        was_here = gathering_id in connection.joined
+        try:
+            await self._arrive(sid, connection, actor, gathering_id)
+            return await self.live.execute(actor, gathering_id, JoinRoom())
+        except Exception:  # refused (an outage): not in the room, hearing nothing of it
+            if not was_here:
+                await self._depart(sid, connection, gathering_id)
+            raise
+
+    async def _depart(self, sid: str, connection: Connection, gathering_id: str) -> None:
+        """Undo a join that failed halfway: out of the rooms, and no longer counted."""
+        await self.sio.leave_room(sid, room_of(gathering_id))
+        await self.sio.leave_room(sid, person_room(gathering_id, connection.person_id))
+        async with connection.presence_turn:
+            if gathering_id not in connection.joined:
+                return
+            connection.joined.discard(gathering_id)
+            try:
+                change = await self.presence.leave(gathering_id, connection.person_id)
+            except Exception:  # the outage goes on: its worker's key expires and sweeps it
+                log.warning("presence: could not take back a failed join to %s", gathering_id)
+                return
+            if change is not None:
+                self.presence_feed.add(gathering_id, change)
 
     async def _arrive(self, sid: str, connection: Connection, actor: Actor,
                       gathering_id: str) -> None:
@@ -234,19 +257,13 @@ class SocketLayer:
         return {"ok": True, "version": state.version, "snapshot": snapshot}
 
     async def _snapshot(self, gathering_id: str, actor: Actor, state: Any) -> dict[str, Any]:
-        gathering = await self.live.store.gathering(gathering_id)
-        assert gathering is not None
-        roster = await self.presence.roster(gathering_id)
+        header = await self.headers.get(gathering_id)
+        assert header is not None
+        presence = await self.rosters.for_snapshot(gathering_id, actor)
         return {
             **live_view(state, viewer=actor.person_id),
-            "gathering": {
-                "id": gathering.id, "title": gathering.title, "number": gathering.number,
-                "year": gathering.year, "theme": gathering.theme.name,
-                "starts_at": gathering.starts_at.isoformat(),
-                "planned_minutes": gathering.planned_minutes,
-            },
-            "presence": roster.people,
-            "presence_rev": roster.rev,
+            "gathering": header.view(),
+            **presence,
             "you": _person(actor),
             "server_now": time.time(),
         }

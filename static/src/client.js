@@ -27,6 +27,8 @@ export class ProtocolClient {
     socket.on("disconnect", (reason) => this.onDisconnect(reason));
     socket.on("connect_error", (error) => this.fire("connect_error", error, socket.active));
     socket.on("event", (m) => this.forOurGathering(m) && this.fire("event", m));
+    socket.on("events", (m) => this.forOurGathering(m) && Array.isArray(m.events)
+      && m.events.forEach((event) => this.fire("event", event)));
     socket.on("presence", (m) => this.forOurGathering(m) && this.fire("presence", m));
     socket.on("reaction", (m) => this.forOurGathering(m) && this.fire("reaction", m));
     // the server's bus between its workers went "down" or is "up" again (for every gathering)

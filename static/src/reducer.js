@@ -20,6 +20,8 @@ export function fromSnapshot(snapshot) {
     speaker: snapshot.speaker,
     chat: snapshot.chat.slice(-CHAT_KEPT),
     presence: snapshot.presence,
+    // in a large room, everyone not named in `presence`: municipality -> person ids
+    presence_others: snapshot.presence_others ?? null,
     presence_rev: snapshot.presence_rev ?? 0, // the presence revision the list reflects
     presence_seen: {}, // person_id -> the rev of the last entry applied for them
     breakouts: snapshot.breakouts ?? null,
@@ -159,11 +161,14 @@ export function reduce(state, event) {
 // messages from several server processes may come in any order. A bare
 // `presence.joined`/`presence.left` message (servers before the batches) is one entry
 // without `rev`, always applied. Answers the same state when nothing changed.
+// In a large room (`presence_others` set) an entry that is not named to us is kept as an id
+// under its municipality.
 export function applyPresence(state, message) {
   const entries = message.type === "presence.changed" ? (message.data?.changes || []) : [message];
   const base = state.presence_rev ?? 0;
   const seen = { ...(state.presence_seen || {}) };
   const people = new Map(state.presence.map((p) => [p.person_id, p]));
+  const others = state.presence_others === null ? null : { ...state.presence_others };
   let changed = false;
   for (const entry of entries) {
     if (entry.type !== "presence.joined" && entry.type !== "presence.left") continue;
@@ -174,16 +179,39 @@ export function applyPresence(state, message) {
       seen[id] = entry.rev;
     }
     people.delete(id);
-    if (entry.type === "presence.joined") people.set(id, data);
+    if (others !== null) forgetOther(others, id);
+    if (entry.type === "presence.joined") {
+      if (others === null || namedToMe(data, state.you)) people.set(id, data);
+      else others[data.municipality || ""] = [...(others[data.municipality || ""] || []), id];
+    }
     changed = true;
   }
   if (!changed) return state;
-  return { ...state, presence: [...people.values()], presence_seen: seen };
+  return { ...state, presence: [...people.values()], presence_others: others, presence_seen: seen };
 }
+
+// Whom a large room names to a participant: their own municipality's people and whoever runs
+// or speaks (facilitation/snapshot.py `named_to`, the same rule).
+export const namedToMe = (entry, you) => !["participant", "observer"].includes(entry.role)
+  || entry.municipality === (you?.municipality ?? null);
+
+function forgetOther(others, id) {
+  for (const [place, ids] of Object.entries(others)) {
+    if (!ids.includes(id)) continue;
+    const left = ids.filter((other) => other !== id);
+    if (left.length) others[place] = left;
+    else delete others[place];
+  }
+}
+
+// Everyone here: those named, and in a large room those counted by municipality.
+export const presentCount = (state) => state.presence.length
+  + Object.values(state.presence_others || {}).reduce((sum, ids) => sum + ids.length, 0);
 
 export const hasHandUp = (state, personId) => state.hands.some((h) => h.person_id === personId);
 // Whether someone has the room open now (the presence feed, not the event log).
-export const isHere = (state, personId) => state.presence.some((p) => p.person_id === personId);
+export const isHere = (state, personId) => state.presence.some((p) => p.person_id === personId)
+  || Object.values(state.presence_others || {}).some((ids) => ids.includes(personId));
 // Whom `hand.call_next` gives the floor (facilitation/rules.py): the first in the queue who
 // is here; those who left keep their place. null: nobody in the queue is here.
 export const nextHand = (state) => state.hands.find((h) => isHere(state, h.person_id)) || null;

@@ -3,7 +3,7 @@
 import { countdown, formatClock } from "./clock.js";
 import { el, setText } from "./dom.js";
 import { format, gettext, ngettext } from "./i18n.js";
-import { currentSlot, isHere, nextHand } from "./reducer.js";
+import { currentSlot, isHere, nextHand, presentCount } from "./reducer.js";
 
 export function phaseLabel(phase) {
   if (phase === "lobby") return gettext("Not started yet");
@@ -114,14 +114,30 @@ function groupByMunicipality(people) {
 }
 
 export function renderPresence(container, countNode, state) {
-  setText(countNode, String(state.presence.length));
-  container.replaceChildren(...groupByMunicipality(state.presence).map(([place, people]) =>
+  setText(countNode, String(presentCount(state)));
+  const others = state.presence_others || {};
+  const named = groupByMunicipality(state.presence).map(([place, people]) =>
     el("li", { class: "presence-group" },
       el("span", { class: "presence-place" }, place || gettext("No municipality")),
       el("ul", { class: "presence-people" }, ...people.map((p) => el("li", {},
         el("span", { class: "person-name" }, p.name),
         roleLabel(p.role) ? el("span", { class: "person-role" }, roleLabel(p.role)) : null,
-        p.stage ? el("span", { class: "person-stage" }, stageLabel(p.stage)) : null))))));
+        p.stage ? el("span", { class: "person-stage" }, stageLabel(p.stage)) : null)),
+        othersLine(others[place]))));
+  const namedPlaces = new Set(state.presence.map((p) => p.municipality || ""));
+  const counted = Object.keys(others).filter((place) => !namedPlaces.has(place))
+    .sort((a, b) => a.localeCompare(b, pageLocale())).map((place) =>
+      el("li", { class: "presence-group" },
+        el("span", { class: "presence-place" }, place || gettext("No municipality")),
+        el("ul", { class: "presence-people" }, othersLine(others[place]))));
+  container.replaceChildren(...named, ...counted);
+}
+
+// In a large room, those of a municipality not named to us: how many.
+function othersLine(ids) {
+  if (!ids || !ids.length) return null;
+  return el("li", { class: "presence-others" }, format(ngettext("%(count)s participant",
+    "%(count)s participants", ids.length), { count: ids.length }));
 }
 
 const clockTime = (at) => new Date(at * 1000).toLocaleTimeString(pageLocale(),

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  CHAT_KEPT, applyPresence, currentSlot, fromSnapshot, hasHandUp, isHere, nextHand, reduce,
+  CHAT_KEPT, applyPresence, currentSlot, fromSnapshot, hasHandUp, isHere, nextHand, presentCount,
+  reduce,
 } from "../src/reducer.js";
 import { callNextLabel } from "../src/view.js";
 
@@ -176,4 +177,46 @@ test("agenda planning events change the agenda the room shows", () => {
   const s5 = reduce(s4, ev(9, "agenda.replaced", { agenda: [pause], template: "standard", from_gathering: null }));
   assert.deepEqual(s5.agenda, [pause]);
   assert.equal(s5.version, 9);
+});
+
+test("a large room names my municipality and who runs it, and counts the others", () => {
+  const snapshot = {
+    version: 3, phase: "open", agenda: [], current: null, hands: [], speaker: null, chat: [],
+    you: { person_id: 1, name: "Alice", municipality: "Askvik kommune", role: "participant" },
+    presence: [
+      { person_id: 1, name: "Alice", municipality: "Askvik kommune", role: "participant" },
+      { person_id: 9, name: "Frida", municipality: null, role: "facilitator" },
+    ],
+    presence_others: { "Bergvik kommune": [2, 3] },
+    presence_rev: 10,
+  };
+  let state = fromSnapshot(snapshot);
+  assert.equal(presentCount(state), 4);
+  assert.ok(isHere(state, 3));
+  state = applyPresence(state, { type: "presence.changed", data: { changes: [
+    { type: "presence.joined", rev: 11,
+      data: { person_id: 4, name: "Cecilie", municipality: "Bergvik kommune", role: "participant" } },
+    { type: "presence.joined", rev: 12,
+      data: { person_id: 5, name: "Dag", municipality: "Askvik kommune", role: "participant" } },
+    { type: "presence.left", rev: 13, data: { person_id: 2 } },
+  ] } });
+  assert.deepEqual(state.presence.map((p) => p.person_id), [1, 9, 5]);
+  assert.deepEqual(state.presence_others, { "Bergvik kommune": [3, 4] });
+  assert.equal(presentCount(state), 5);
+  assert.ok(!isHere(state, 2));
+  state = applyPresence(state, { type: "presence.changed", data: { changes: [
+    { type: "presence.left", rev: 14, data: { person_id: 3 } },
+    { type: "presence.left", rev: 15, data: { person_id: 4 } },
+  ] } });
+  assert.deepEqual(state.presence_others, {});
+});
+
+test("a small room's snapshot has no counted others: every entry is named", () => {
+  const state = applyPresence(fromSnapshot({
+    version: 1, phase: "open", agenda: [], current: null, hands: [], speaker: null, chat: [],
+    you: { person_id: 1, municipality: "Askvik kommune" }, presence: [], presence_rev: 1,
+  }), { type: "presence.changed", data: { changes: [{ type: "presence.joined", rev: 2,
+    data: { person_id: 2, name: "Bjørn", municipality: "Bergvik kommune", role: "participant" } }] } });
+  assert.equal(state.presence_others, null);
+  assert.deepEqual(state.presence.map((p) => p.person_id), [2]);
 });

@@ -252,6 +252,8 @@ async def test_sign_in_link_and_a_socket_io_gathering_through_the_proxy(proxy: P
                 client = socketio.AsyncClient(reconnection=False, http_session=browser.http)
                 client.received = []  # type: ignore[attr-defined]
                 client.on("event", client.received.append)  # type: ignore[attr-defined]
+                client.on("events", lambda m, c=client: c.received.extend(  # type: ignore
+                    m["events"]))
                 await client.connect(proxy.url, transports=["websocket"], wait_timeout=WAIT)
                 assert client.transport() == "websocket"
                 joined = await send(client, world.gathering.id, "room.join")

@@ -251,12 +251,12 @@ async def axe_violations(page: Any) -> list[dict[str, Any]]:
 
 
 class SocketTap:
-    """Sits on a page's socket.io websocket and can hold back or drop the `event` packets
+    """Sits on a page's socket.io websocket and can hold back or drop the `event(s)` packets
     the server sends, or hold back its DISCONNECT (acks and everything else pass). Lets a
     test make one browser's view stale, lose an event, or go on writing after the server
     ended its session, deterministically."""
 
-    EVENT_PACKET = '42["event",'
+    EVENT_PACKETS = ('42["event",', '42["events",')  # one event, or a commit's several
     DISCONNECT_PACKET = "41"
 
     def __init__(self) -> None:
@@ -276,7 +276,7 @@ class SocketTap:
         if self.holding_disconnect and message == self.DISCONNECT_PACKET:
             self.held.append((page_side, message))
             return
-        if isinstance(message, str) and message.startswith(self.EVENT_PACKET):
+        if isinstance(message, str) and message.startswith(self.EVENT_PACKETS):
             if self.drop > 0:
                 self.drop -= 1
                 return

@@ -35,7 +35,7 @@ from rooms.live import LiveRooms
 from rooms.migrate import alembic_config, include_object, upgrade
 from rooms.models import Base, Gathering, GatheringEvent, Person, Theme
 from rooms.search import outside_models
-from rooms.store import GatheringStore, VersionClash
+from rooms.store import Entry, GatheringStore, VersionClash
 from tests.factories import World, build_world
 
 HOSTILE = ("'); DROP TABLE gathering_events; -- \" \\ \x00 \u202e <img src=x onerror=alert(1)> "
@@ -370,13 +370,12 @@ class RacedStore(GatheringStore):
         self.races = races
         self.rival = rival
 
-    async def commit(self, state: Any, events: list[e.Event], **kwargs: Any) -> Any:
+    async def commit_all(self, state: Any, entries: Any, **kwargs: Any) -> Any:
         if self.races:
             self.races -= 1
-            await super().commit(state, [chat(self.rival, f"rival {self.races}")],
-                                 person_id=self.rival.id, command_id=None, answer={},
-                                 now=1.0, session=kwargs.get("session"))
-        return await super().commit(state, events, **kwargs)
+            rival = Entry(self.rival.id, (chat(self.rival, f"rival {self.races}"),))
+            await super().commit_all(state, [rival], now=1.0, session=kwargs.get("session"))
+        return await super().commit_all(state, entries, **kwargs)
 
 
 async def test_a_version_clash_is_caught_up_and_retried(

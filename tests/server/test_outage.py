@@ -136,6 +136,33 @@ async def test_commands_during_a_database_outage_are_answered_unavailable_and_lo
         await bjorn.disconnect()
 
 
+async def test_a_join_refused_in_an_outage_leaves_the_connection_outside_the_room(
+        forum: Forum) -> None:
+    world, gid = forum.world, forum.world.gathering.id
+    frida = await forum.connect(world.facilitator)
+    alice = await forum.connect(world.alice)
+    try:
+        assert (await send(frida, gid, "room.join"))["ok"]
+        # a refused reaction (not joined) makes the server know her as a member already
+        refused = await alice.call("reaction", {"gathering": gid, "emoji": "heart"}, timeout=30)
+        assert refused["error"]["code"] == "rejected"
+        await forum.proxy.cut()
+        answer = await send(alice, gid, "room.join")
+        assert answer["error"]["code"] == "unavailable"
+        await forum.proxy.restore()
+
+        assert (await send(frida, gid, "chat.send", text="Bare for de som er inne"))["ok"]
+        await eventually(lambda: any(e["type"] == "chat.posted" for e in frida.received),
+                         what="the chat at frida")
+        await send(frida, gid, "room.sync", since=0)  # a round trip after the broadcast
+        assert [e for e in alice.received if e["type"] == "chat.posted"] == []
+        snapshot = (await send(frida, gid, "room.sync", since=10_000))["snapshot"]
+        assert [p["person_id"] for p in snapshot["presence"]] == [world.facilitator.id]
+    finally:
+        await frida.disconnect()
+        await alice.disconnect()
+
+
 @pytest.fixture(autouse=True)
 def _log_warnings(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)

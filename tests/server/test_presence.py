@@ -16,6 +16,7 @@ from facilitation import Role
 from rooms.models import Membership, Person
 from rooms.presence import PRESENCE_WINDOW, Change
 from server.keys import SOCKETS
+from server.sockets import roster
 from tests.conftest import Connect, send
 from tests.factories import World
 from tests.server.live_helpers import (
@@ -141,3 +142,26 @@ async def test_the_snapshot_holds_the_revision_of_what_it_lists(
     assert bjorn_joined["rev"] == second["presence_rev"]
     # alice's own arrival may come after her snapshot: it is already in it, and skipped
     assert follow_presence(first, seen) == sorted([world.alice.id, world.bjorn.id])
+
+
+async def test_a_large_room_names_a_participants_own_municipality_and_counts_the_rest(
+        world: World, connect: Connect, sessions: async_sessionmaker,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond `PRESENCE_NAMED` people (two here), a participant's snapshot names their own
+    municipality and those who run the gathering, and gives the others as ids by
+    municipality; the facilitator still gets everyone by name."""
+    monkeypatch.setattr(roster, "PRESENCE_NAMED", 2)
+    gid = world.gathering.id
+    neighbours = await participants(sessions, world, 2)  # alice's municipality, Askvik
+    frida, bjorn = await connect(world.facilitator), await connect(world.bjorn)
+    for client in (frida, bjorn, *[await connect(p) for p in neighbours]):
+        assert (await send(client, gid, "room.join"))["ok"]
+    alice = await connect(world.alice)
+    mine = (await send(alice, gid, "room.join"))["snapshot"]
+    named = {p["person_id"] for p in mine["presence"]}
+    assert named == {world.alice.id, world.facilitator.id, *(p.id for p in neighbours)}
+    assert mine["presence_others"] == {"Brekke kommune": [world.bjorn.id]}
+    everyone = (await send(frida, gid, "room.sync", since=10_000))["snapshot"]
+    assert "presence_others" not in everyone
+    assert {p["person_id"] for p in everyone["presence"]} == named | {world.bjorn.id}
+    assert everyone["presence_rev"] == mine["presence_rev"]
