@@ -90,6 +90,7 @@ SERVERS = {"forum": "this server", "python": "bare python-socketio",
            "node": "bare Node socket.io"}
 THEME = "mat"
 MUNICIPALITIES = 40  # the participants are spread over this many municipalities
+METRICS_TOKEN = "bench-storm-metrics"  # the forum's /metrics, for its event loop's lag
 
 
 async def seed(database_url: str, clients: int) -> dict[str, Any]:
@@ -315,7 +316,7 @@ def forum_settings(database_url: str, tmp: Path, prefix: str | None,
                    setup: Setup) -> dict[str, str]:
     settings = dict(DATABASE_URL=database_url, HOST="127.0.0.1",
                     SECRET_KEY="bench-storm-secret", RECORDINGS_DIR=str(tmp / "recordings"),
-                    PUBLIC_URL="")
+                    PUBLIC_URL="", METRICS_TOKEN=METRICS_TOKEN)
     if prefix is not None:
         settings.update(REDIS_URL=setup.redis_url, REDIS_PREFIX=prefix)
     return settings
@@ -402,27 +403,84 @@ def measure(kind: str, clients: int, servers: list[Server], extra: list[str],
     out = Path(args.profile or ".") / f"forum-{clients}{setup.tag(0)}.txt"  # worker 0 alone
     profiler: list[subprocess.Popen[bytes]] = []
 
+    lags: list[list[Lags]] = []  # at the storm's start, its end, the chat's end
+
+    def scrape_lags() -> None:
+        if kind == "forum":
+            lags.append([loop_lags(server.url) for server in servers])
+
     def storm_begins() -> None:
+        scrape_lags()
         if args.profile and kind == "forum":
             profiler.append(profile(servers[0].process.pid, out))
 
     def storm_ends() -> None:
         for spy in profiler:
             stop(spy, signal.SIGINT)
+        profiler.clear()
+        scrape_lags()
 
     try:
         done = drive(command, storm_begins, storm_ends)
     finally:
-        storm_ends()
+        for spy in profiler:
+            stop(spy, signal.SIGINT)
+    scrape_lags()
     if done.returncode != 0 or not done.stdout.strip():
         logs = "\n".join(f"--- {server.log.name}:\n{tail(server.log)}" for server in servers)
         raise SystemExit(f"clients.js failed ({done.returncode}) against {kind}; "
                          f"server logs:\n{logs}")
     result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    if len(lags) == 3:
+        storm, chat = lag_figures(lags[0], lags[1]), lag_figures(lags[1], lags[2])
+        result.update(lag_storm_p99_ms=storm[0], lag_storm_max_ms=storm[1],
+                      lag_chat_p99_ms=chat[0], lag_chat_max_ms=chat[1],
+                      lag_max_ms=max(1000 * lag.longest for lag in lags[2]))
     return result
 
 
-FIGURES = ("all_joined_s", "fanout_p50_ms", "fanout_p99_ms", "cpu_per_delivery_us",
+@dataclass(frozen=True)
+class Lags:
+    """A worker's event-loop lag figures as /metrics gives them at one moment: the histogram's
+    cumulative bucket counts by upper bound, and the longest lag since it started."""
+
+    buckets: dict[float, float]
+    longest: float
+
+
+def loop_lags(url: str) -> Lags:
+    request = urllib.request.Request(f"{url}/metrics",
+                                     headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read().decode()
+    buckets, longest = {}, 0.0
+    for line in text.splitlines():
+        if line.startswith("forum_event_loop_lag_seconds_bucket{"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float(bound)] = float(line.rsplit(" ", 1)[1])
+        elif line.startswith("forum_event_loop_lag_max_seconds "):
+            longest = float(line.rsplit(" ", 1)[1])
+    return Lags(buckets, longest)
+
+
+def lag_figures(before: list[Lags], after: list[Lags]) -> tuple[float | None, float | None]:
+    """Between two scrapes, over all workers: the loop lag's p99 and its largest value, each
+    as the upper bound of the histogram bucket it fell in (ms; inf: over the last bound)."""
+    counts: dict[float, float] = {}
+    for start, end in zip(before, after, strict=True):
+        for bound, count in end.buckets.items():
+            counts[bound] = counts.get(bound, 0.0) + count - start.buckets.get(bound, 0.0)
+    bounds = sorted(counts)
+    total = counts[bounds[-1]] if bounds else 0.0
+    if not total:
+        return None, None
+    p99 = next(b for b in bounds if counts[b] >= 0.99 * total)
+    largest = next(b for b in bounds if counts[b] >= total)
+    return 1000 * p99, 1000 * largest
+
+
+FIGURES = ("lag_storm_p99_ms", "lag_storm_max_ms", "lag_chat_p99_ms", "lag_chat_max_ms",
+           "lag_max_ms", "all_joined_s", "fanout_p50_ms", "fanout_p99_ms", "cpu_per_delivery_us",
            "mib_per_1000", "signin_s", "joined", "deliveries", "expected", "ack_failures",
            "join_failures", "connect_failures", "server_cpu_storm_s", "fanout_local_p50_ms",
            "fanout_local_p99_ms", "fanout_remote_p50_ms", "fanout_remote_p99_ms",
@@ -466,6 +524,12 @@ def table(clients: int, results: dict[str, dict[str, Any]], repeat: int) -> str:
         lambda r: cell(r["mib_per_1000"], 0))
     row("delivered / expected", lambda r: f"{r['deliveries']:.0f} / {r['expected']:.0f}")
     row("server CPU during the storm, s", lambda r: cell(r["server_cpu_storm_s"], 2))
+    if "forum" in results:
+        lines.append(f"\n(this server's event loop lag, sampled every 50 ms: p99 / largest "
+                     f"during the storm ≤ {lag(results['forum'], 'storm')} ms, during the "
+                     f"chat ≤ {lag(results['forum'], 'chat')} ms (histogram bucket bounds); "
+                     f"the longest since the start, sign-in included, "
+                     f"{cell(results['forum'].get('lag_max_ms'), 0)} ms)")
     problems = {k: r for k, r in results.items()
                 if r["join_failures"] or r["connect_failures"] or r["ack_failures"]}
     for kind, r in problems.items():
@@ -489,6 +553,10 @@ def table(clients: int, results: dict[str, dict[str, Any]], repeat: int) -> str:
     if repeat > 1:
         lines.append(f"(each figure the median of {repeat} repetitions)")
     return "\n".join(lines)
+
+
+def lag(r: dict[str, Any], phase: str) -> str:
+    return f"{cell(r.get(f'lag_{phase}_p99_ms'), 0)} / {cell(r.get(f'lag_{phase}_max_ms'), 0)}"
 
 
 def forum_notes(clients: int, r: dict[str, Any]) -> list[str]:

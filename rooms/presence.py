@@ -88,9 +88,6 @@ class Presence(Protocol):
 
     async def roster(self, gathering_id: str) -> Roster: ...
 
-    async def rev(self, gathering_id: str) -> int:
-        """The presence revision alone: a roster read at this revision is still current."""
-
     async def update(self, gathering_id: str, person_id: int,
                      fields: dict[str, Any]) -> Change | None:
         """Replace these fields of a present person's entry (their project's stage changed);
@@ -135,10 +132,7 @@ class MemoryPresence:
         return list(self._people[gathering_id].values())
 
     async def roster(self, gathering_id: str) -> Roster:
-        return Roster(await self.people(gathering_id), await self.rev(gathering_id))
-
-    async def rev(self, gathering_id: str) -> int:
-        return self._rev.get(gathering_id, 0)
+        return Roster(await self.people(gathering_id), self._rev.get(gathering_id, 0))
 
     async def update(self, gathering_id: str, person_id: int,
                      fields: dict[str, Any]) -> Change | None:
@@ -363,9 +357,6 @@ class RedisPresence:
             pipe.get(rev_key)
             raw, rev = await pipe.execute()
         return Roster([json.loads(value) for value in raw], int(rev or 0))
-
-    async def rev(self, gathering_id: str) -> int:
-        return int(await self.redis.get(self._keys(gathering_id)[2]) or 0)
 
     async def update(self, gathering_id: str, person_id: int,
                      fields: dict[str, Any]) -> Change | None:

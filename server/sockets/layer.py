@@ -192,8 +192,9 @@ class SocketLayer:
 
     async def _join(self, sid: str, connection: Connection, actor: Actor,
                     gathering_id: str) -> dict[str, Any]:
+        entered = time.monotonic()
         outcome = await self._enter(sid, connection, actor, gathering_id)
-        snapshot = await self._snapshot(gathering_id, actor, outcome.state)
+        snapshot = await self._snapshot(gathering_id, actor, outcome.state, entered)
         return {"ok": True, "version": outcome.state.version, "snapshot": snapshot}
 
     async def _enter(self, sid: str, connection: Connection, actor: Actor,
@@ -253,13 +254,15 @@ class SocketLayer:
                     "events": [e.to_wire(gathering_id) for e in events
                                if e.version <= state.version]}
         # too far behind, or our version went backwards (a reset): start afresh
-        snapshot = await self._snapshot(gathering_id, actor, state)
+        snapshot = await self._snapshot(gathering_id, actor, state, time.monotonic())
         return {"ok": True, "version": state.version, "snapshot": snapshot}
 
-    async def _snapshot(self, gathering_id: str, actor: Actor, state: Any) -> dict[str, Any]:
+    async def _snapshot(self, gathering_id: str, actor: Actor, state: Any,
+                        entered: float) -> dict[str, Any]:
+        """`entered`: when the connection entered the room (monotonic), or later."""
         header = await self.headers.get(gathering_id)
         assert header is not None
-        presence = await self.rosters.for_snapshot(gathering_id, actor)
+        presence = await self.rosters.for_snapshot(gathering_id, actor, entered)
         return {
             **live_view(state, viewer=actor.person_id),
             "gathering": header.view(),

@@ -9,6 +9,7 @@ municipality (`presence_others`; docs/protocol.md, "Presence")."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -27,6 +28,7 @@ class EncodedRoster:
 
     people: list[dict[str, Any]]
     rev: int
+    read_at: float  # monotonic, when it was asked of presence
     _parts: dict[str | None, dict[str, Any]] = field(default_factory=dict)
 
     @cached_property
@@ -49,13 +51,21 @@ class Rosters:
         self.presence = presence
         self._latest: dict[str, EncodedRoster] = {}  # per gathering, its latest revision
 
-    async def for_snapshot(self, gathering_id: str, viewer: Actor) -> dict[str, Any]:
+    async def for_snapshot(self, gathering_id: str, viewer: Actor,
+                           entered: float) -> dict[str, Any]:
         """The snapshot's `presence`, `presence_rev` and, in a large room, `presence_others`
-        for `viewer`. The presence is read afresh only when its revision moved."""
+        for `viewer`, whose connection entered the room at `entered` (monotonic).
+
+        A roster read after that moment is recent enough, even if people came and went
+        since: their changes carry revisions above the roster's and are broadcast to the
+        room after they happen, which the connection was in by then; the client applies
+        them on top (docs/protocol.md, "Presence"). Everyone answered after one commit of
+        arrivals thus shares one read and one encoding."""
         roster = self._latest.get(gathering_id)
-        if roster is None or roster.rev != await self.presence.rev(gathering_id):
+        if roster is None or roster.read_at < entered:
+            read_at = time.monotonic()
             read = await self.presence.roster(gathering_id)
-            roster = self._latest[gathering_id] = EncodedRoster(read.people, read.rev)
+            roster = self._latest[gathering_id] = EncodedRoster(read.people, read.rev, read_at)
         if len(roster.people) <= PRESENCE_NAMED or viewer.role in RUNNERS:
             return roster.everyone
         return roster.part(viewer.municipality)
