@@ -1,12 +1,16 @@
 """Shared notes: one authoritative Yjs document (pycrdt) per (gathering, note), kept durable.
 
 Every accepted update is a row in `note_updates`, committed before it is acknowledged or
-relayed. A process keeps the documents it serves in memory and, before it serves a sync or
-applies an update, catches up by `seq` on the rows other processes committed, so any number
-of worker processes serve the same text. Writers of one note take turns across processes
-(a PostgreSQL advisory lock, or SQLite's write lock); the unique (gathering, note, seq) is
-the guarantee behind it. Every `compact_after` rows, the row being written is the whole
-document instead (a snapshot) and the rows before it go, in the same transaction.
+relayed. The updates to one note that arrive while its transaction is on its way are stored
+together in the next one (group commit: at 100 typists, 200 updates a second, one commit
+and one rights read each cost most of a process's CPU); each is still checked and refused
+alone, and acknowledged only after the commit that holds it. A process keeps the documents
+it serves in memory and, before it serves a sync or applies updates, catches up by `seq` on
+the rows other processes committed, so any number of worker processes serve the same text.
+Writers of one note take turns across processes (a PostgreSQL advisory lock, or SQLite's
+write lock); the unique (gathering, note, seq) is the guarantee behind it. When the log
+passes `compact_after` rows, the batch being written is the whole document instead (one
+snapshot row) and the rows before it go, in the same transaction.
 
 An update is first tried on a probe (a second copy of the document): if it does not decode,
 depends on changes the server does not have, adds anything but plain text to the shared
@@ -19,6 +23,7 @@ template are the same Yjs item, byte for byte."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -26,7 +31,7 @@ from dataclasses import dataclass, field
 
 import pycrdt
 from pycrdt import Doc, Text, YMessageType, YSyncMessageType
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,10 +43,12 @@ SEED_CLIENT_ID = 0x5EED  # the Yjs client id of every template seed
 COMPACT_AFTER = 200  # rows in a note's log before the next write is a snapshot
 MAX_NOTE_BYTES = 256 * 1024  # the text of one note, in UTF-8
 MAX_ATTEMPTS = 5
+MAX_BATCH = 100  # updates stored in one transaction at most
 EMPTY_UPDATE = b"\x00\x00"  # a Yjs update that changes nothing
 NOTE_LOCK_SPACE = 0x4E54  # "NT": first key of PostgreSQL advisory locks taken here
 
 Template = Callable[[str, str], Awaitable[str]]  # (gathering, note) -> the text a note starts with
+WriteCheck = Callable[[], Awaitable[bool]]  # may the sender write in the note now?
 
 
 class NoteRefused(Exception):
@@ -60,6 +67,10 @@ class NoteTooLarge(NoteRefused):
 
 class ReadOnly(NoteRefused):
     code = "forbidden"
+
+
+def stopping() -> NoteRefused:
+    return NoteRefused("the server is stopping; send the update again")
 
 
 class Reader:
@@ -125,6 +136,37 @@ def _new_doc(update: bytes | None = None) -> Doc:
 
 
 @dataclass(eq=False)
+class _Waiting:
+    """An update waiting for the transaction that stores it; `done` when stored or not."""
+    update: bytes
+    person_id: int | None
+    may_write: WriteCheck | None
+    done: asyncio.Future[None]
+
+    def succeed(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+            self.done.exception()  # retrieved: a caller that gave up leaves no warning
+
+
+async def _allowed(batch: list[_Waiting]) -> list[_Waiting]:
+    """The updates whose senders may still write; the others are refused."""
+    checked = [waiting for waiting in batch if waiting.may_write is not None]
+    answers = await asyncio.gather(*(w.may_write() for w in checked if w.may_write),
+                                   return_exceptions=True)
+    for waiting, answer in zip(checked, answers, strict=True):
+        if isinstance(answer, Exception):
+            waiting.fail(answer)
+        elif answer is not True:
+            waiting.fail(ReadOnly("you may read this note, not write in it"))
+    return [waiting for waiting in batch if not waiting.done.done()]
+
+
+@dataclass(eq=False)
 class _Note:
     doc: Doc = field(default_factory=_new_doc)
     probe: Doc = field(default_factory=_new_doc)  # the copy an update is tried on first
@@ -133,6 +175,8 @@ class _Note:
     seeded: bool = False  # a seed was written, or found unnecessary
     used: float = field(default_factory=time.monotonic)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    queue: list[_Waiting] = field(default_factory=list)  # updates waiting for a transaction
+    flusher: asyncio.Task[None] | None = None  # the task storing them, while there are any
 
     def apply_row(self, row: NoteUpdate) -> None:
         self.doc.apply_update(row.data)
@@ -146,6 +190,21 @@ class _Note:
 
     def text(self) -> str:
         return str(self.doc.get(TEXT, type=Text))
+
+    def try_batch(self, batch: list[_Waiting]) -> list[_Waiting]:
+        """Try each update on the probe in turn; those refused are told so at once (the
+        probe is then rebuilt with the ones accepted before). Returns the accepted."""
+        accepted: list[_Waiting] = []
+        for waiting in batch:
+            try:
+                self.try_update(waiting.update)
+            except NoteRefused as exc:
+                waiting.fail(exc)
+                for earlier in accepted:
+                    self.probe.apply_update(earlier.update)
+            else:
+                accepted.append(waiting)
+        return accepted
 
     def try_update(self, update: bytes) -> None:
         """Apply `update` to the probe and check the result; refuse (probe reset) if bad.
@@ -199,9 +258,11 @@ class NoteBook:
         self._notes: dict[tuple[str, str], _Note] = {}
 
     async def handle_sync(self, gathering_id: str, note_id: str, message: bytes, *,
-                          writer: int | None) -> SyncAnswer:
+                          writer: int | None, may_write: WriteCheck | None = None
+                          ) -> SyncAnswer:
         """One y-protocols sync message. `writer` is the sender's person id if they may
-        write this note, else None: their updates are refused (`ReadOnly`)."""
+        write this note, else None: their updates are refused (`ReadOnly`). `may_write`,
+        if given, is asked again just before the update is stored (see `apply`)."""
         kind, payload = read_sync(message)
         if kind == YSyncMessageType.SYNC_STEP1:
             update = await self.update_since(gathering_id, note_id, payload)
@@ -210,7 +271,7 @@ class NoteBook:
             return SyncAnswer()
         if writer is None:
             raise ReadOnly("you may read this note, not write in it")
-        await self.apply(gathering_id, note_id, payload, person_id=writer)
+        await self.apply(gathering_id, note_id, payload, person_id=writer, may_write=may_write)
         return SyncAnswer(relay=sync_message(YSyncMessageType.SYNC_UPDATE, payload))
 
     async def update_since(self, gathering_id: str, note_id: str, state_vector: bytes) -> bytes:
@@ -235,49 +296,105 @@ class NoteBook:
         return {note_id: await self.text_of(gathering_id, note_id) for note_id in note_ids}
 
     async def apply(self, gathering_id: str, note_id: str, update: bytes, *,
-                    person_id: int | None) -> None:
-        """Store `update` durably and apply it; returns once it is committed."""
-        async with self._ready(gathering_id, note_id, catch_up=False) as note:
-            for _ in range(MAX_ATTEMPTS):
-                async with self._writing(gathering_id, note_id) as session:
-                    await self._catch_up(note, gathering_id, note_id, session)
-                    note.try_update(update)
-                    try:
-                        compacted = await self._append(note, gathering_id, note_id, update,
-                                                       person_id, session)
-                    except IntegrityError:
-                        await session.rollback()
-                        note.reset_probe()
-                        continue  # another process took this seq: catch up, try again
-                    except BaseException:
-                        note.reset_probe()
-                        raise
-                note.doc.apply_update(update)
-                note.seq += 1
-                note.rows = 1 if compacted else note.rows + 1
-                return
+                    person_id: int | None, may_write: WriteCheck | None = None) -> None:
+        """Store `update` durably and apply it; returns once it is committed.
+
+        Group commit: updates to one note that arrive while a transaction is on its way
+        wait and go together in the next one (`_flush`). Each is checked alone: `may_write`
+        asked (all of a batch's at once, so they can share one read of the rights) and
+        tried on the probe, so a refused one fails alone; every one returns only after the
+        commit that holds it."""
+        note = self._notes.setdefault((gathering_id, note_id), _Note())
+        waiting = _Waiting(update, person_id, may_write,
+                           asyncio.get_running_loop().create_future())
+        note.queue.append(waiting)
+        if note.flusher is None:
+            # a context of its own: the batch is not the first caller's
+            note.flusher = asyncio.create_task(self._flush(note, gathering_id, note_id),
+                                               context=contextvars.Context())
+        await asyncio.shield(waiting.done)
+
+    async def _flush(self, note: _Note, gathering_id: str, note_id: str) -> None:
+        """Store the waiting updates in batches until none wait."""
+        try:
+            while note.queue:
+                batch: list[_Waiting] = []
+                try:
+                    async with self._held(note, gathering_id, note_id, catch_up=False):
+                        batch, note.queue[:] = note.queue[:MAX_BATCH], note.queue[MAX_BATCH:]
+                        allowed = await _allowed(batch)
+                        await self._store(note, gathering_id, note_id, allowed)
+                except Exception as exc:
+                    if not batch:  # the note could not be loaded: all that wait fail
+                        batch, note.queue[:] = note.queue[:], []
+                    for waiting in batch:
+                        waiting.fail(exc)
+                except BaseException:
+                    for waiting in batch:
+                        waiting.fail(stopping())
+                    raise
+        finally:  # empty, unless the task was cancelled (the server is stopping)
+            note.flusher = None
+            for waiting in note.queue:
+                waiting.fail(stopping())
+            note.queue.clear()
+
+    async def _store(self, note: _Note, gathering_id: str, note_id: str,
+                     batch: list[_Waiting]) -> None:
+        if not batch:
+            return
+        for _ in range(MAX_ATTEMPTS):
+            async with self._writing(gathering_id, note_id) as session:
+                await self._catch_up(note, gathering_id, note_id, session)
+                # on a retry, those refused before stay refused: their senders were told
+                accepted = note.try_batch([w for w in batch if not w.done.done()])
+                if not accepted:
+                    return
+                try:
+                    compacted = await self._append(note, gathering_id, note_id, accepted,
+                                                   session)
+                except IntegrityError:
+                    await session.rollback()
+                    note.reset_probe()
+                    continue  # another process took these seqs: catch up, try again
+                except BaseException:
+                    note.reset_probe()
+                    raise
+            for waiting in accepted:
+                note.doc.apply_update(waiting.update)
+            note.seq += len(accepted)
+            note.rows = 1 if compacted else note.rows + len(accepted)
+            for waiting in accepted:
+                waiting.succeed()
+            return
         raise NoteRefused("the note is too busy; send the update again")
 
-    async def _append(self, note: _Note, gathering_id: str, note_id: str, update: bytes,
-                      person_id: int | None, session: AsyncSession) -> bool:
-        seq = note.seq + 1
-        compact = note.rows + 1 > self.compact_after
+    async def _append(self, note: _Note, gathering_id: str, note_id: str,
+                      accepted: list[_Waiting], session: AsyncSession) -> bool:
+        """Insert the batch's rows at the next seqs, or, when the log is long, one snapshot
+        at the batch's last seq in place of every row before it; and commit."""
+        first, last = note.seq + 1, note.seq + len(accepted)
+        now = self.clock()
+        compact = note.rows + len(accepted) > self.compact_after
         if compact:
             await session.execute(delete(NoteUpdate).where(
                 NoteUpdate.gathering_id == gathering_id, NoteUpdate.note_id == note_id,
-                NoteUpdate.seq < seq))
-        session.add(NoteUpdate(
-            gathering_id=gathering_id, note_id=note_id, seq=seq,
-            kind="snapshot" if compact else "update",
-            data=note.probe.get_update() if compact else update,
-            at=self.clock(), person_id=person_id))
+                NoteUpdate.seq < last))
+            rows = [dict(seq=last, kind="snapshot", data=note.probe.get_update(),
+                         person_id=accepted[-1].person_id)]
+        else:
+            rows = [dict(seq=seq, kind="update", data=w.update, person_id=w.person_id)
+                    for seq, w in enumerate(accepted, start=first)]
+        await session.execute(insert(NoteUpdate), [
+            dict(row, gathering_id=gathering_id, note_id=note_id, at=now) for row in rows])
         await session.commit()
         return compact
 
     def evict_idle(self, idle_seconds: float) -> int:
         """Forget documents nobody used for a while (they load again on demand)."""
         cutoff = time.monotonic() - idle_seconds
-        idle = [k for k, n in self._notes.items() if n.used < cutoff and not n.lock.locked()]
+        idle = [k for k, n in self._notes.items()
+                if n.used < cutoff and not n.lock.locked() and n.flusher is None]
         for key in idle:
             del self._notes[key]
         return len(idle)
@@ -285,16 +402,23 @@ class NoteBook:
     @asynccontextmanager
     async def _ready(self, gathering_id: str, note_id: str,
                      catch_up: bool = True) -> AsyncIterator[_Note]:
-        """The note, caught up with the log (and seeded if new), held for one operation.
-        `catch_up=False`: the caller catches up itself, in its write transaction."""
+        """The note, caught up with the log (and seeded if new), held for one operation."""
         note = self._notes.setdefault((gathering_id, note_id), _Note())
+        async with self._held(note, gathering_id, note_id, catch_up):
+            yield note
+
+    @asynccontextmanager
+    async def _held(self, note: _Note, gathering_id: str, note_id: str,
+                    catch_up: bool) -> AsyncIterator[None]:
+        """`note` locked, seeded, and caught up with the log unless `catch_up` is False
+        (the caller catches up itself, in its write transaction)."""
         async with note.lock:
             note.used = time.monotonic()
             if catch_up or not note.seeded:
                 await self._catch_up(note, gathering_id, note_id)
             if not note.seeded:
                 await self._seed(note, gathering_id, note_id)
-            yield note
+            yield
 
     async def _seed(self, note: _Note, gathering_id: str, note_id: str) -> None:
         template = await self.template(gathering_id, note_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from pycrdt import Doc, Map, Text, create_sync_message, create_update_message, handle_sync_message
@@ -217,6 +217,53 @@ def test_pycrdt_applies_part_of_a_bad_update_before_it_fails() -> None:
     with pytest.raises(RuntimeError):
         doc.apply_update(PARTLY_APPLIED)
     assert str(doc.get(TEXT, type=Text)) != "Notatene"
+
+
+def lone_insert(word: str) -> bytes:
+    """An update that depends on nothing (a Yjs client of its own, an empty note)."""
+    doc: Doc = Doc()
+    doc.get(TEXT, type=Text).insert(0, word)
+    return doc.get_update()
+
+
+async def test_updates_stored_together_are_refused_alone(sessions: async_sessionmaker,
+                                                         world: World) -> None:
+    """Group commit: updates that arrive together go in one transaction, but each is
+    checked alone. A malformed one (which pycrdt half applies) and one whose sender may no
+    longer write fail; the rest are stored, one row each, and nothing of the two is in."""
+    ticks = iter(range(1000))
+    book = NoteBook(sessions, fixed_template, clock=lambda: float(next(ticks)))
+    gid = world.gathering.id
+    assert await book.text_of(gid, NOTE) == ""
+    words = [f"ord{n}" for n in range(6)]
+    asked: list[int] = []
+
+    def rights(person: int, allowed: bool) -> Callable[[], Awaitable[bool]]:
+        async def may_write() -> bool:
+            asked.append(person)
+            return allowed
+        return may_write
+
+    def store(n: int) -> Awaitable[None]:
+        return book.apply(gid, NOTE, lone_insert(words[n] + " "), person_id=n,
+                          may_write=rights(n, n != 3))
+
+    outcomes = await asyncio.gather(
+        store(0), store(1), store(2), book.apply(gid, NOTE, PARTLY_APPLIED, person_id=9),
+        store(3), store(4), store(5), return_exceptions=True)
+    assert [type(o).__name__ for o in outcomes] == [
+        "NoneType", "NoneType", "NoneType", "MalformedUpdate", "ReadOnly", "NoneType",
+        "NoneType"]
+    assert sorted(asked) == [0, 1, 2, 3, 4, 5]  # every update's sender, each asked once
+    assert sorted((await book.text_of(gid, NOTE)).split()) == [
+        w for n, w in enumerate(words) if n != 3]
+    async with sessions() as session:
+        rows = (await session.execute(select(NoteUpdate.seq, NoteUpdate.at).where(
+            NoteUpdate.gathering_id == gid, NoteUpdate.note_id == NOTE))).all()
+    assert sorted(seq for seq, _ in rows) == [1, 2, 3, 4, 5]
+    assert len({at for _, at in rows}) == 1  # one transaction: the clock was read once
+    fresh = NoteBook(sessions, fixed_template)
+    assert await fresh.text_of(gid, NOTE) == await book.text_of(gid, NOTE)
 
 
 async def test_a_malformed_update_is_refused_and_changes_nothing(

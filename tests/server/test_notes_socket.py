@@ -24,10 +24,11 @@ from pycrdt import (
     create_update_message,
     handle_sync_message,
 )
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.accounts import start_session
-from rooms.models import AgendaItem, Person
+from rooms.models import AgendaItem, NoteUpdate, Person
 from server.app import create_app
 from server.keys import NOTES
 from server.settings import Settings
@@ -356,6 +357,46 @@ async def test_the_text_survives_a_restart_and_offline_edits_merge(
     expected = before + "Skrevet mens serveren var nede."
     assert await server_text(restartable.server, gid) == expected
     await eventually(lambda: str(fresh) == expected, what="the offline edit relayed")
+
+
+def lone_insert(word: str) -> bytes:
+    """An update that depends on nothing: a Yjs client of its own inserts `word` into an
+    empty note, so many can be in flight at once, from one connection too, in any order."""
+    doc: Doc = Doc()
+    doc.get("text", type=Text).insert(0, word)
+    return doc.get_update()
+
+
+async def test_every_update_is_stored_when_it_is_acknowledged(
+        world: World, restartable: Restartable, sessions: async_sessionmaker) -> None:
+    """Group commit: updates that arrive together are stored in one transaction, and none
+    is acknowledged before that transaction's commit. 90 updates in flight at once on three
+    connections; as each answer arrives, its row is read on a database connection of the
+    test's own; then the server stops at once and a newcomer finds every word."""
+    gid = world.gathering.id
+    writers = [await subscribed(await restartable.connect(person), gid)
+               for person in (world.facilitator, world.alice, world.bjorn)]
+
+    async def stored(update: bytes) -> bool:
+        async with sessions() as session:
+            rows = await session.scalar(select(func.count()).select_from(NoteUpdate).where(
+                NoteUpdate.gathering_id == gid, NoteUpdate.note_id == PLENARY,
+                NoteUpdate.data == update))
+        return rows == 1
+
+    async def write(note: NoteClient, word: str) -> tuple[str, bool]:
+        update = lone_insert(word)
+        answer = await note.send(create_update_message(update))
+        assert answer == {"ok": True}, answer
+        return word, await stored(update)
+
+    written = await asyncio.gather(*(write(note, f"w{i}-{n} ") for i, note in
+                                     enumerate(writers) for n in range(30)))
+    assert [word for word, found in written if not found] == []
+    await restartable.stop()
+    await restartable.start()
+    fresh = await subscribed(await restartable.connect(world.expert), gid)
+    assert sorted(str(fresh).split()) == sorted(word.strip() for word, _ in written)
 
 
 def _rebind(note: NoteClient, client: socketio.AsyncClient) -> NoteClient:
