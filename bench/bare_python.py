@@ -7,14 +7,15 @@ It speaks the forum's envelope and nothing more: a `command` event with an ack; 
 puts the connection in the gathering's room and answers a tiny snapshot; `chat.send` fans a
 `chat.posted` event out to the room as the forum's `event`. No database, no sign-in, no
 presence, no rate limits. Websocket only, with the same tuning as `forum serve`: websocket
-compression off (the extension offer hidden from engine.io, as server/app.py does) and the
-cyclic GC's threshold raised after start-up (as server/cli/main.py does). Listens on
-127.0.0.1 only; GET /healthz answers 200."""
+compression off (the extension offer hidden from engine.io, as server/app.py does), the
+cyclic GC's threshold raised after start-up and uvloop's event loop where it is installed
+(as server/cli/main.py does). Listens on 127.0.0.1 only; GET /healthz answers 200."""
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -72,6 +73,15 @@ def create_app() -> web.Application:
     return app
 
 
+def uvloop_loop() -> Any:
+    """uvloop's event loop where it is installed, as `forum serve` runs; None: asyncio's."""
+    if importlib.util.find_spec("uvloop") is None:
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -81,7 +91,7 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    web.run_app(app, host=args.host, port=args.port, access_log=None,
+    web.run_app(app, host=args.host, port=args.port, access_log=None, loop=uvloop_loop(),
                 print=lambda message: print(message, flush=True))
 
 
