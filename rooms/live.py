@@ -132,6 +132,10 @@ class LiveRooms:
         """The states this process holds, as of their last use (for the clock)."""
         return list(self._states.values())
 
+    async def drain(self) -> None:
+        """Wait for the batches under way (at the stop, before the database closes)."""
+        await asyncio.gather(*self._flushers.values(), return_exceptions=True)
+
     def forget(self, gathering_id: str) -> None:
         """Drop the cached state: its log was rewritten (a person erased, rooms/privacy.py).
         A shortcut for this worker: the others notice `log_rewrites` (`_fresh_state`)."""

@@ -390,6 +390,12 @@ class NoteBook:
         await session.commit()
         return compact
 
+    async def drain(self) -> None:
+        """Wait for the batches of updates under way (at the stop, before the database
+        closes)."""
+        await asyncio.gather(*(note.flusher for note in list(self._notes.values())
+                               if note.flusher is not None), return_exceptions=True)
+
     def evict_idle(self, idle_seconds: float) -> int:
         """Forget documents nobody used for a while (they load again on demand)."""
         cutoff = time.monotonic() - idle_seconds

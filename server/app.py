@@ -222,6 +222,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
         async with running(run_clock(sockets.live, faults)), running(collect_garbage()), \
                 running(run_jobs(app)), running(metrics.loop_lag()):
             yield
+        await sockets.live.drain()  # what was sent before the stop is stored, or refused
+        await notes.book.drain()
         await app[POSTBOX].close()
         if redis is not None:
             await redis.aclose()
