@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from rooms.db import read_row
 from rooms.models import Invitation, Person, WebSession
 
 
@@ -107,13 +108,15 @@ async def person_id_for_session(sessions: async_sessionmaker, token: str | None)
     """Whose session `token` is, if it is still valid: what a socket connection asks."""
     if not token:
         return None
-    async with sessions() as session:
-        row = (await session.execute(
-            select(WebSession.person_id, WebSession.expires_at)
-            .where(WebSession.token_hash == hash_token(token)))).one_or_none()
-    if row is None or _aware(row.expires_at) <= utcnow():
+    row = await read_row(sessions, select(WebSession.person_id, WebSession.expires_at)
+                         .where(WebSession.token_hash == hash_token(token)))
+    if row is None or not still_valid(row.expires_at):
         return None
     return int(row.person_id)
+
+
+def still_valid(expires_at: datetime) -> bool:
+    return _aware(expires_at) > utcnow()
 
 
 async def end_session(sessions: async_sessionmaker, token: str) -> None:

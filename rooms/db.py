@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, select, text
+from sqlalchemy import Executable, Row, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -53,6 +53,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def read_row(sessions: async_sessionmaker, statement: Executable) -> Row[Any] | None:
+    """The one row (or none) a read of plain columns gives, on a connection of the sessions'
+    engine without an ORM session: half the CPU of a session's, for the reads every
+    connection and every join makes (a thousand of each when a conference starts)."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    async with engine.connect() as connection:
+        return (await connection.execute(statement)).one_or_none()
 
 
 @asynccontextmanager

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from facilitation import Actor, Role
+from rooms.accounts import hash_token, still_valid
+from rooms.db import read_row
 from rooms.models import (
     Gathering,
     Membership,
@@ -18,6 +20,7 @@ from rooms.models import (
     Project,
     ProjectStage,
     Theme,
+    WebSession,
 )
 
 
@@ -55,32 +58,50 @@ async def gathering_header(sessions: async_sessionmaker, gathering_id: str
     return None if row is None else GatheringHeader(*row)
 
 
-async def member_actor(sessions: async_sessionmaker, person_id: int,
-                       theme_id: int) -> Actor | None:
-    """The person as an actor of a theme's gathering, in one query of plain columns: None if
-    they are not (or no longer) a member of the theme. Asked once per connection and
-    gathering, a thousand times in a minute when a conference starts."""
-    async with sessions() as session:
-        row = (await session.execute(
-            select(Person.name, Person.is_programme_lead, Municipality.name, Membership.role,
-                   Project.stage, Project.tags)
+def _member_of(theme_id: int) -> Select[*tuple[Any, ...]]:
+    """A person's row as a member of the theme: name, lead, municipality, role in the theme,
+    and the stage and tags of their municipality's newest project in it (outer joins: a
+    person who is not a member has no role)."""
+    return (select(Person.id, Person.name, Person.is_programme_lead, Municipality.name,
+                   Membership.role, Project.stage, Project.tags)
             .outerjoin(Municipality, Municipality.id == Person.municipality_id)
             .outerjoin(Membership, and_(Membership.person_id == Person.id,
                                         Membership.theme_id == theme_id))
             .outerjoin(Project, and_(Project.municipality_id == Person.municipality_id,
                                      Project.theme_id == theme_id))
-            .where(Person.id == person_id)
             .order_by(Project.grant_year.desc(), Project.id.desc())  # the newest project
-            .limit(1))).one_or_none()
-    if row is None:
-        return None
-    name, lead, municipality, role, stage, tags = row
+            .limit(1))
+
+
+def _member(row: Any) -> Actor | None:
+    person_id, name, lead, municipality, role, stage, tags = tuple(row)[:7]
     if lead:
         role = Role.PROGRAMME_LEAD
     if role is None:
         return None
     return Actor(person_id=person_id, name=name, role=Role(role), municipality=municipality,
                  stage=stage, tags=tuple(tags or ()))
+
+
+async def member_actor(sessions: async_sessionmaker, person_id: int,
+                       theme_id: int) -> Actor | None:
+    """The person as an actor of a theme's gathering, in one query of plain columns: None if
+    they are not (or no longer) a member of the theme. Asked once per connection and
+    gathering, a thousand times in a minute when a conference starts."""
+    row = await read_row(sessions, _member_of(theme_id).where(Person.id == person_id))
+    return None if row is None else _member(row)
+
+
+async def session_member(sessions: async_sessionmaker, token: str,
+                         theme_id: int) -> tuple[int, Actor | None] | None:
+    """Whose valid session `token` is, and that person as a member of the theme (None if
+    they are not one), in one query: a connection that names its gathering as it opens."""
+    row = await read_row(sessions, _member_of(theme_id).add_columns(WebSession.expires_at)
+                         .join(WebSession, WebSession.person_id == Person.id)
+                         .where(WebSession.token_hash == hash_token(token)))
+    if row is None or not still_valid(row.expires_at):
+        return None
+    return int(row.id), _member(row)
 
 
 def _actor(person: Person, role: Role, project: Project | None) -> Actor:

@@ -150,6 +150,7 @@ function open(cookie, url) {
     forceNew: true,
     timeout: opts.joinTimeout * 1000,
     extraHeaders: cookie ? { Cookie: cookie } : {},
+    auth: { gathering: opts.gathering }, // as the browser names its gathering (the bare ones ignore it)
   });
 }
 

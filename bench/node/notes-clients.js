@@ -283,7 +283,8 @@ class Editor {
 function open(cookie) {
   return io(opts.url, {
     transports: ["websocket"], reconnection: false, forceNew: true,
-    timeout: opts.ackTimeout * 1000, extraHeaders: { Cookie: cookie } });
+    timeout: opts.ackTimeout * 1000, extraHeaders: { Cookie: cookie },
+    auth: { gathering: opts.gathering } }); // as the browser does
 }
 
 function connected(socket) {

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import socketio
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from facilitation import Actor
@@ -20,7 +21,7 @@ from facilitation.snapshot import live_view
 from rooms.accounts import person_id_for_session
 from rooms.channels import person_anywhere, person_room, room_of
 from rooms.context import ContextSource
-from rooms.directory import member_actor
+from rooms.directory import member_actor, session_member
 from rooms.faults import Faults
 from rooms.live import Forbidden, GatheringNotFound, LiveRooms, Outcome
 from rooms.presence import Change, Presence, PresenceFeed
@@ -33,7 +34,7 @@ from server.sockets.errors import ErrorCode, ProtocolError, error_answer
 from server.sockets.gate import Budget, Caller, Connection, Gate, SocketEvent
 from server.sockets.headers import Headers
 from server.sockets.protocol import COMMANDS as COMMAND_SPECS
-from server.sockets.protocol import Envelope, Payload, payload_of
+from server.sockets.protocol import ConnectAuth, Envelope, Payload, payload_of
 from server.sockets.roster import Rosters
 
 log = logging.getLogger(__name__)
@@ -129,15 +130,29 @@ class SocketLayer:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.INVALID_FORMAT.value)
         request = environ["aiohttp.request"]
         try:
-            person_id = await person_id_for_session(self.sessions,
-                                                    request.cookies.get(SESSION_COOKIE))
+            person_id, actors = await self._signed_in(request.cookies.get(SESSION_COOKIE),
+                                                      _named_gathering(auth))
         except Exception as exc:  # refused with its code (`unavailable`), not the library's
             code = self.error_answer(exc)["error"]["code"]
             raise socketio.exceptions.ConnectionRefusedError(code) from exc
         if person_id is None:
             raise socketio.exceptions.ConnectionRefusedError(ErrorCode.UNAUTHENTICATED.value)
-        self.connections[sid] = Connection(person_id=person_id)
+        self.connections[sid] = Connection(person_id=person_id, actors=actors)
         await self.sio.enter_room(sid, person_anywhere(person_id))
+
+    async def _signed_in(self, token: str | None,
+                         gathering_id: str | None) -> tuple[int | None, dict[str, Actor]]:
+        """Whose connection this is; and when it names its gathering as it opens (the
+        browser does, in `auth`), that person as an actor of it, found by the same query,
+        so that the join needs no lookup of its own."""
+        header = await self.headers.get(gathering_id) if token and gathering_id else None
+        if token is None or gathering_id is None or header is None or header.cancelled:
+            return await person_id_for_session(self.sessions, token), {}
+        found = await session_member(self.sessions, token, header.theme_id)
+        if found is None:
+            return None, {}
+        person_id, actor = found
+        return person_id, {} if actor is None else {gathering_id: actor}
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         for hook in self.on_close:
@@ -276,6 +291,14 @@ class SocketLayer:
             "gathering": gathering_id, "type": "presence.changed",
             "data": {"changes": [change.to_wire() for change in changes]},
         }, room=room_of(gathering_id))
+
+
+def _named_gathering(auth: Any) -> str | None:
+    """The gathering a connection names as it opens, if it names one well."""
+    try:
+        return ConnectAuth.model_validate(auth).gathering if isinstance(auth, dict) else None
+    except ValidationError:
+        return None
 
 
 def _person(actor: Actor) -> dict[str, Any]:

@@ -32,6 +32,13 @@ CommandId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 GatheringId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+class ConnectAuth(BaseModel):
+    """What a client may send as it connects (Socket.IO's `auth`): the gathering it opens,
+    so that its join needs no lookup of its own. Anything else in it is ignored."""
+
+    gathering: GatheringId | None = None
+
+
 class Envelope(BaseModel):
     """What every command carries besides its own fields."""
 

@@ -16,7 +16,10 @@ export const DISCONNECTED = { ok: false, error: { code: "disconnected", message:
 
 export class ProtocolClient {
   // `socket` is a socket.io-client Socket; tests may pass a fake with on/emit/connect.
-  constructor(gathering, socket = io({ transports: ["websocket"], autoConnect: false })) {
+  // The gathering goes with the connection (`auth`): the server then finds who we are in it
+  // with the same query as whose session this is.
+  constructor(gathering,
+    socket = io({ transports: ["websocket"], autoConnect: false, auth: { gathering } })) {
     this.gathering = gathering;
     this.socket = socket;
     this.prefix = randomId();

@@ -7,10 +7,15 @@ import time
 from typing import Any
 
 import pytest
+import socketio
 from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 import server.sockets.layer
-from tests.conftest import Connect, send
+from rooms.accounts import start_session
+from server.keys import SOCKETS
+from server.settings import SESSION_COOKIE
+from tests.conftest import WAIT, Connect, send
 from tests.factories import AGENDA, World
 from tests.server.live_helpers import (
     connected_sids,
@@ -363,3 +368,31 @@ async def test_presence_counts_people_not_tabs(world: World, connect: Connect,
     # presence is not part of the versioned log: only the attendances were recorded
     assert await version(server, gid) == start_version + 3  # bjorn, eva, ola arrived
     assert all(m["type"] == "attendee.arrived" for m in received(alice))
+
+
+async def test_a_connection_that_names_its_gathering_joins_without_a_lookup_of_its_own(
+        world: World, server: TestServer, sessions: async_sessionmaker) -> None:
+    """The browser names its gathering in `auth`: the connect's one query finds the person's
+    place in it, and the join needs no other; a gathering the person is not in, or a badly
+    formed `auth`, changes nothing (the join checks as before)."""
+    gid, url = world.gathering.id, str(server.make_url("/"))
+    token = await start_session(sessions, world.alice.id, days=1)
+    alice = socketio.AsyncClient(reconnection=False)
+    await alice.connect(url, headers={"Cookie": f"{SESSION_COOKIE}={token}"},
+                        transports=["websocket"], auth={"gathering": gid}, wait_timeout=WAIT)
+    try:
+        connection = server.app[SOCKETS].connections[alice.get_sid()]
+        assert connection.actors[gid].person_id == world.alice.id  # found as it connected
+        joined = await send(alice, gid, "room.join")
+        assert joined["ok"] and joined["snapshot"]["you"]["name"] == world.alice.name
+    finally:
+        await alice.disconnect()
+    for auth in ({"gathering": "no-such-gathering"}, {"gathering": ["x"]}, "plenary"):
+        stranger = socketio.AsyncClient(reconnection=False)
+        await stranger.connect(url, headers={"Cookie": f"{SESSION_COOKIE}={token}"},
+                               transports=["websocket"], auth=auth, wait_timeout=WAIT)
+        try:
+            assert server.app[SOCKETS].connections[stranger.get_sid()].actors == {}
+            assert (await send(stranger, gid, "room.join"))["ok"]
+        finally:
+            await stranger.disconnect()
