@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,18 +39,23 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from storm import (  # noqa: E402
+    METRICS_TOKEN,
     NODE_DIR,
-    ROOT,
+    Setup,
     ensure_node_packages,
+    forum_settings,
+    free_ports,
+    log_errors,
     profile,
     seed,
     stop,
     tail,
     wait_healthy,
 )
+from storm import drive as drive_clients  # noqa: E402
+from storm import start as start_server  # noqa: E402
 
 CLIENTS = NODE_DIR / "notes-clients.js"
-METRICS_TOKEN = "bench-notes-metrics"
 
 
 def ensure_packages() -> None:
@@ -61,41 +65,20 @@ def ensure_packages() -> None:
                        cwd=NODE_DIR, check=True)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start(port: int, tmp: Path, log: Path) -> subprocess.Popen[bytes]:
     """`forum serve`, one process, on the run's SQLite database, its /metrics on."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"REDIS_URL", "REDIS_PREFIX", "DATABASE_URL"}}
-    env.update(PYTHONUNBUFFERED="1", DATABASE_URL=f"sqlite:///{tmp}/forum.db", HOST="127.0.0.1",
-               PORT=str(port), SECRET_KEY="bench-notes-secret", PUBLIC_URL="",
-               RECORDINGS_DIR=str(tmp / "recordings"), METRICS_TOKEN=METRICS_TOKEN)
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "server.cli", "serve"], cwd=ROOT,
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    return start_server("forum", port, log,
+                        forum_settings(f"sqlite:///{tmp}/forum.db", tmp, None, Setup()))
 
 
 def drive(command: list[str], typing_begins: Any, typing_ends: Any) -> dict[str, Any]:
-    """Run notes-clients.js, its progress passed on to our stderr; told when the typing
-    begins and ends, so a profile covers the typing alone. Returns its JSON answer."""
-    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE) as clients:
-        assert clients.stderr is not None and clients.stdout is not None
-        for raw in clients.stderr:
-            line = raw.decode(errors="replace")
-            sys.stderr.write(line)
-            if line.rstrip().endswith("] typing"):
-                typing_begins()
-            elif line.rstrip().endswith("] typed"):
-                typing_ends()
-        stdout = clients.stdout.read().decode()
-        clients.wait(timeout=600)
-    if clients.returncode != 0 or not stdout.strip():
-        raise RuntimeError(f"notes-clients.js failed ({clients.returncode})")
+    """Run notes-clients.js (storm.py's `drive`), told when the typing begins and ends, so a
+    profile covers the typing alone. Returns its JSON answer."""
+    done = drive_clients(command, typing_begins, typing_ends, begin="] typing\n",
+                         end="] typed\n")
+    stdout = done.stdout.decode()
+    if done.returncode != 0 or not stdout.strip():
+        raise RuntimeError(f"notes-clients.js failed ({done.returncode})")
     answer: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     return answer
 
@@ -116,7 +99,7 @@ def run_one(editors: int, args: argparse.Namespace) -> dict[str, Any]:
         seeded = asyncio.run(seed(f"sqlite:///{tmp}/forum.db", editors))
         tokens = tmp / "tokens.json"
         tokens.write_text(json.dumps(seeded))
-        port = free_port()
+        [port] = free_ports(1)
         url = f"http://127.0.0.1:{port}"
         log = tmp / "server.log"
         server = start(port, tmp, log)
@@ -146,9 +129,7 @@ def run_one(editors: int, args: argparse.Namespace) -> dict[str, Any]:
         if args.logs:
             Path(args.logs).mkdir(parents=True, exist_ok=True)
             shutil.copy(log, Path(args.logs) / f"server-{editors}-{time.time_ns()}.log")
-        result["server_log_errors"] = sum(
-            1 for line in log.read_text(errors="replace").splitlines()
-            if "Traceback" in line or " ERROR " in line or line.startswith("ERROR"))
+        result["server_log_errors"] = log_errors(log)
         return result
 
 

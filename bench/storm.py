@@ -333,11 +333,18 @@ def seed_forum(database_url: str, clients: int, tmp: Path) -> list[str]:
     return ["--mode", "forum", "--gathering", seeded["gathering"], "--tokens", str(tokens)]
 
 
+def log_errors(log: Path) -> int:
+    """How many tracebacks and ERROR lines a server's log holds."""
+    return sum(1 for line in log.read_text(errors="replace").splitlines()
+               if "Traceback" in line or " ERROR " in line or line.startswith("ERROR"))
+
+
 def drive(command: list[str], storm_begins: Callable[[], None],
-          storm_ends: Callable[[], None]) -> subprocess.CompletedProcess[bytes]:
-    """Run clients.js, its progress passed on to our stderr; told when the storm begins (all
-    signed in) and when it ends (all joined), so a profile covers the storm alone. Stopped
-    with us if we are."""
+          storm_ends: Callable[[], None], begin: str = "] signed in ",
+          end: str = "] joined ") -> subprocess.CompletedProcess[bytes]:
+    """Run a Node client script, its progress passed on to our stderr; told when the part to
+    measure begins (a progress line holding `begin`: clients.js's all signed in) and when it
+    ends (`end`: all joined), so a profile covers it alone. Stopped with us if we are."""
     clients = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
     try:
@@ -345,9 +352,9 @@ def drive(command: list[str], storm_begins: Callable[[], None],
         for raw in clients.stderr:
             line = raw.decode(errors="replace")
             sys.stderr.write(line)
-            if "] signed in " in line:
+            if begin in line:
                 storm_begins()
-            elif "] joined " in line:
+            elif end in line:
                 storm_ends()
         stdout = clients.stdout.read()
         clients.wait(timeout=1800)
@@ -381,9 +388,7 @@ def run_one(kind: str, clients: int, args: argparse.Namespace) -> dict[str, Any]
             for worker, log in enumerate(logs):
                 shutil.copy(log, Path(args.logs) /
                             f"{kind}-{clients}{setup.tag(worker)}-{time.time_ns()}.log")
-        result["server_log_errors"] = sum(
-            1 for log in logs for line in log.read_text(errors="replace").splitlines()
-            if "Traceback" in line or " ERROR " in line or line.startswith("ERROR"))
+        result["server_log_errors"] = sum(map(log_errors, logs))
         forum_run = kind == "forum"
         result.update(server=kind, setup=setup.describe() if forum_run else "one process",
                       workers=setup.workers, database=setup.database if forum_run else None,

@@ -36,6 +36,8 @@ import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { io } from "socket.io-client";
 
+import { bounded, cpuSecondsOf, percentile, round, signIn } from "./forum.js";
+
 const PREFIX = "storm";
 
 function parseArgs(argv) {
@@ -67,12 +69,6 @@ const log = (text) => process.stderr.write(`[clients ${opts.mode} N=${opts.clien
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // --- the server's processes, from /proc: summed over --pid --------------------------------
-function cpuSecondsOf(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / opts.clkTck; // utime + stime
-}
-
 function rssMiBOf(pid) {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n")
     .find((l) => l.startsWith("VmRSS:"));
@@ -81,60 +77,12 @@ function rssMiBOf(pid) {
 
 const summed = (read) => () => (opts.pid.length === 0 ? NaN
   : opts.pid.reduce((total, pid) => total + read(pid), 0));
-const cpuSeconds = summed(cpuSecondsOf);
+const cpuSeconds = summed((pid) => cpuSecondsOf(pid, opts.clkTck));
 const rssMiB = summed(rssMiBOf);
 const urlOf = (i) => opts.url[i % opts.url.length]; // client i's worker; the sender's: 0
 
 // --- signing in as a browser does ---------------------------------------------------------
-function cookieFrom(response, name) {
-  for (const header of response.headers.getSetCookie()) {
-    const [pair] = header.split(";");
-    const at = pair.indexOf("=");
-    if (pair.slice(0, at).trim() === name) return pair.slice(at + 1);
-  }
-  return null;
-}
-
-async function signIn(token, i) {
-  const url = urlOf(i);
-  const link = `${url}/signin/${token}`;
-  const page = await fetch(link, { redirect: "manual" });
-  const csrfCookie = cookieFrom(page, "forum_csrf");
-  const html = await page.text();
-  const field = /name="csrf_token" value="([^"]+)"/.exec(html);
-  if (page.status !== 200 || !csrfCookie || !field) {
-    throw new Error(`sign-in page: HTTP ${page.status}, no CSRF cookie or field`);
-  }
-  const answer = await fetch(link, {
-    method: "POST",
-    redirect: "manual",
-    headers: {
-      Cookie: `forum_csrf=${csrfCookie}`,
-      Origin: new URL(url).origin,
-      "Content-Type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams({ csrf_token: field[1] }).toString(),
-  });
-  await answer.arrayBuffer();
-  const session = cookieFrom(answer, "forum_session");
-  if (answer.status !== 303 || !session) {
-    throw new Error(`sign-in POST: HTTP ${answer.status}, no session cookie`);
-  }
-  return `forum_session=${session}`;
-}
-
-async function bounded(items, limit, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  async function worker() {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index], index);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+const signInAt = (token, i) => signIn(urlOf(i), token); // client i's worker
 
 // --- socket.io ----------------------------------------------------------------------------
 let commandSerial = 0;
@@ -154,13 +102,6 @@ function open(cookie, url) {
   });
 }
 
-function percentile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))];
-}
-
-const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
-
 async function main() {
   const n = opts.clients;
   const tokens = opts.mode === "forum" ? JSON.parse(readFileSync(opts.tokens, "utf8")) : null;
@@ -174,8 +115,8 @@ async function main() {
   let signinSeconds = 0;
   if (tokens) {
     const started = now();
-    senderCookie = await signIn(tokens.sender, 0);
-    cookies = await bounded(tokens.participants.slice(0, n), opts.signinConcurrency, signIn);
+    senderCookie = await signInAt(tokens.sender, 0);
+    cookies = await bounded(tokens.participants.slice(0, n), opts.signinConcurrency, signInAt);
     signinSeconds = (now() - started) / 1000;
     log(`signed in ${n + 1} in ${signinSeconds.toFixed(2)} s`);
   }

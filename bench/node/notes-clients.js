@@ -30,6 +30,8 @@ import * as encoding from "lib0/encoding";
 import { io } from "socket.io-client";
 import * as Y from "yjs";
 
+import { bounded, cpuSecondsOf, percentile, round, signIn } from "./forum.js";
+
 const TEXT = "text";
 const SYNC = 0;
 const STEP1 = 0;
@@ -60,19 +62,7 @@ const opts = parseArgs(process.argv);
 const now = () => performance.now();
 const log = (text) => process.stderr.write(`[notes N=${opts.editors}] ${text}\n`);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
-
-function percentile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.round(q * (sorted.length - 1)))];
-}
-
-function cpuSeconds(pid) {
-  if (!pid) return NaN;
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / opts.clkTck; // utime + stime
-}
+const cpuSeconds = (pid) => (pid ? cpuSecondsOf(pid, opts.clkTck) : NaN);
 
 // --- the server's /metrics: the loop-lag histogram --------------------------------------
 async function scrape() {
@@ -111,54 +101,7 @@ function lagBetween(before, after) {
   return { max, mean: samples ? (after.sum - before.sum) / samples : null, samples };
 }
 
-// --- signing in as a browser does (as bench/node/clients.js) -----------------------------
-function cookieFrom(response, name) {
-  for (const header of response.headers.getSetCookie()) {
-    const [pair] = header.split(";");
-    const at = pair.indexOf("=");
-    if (pair.slice(0, at).trim() === name) return pair.slice(at + 1);
-  }
-  return null;
-}
-
-async function signIn(token) {
-  const link = `${opts.url}/signin/${token}`;
-  const page = await fetch(link, { redirect: "manual" });
-  const csrfCookie = cookieFrom(page, "forum_csrf");
-  const field = /name="csrf_token" value="([^"]+)"/.exec(await page.text());
-  if (page.status !== 200 || !csrfCookie || !field) {
-    throw new Error(`sign-in page: HTTP ${page.status}, no CSRF cookie or field`);
-  }
-  const answer = await fetch(link, {
-    method: "POST",
-    redirect: "manual",
-    headers: {
-      Cookie: `forum_csrf=${csrfCookie}`,
-      Origin: new URL(opts.url).origin,
-      "Content-Type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams({ csrf_token: field[1] }).toString(),
-  });
-  await answer.arrayBuffer();
-  const session = cookieFrom(answer, "forum_session");
-  if (answer.status !== 303 || !session) {
-    throw new Error(`sign-in POST: HTTP ${answer.status}, no session cookie`);
-  }
-  return `forum_session=${session}`;
-}
-
-async function bounded(items, limit, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  async function worker() {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index], index);
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+const signInHere = (token) => signIn(opts.url, token);
 
 // --- y-protocols ------------------------------------------------------------------------
 function syncMessage(kind, payload) {
@@ -299,7 +242,7 @@ function digest(text) {
 }
 
 async function readNote(tokens) {
-  const socket = open(await signIn(tokens.sender));
+  const socket = open(await signInHere(tokens.sender));
   await connected(socket);
   const reader = new Editor(0, socket, null);
   await reader.subscribe();
@@ -312,7 +255,7 @@ async function typeNote(tokens) {
   const n = opts.editors;
   if (tokens.participants.length < n) throw new Error(`tokens for ${n} editors needed`);
   const started = now();
-  const cookies = await bounded(tokens.participants.slice(0, n), opts.signinConcurrency, signIn);
+  const cookies = await bounded(tokens.participants.slice(0, n), opts.signinConcurrency, signInHere);
   log(`signed in ${n} in ${((now() - started) / 1000).toFixed(1)} s`);
   const run = { propagation: [], acks: [], refused: 0, examples: [], byClient: new Map() };
   const editors = cookies.map((cookie, i) => new Editor(i, open(cookie), run));

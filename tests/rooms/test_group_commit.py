@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from facilitation import Rejected, Role
 from facilitation import commands as c
 from rooms.live import LiveRooms
-from rooms.models import Membership, Person
+from rooms.models import Person
 from rooms.store import GatheringStore
-from tests.factories import World
+from tests.factories import World, add_participant
 from tests.rooms.test_store import actor, db, engine, log_of, world  # noqa: F401
 
 ARRIVING = 40
@@ -31,14 +31,8 @@ class CountingStore(GatheringStore):
 
 
 async def newcomers(db: async_sessionmaker, world: World, count: int) -> list[Person]:  # noqa: F811
-    async with db() as session:
-        people = [Person(email=f"ny{i}@example.org", name=f"Ny {i}") for i in range(count)]
-        session.add_all(people)
-        await session.flush()
-        session.add_all(Membership(person_id=p.id, theme_id=world.theme.id,
-                                   role=Role.PARTICIPANT.value) for p in people)
-        await session.commit()
-    return people
+    return [await add_participant(db, world.theme, f"ny{i}@example.org", f"Ny {i}")
+            for i in range(count)]
 
 
 def rooms_of(store: GatheringStore) -> tuple[LiveRooms, list[list[dict[str, Any]]]]:
