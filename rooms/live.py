@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from facilitation import Actor, Command, GatheringState, Rejected, decide
 from facilitation.roles import may_send
 from facilitation.state import Context
+from rooms import batches
 from rooms.db import session_or_new
 from rooms.store import Entry, GatheringStore, StoredEvent, VersionClash
 
@@ -67,30 +67,23 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Waiting:
-    """A command waiting for its batch, and the future its sender awaits."""
+class Sent:
+    """A command as its sender sent it, waiting for its batch."""
 
     actor: Actor
     command: Command
     command_id: str | None
-    done: asyncio.Future[Outcome]
 
-    def succeed(self, outcome: Outcome) -> None:
-        if not self.done.done():
-            self.done.set_result(outcome)
 
-    def fail(self, exc: BaseException) -> None:
-        if not self.done.done():
-            self.done.set_exception(exc)
+Waiting = batches.Waiting[Sent, Outcome]
 
 
 @dataclass(frozen=True)
 class Decided:
-    """One command of a batch, decided: the state before and after it, what it stores
-    (`entry`: its events and receipt, or None) and its answer or its refusal."""
+    """One command of a batch, decided: the state after it, what it stores (`entry`: its
+    events and receipt, or None) and its answer or its refusal."""
 
     waiting: Waiting
-    before: GatheringState
     state: GatheringState
     entry: Entry | None
     answer: dict[str, Any]
@@ -124,8 +117,8 @@ class LiveRooms:
         # each cached state's gathering's `log_rewrites` when it was folded from scratch
         self._rewrites: dict[str, int] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._queues: defaultdict[str, list[Waiting]] = defaultdict(list)
-        self._flushers: dict[str, asyncio.Task[None]] = {}
+        self._batches: batches.Batches[str, Sent, Outcome] = batches.Batches(
+            self._run, MAX_BATCH, lambda: Rejected("the server is stopping", code="unavailable"))
         self.db_time: DbTime | None = None
 
     def cached(self) -> list[GatheringState]:
@@ -134,7 +127,7 @@ class LiveRooms:
 
     async def drain(self) -> None:
         """Wait for the batches under way (at the stop, before the database closes)."""
-        await asyncio.gather(*self._flushers.values(), return_exceptions=True)
+        await self._batches.drain()
 
     def forget(self, gathering_id: str) -> None:
         """Drop the cached state: its log was rewritten (a person erased, rooms/privacy.py).
@@ -150,56 +143,40 @@ class LiveRooms:
         self, actor: Actor, gathering_id: str, command: Command, command_id: str | None = None
     ) -> Outcome:
         """Run one command through the gathering's queue: commands that arrive while a batch
-        is being stored wait and go together in the next one (`_flush`)."""
+        is being stored wait and go together in the next one (`rooms/batches.py`)."""
         if not may_send(actor.role, command.type):
             raise Forbidden(f"{actor.role} may not send {command.type}")
-        waiting = Waiting(actor, command, command_id, asyncio.get_running_loop().create_future())
-        self._queues[gathering_id].append(waiting)
-        if gathering_id not in self._flushers:
-            # a context of its own: the batch's store time is not the first caller's
-            self._flushers[gathering_id] = asyncio.create_task(
-                self._flush(gathering_id), context=contextvars.Context())
-        return await asyncio.shield(waiting.done)
-
-    async def _flush(self, gathering_id: str) -> None:
-        """Take the waiting commands in batches until none wait."""
-        try:
-            async with self._locks[gathering_id]:
-                while queue := self._queues.get(gathering_id):
-                    batch, queue[:] = queue[:MAX_BATCH], queue[MAX_BATCH:]
-                    await self._run(gathering_id, batch)
-        finally:  # empty, unless the server is stopping
-            for waiting in self._queues.pop(gathering_id, []):
-                waiting.fail(Rejected("the server is stopping", code="unavailable"))
-            del self._flushers[gathering_id]
+        return await self._batches.submit(gathering_id, Sent(actor, command, command_id))
 
     async def _run(self, gathering_id: str, batch: list[Waiting]) -> None:
+        """One batch, under the gathering's lock (a failure of the store, an outage, reaches
+        every sender through `Batches`)."""
         spent = [0.0]
         _store_seconds.set(spent)
         try:
-            loud = await self._answer_quiet(gathering_id, batch)
-            if loud:
-                await self._store(gathering_id, loud)
-        except Exception as exc:  # the store failed (an outage): every command hears it
-            for waiting in batch:
-                waiting.fail(exc)
-        if self.db_time is not None:
-            for waiting in batch:
-                self.db_time(waiting.command.type, spent[0] / len(batch))
+            async with self._locks[gathering_id]:
+                loud = await self._answer_quiet(gathering_id, batch)
+                if loud:
+                    await self._store(gathering_id, loud)
+        finally:
+            if self.db_time is not None:
+                for waiting in batch:
+                    self.db_time(waiting.item.command.type, spent[0] / len(batch))
 
     async def _answer_quiet(self, gathering_id: str, batch: list[Waiting]) -> list[Waiting]:
         """Answer the joins and clock ticks (no id) that cause no event without taking the
         write lock; the rest, in order."""
-        if all(w.command_id is not None for w in batch):
+        if all(w.item.command_id is not None for w in batch):
             return batch
         state = await self._fresh_state(gathering_id)
         loud = []
         for waiting in batch:
-            if waiting.command_id is None:
-                context = await self.context(gathering_id, waiting.command)
+            sent = waiting.item
+            if sent.command_id is None:
+                context = await self.context(gathering_id, sent.command)
                 try:
-                    new_state, events = decide(state, waiting.actor, waiting.command,
-                                               self.clock(), context)
+                    new_state, events = decide(state, sent.actor, sent.command, self.clock(),
+                                               context)
                 except Rejected as rejected:  # nothing to store without an id
                     waiting.fail(rejected)
                     continue
@@ -225,7 +202,7 @@ class LiveRooms:
                        session: AsyncSession) -> None:
         """Decide each command on the state its predecessors in the batch left, store all
         their events and receipts in one commit, broadcast them together, then answer."""
-        state = await self._fresh_state(gathering_id, session)
+        state = start = await self._fresh_state(gathering_id, session)
         now = self.clock()
         decided: list[Decided] = []
         entries: list[Entry] = []
@@ -238,7 +215,7 @@ class LiveRooms:
         stored: list[list[StoredEvent]] = []
         if entries:
             with _in_store():
-                stored = await self.store.commit_all(decided[0].before, entries, now=now,
+                stored = await self.store.commit_all(start, entries, now=now,
                                                      session=session)
         self._states[gathering_id] = state
         wires = [s.to_wire(gathering_id) for events in stored for s in events]
@@ -250,16 +227,17 @@ class LiveRooms:
 
     async def _decide(self, gathering_id: str, waiting: Waiting, state: GatheringState,
                       now: float, earlier: list[Decided], session: AsyncSession) -> Decided:
-        actor, command, command_id = waiting.actor, waiting.command, waiting.command_id
+        actor, command, command_id = waiting.item.actor, waiting.item.command, \
+            waiting.item.command_id
         if command_id is not None:
             repeat = next((d for d in earlier if d.entry is not None and d.entry.command_id ==
                            command_id and d.entry.person_id == actor.person_id), None)
             if repeat is not None:  # sent twice in one batch: the first one's answer
-                return Decided(waiting, state, state, None, repeat.answer, repeat.error)
+                return Decided(waiting, state, None, repeat.answer, repeat.error)
             with _in_store():
                 first = await self.store.receipt(actor.person_id, command_id, session)
             if first is not None:
-                return Decided(waiting, state, state, None, first)
+                return Decided(waiting, state, None, first)
         context = await self.context(gathering_id, command)
         try:
             new_state, events = decide(state, actor, command, now, context)
@@ -267,14 +245,14 @@ class LiveRooms:
             answer = {"ok": False, "error": {"code": rejected.code, "message": rejected.reason}}
             entry = None if command_id is None else Entry(actor.person_id, (), command_id,
                                                           answer)
-            return Decided(waiting, state, state, entry, answer, rejected)
+            return Decided(waiting, state, entry, answer, rejected)
         except Exception as exc:  # a fault in one rule fails its own command only
-            return Decided(waiting, state, state, None, {}, exc)
+            return Decided(waiting, state, None, {}, exc)
         answer = {"ok": True, "version": new_state.version}
         entry = None
         if events or command_id is not None:
             entry = Entry(actor.person_id, tuple(events), command_id, answer)
-        return Decided(waiting, state, new_state, entry, answer)
+        return Decided(waiting, new_state, entry, answer)
 
     async def _fresh_state(
         self, gathering_id: str, session: AsyncSession | None = None

@@ -23,7 +23,6 @@ template are the same Yjs item, byte for byte."""
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -35,6 +34,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from rooms.batches import Batches, Waiting
 from rooms.db import session_or_new, write_locked
 from rooms.models import NoteUpdate
 
@@ -135,28 +135,22 @@ def _new_doc(update: bytes | None = None) -> Doc:
     return doc
 
 
-@dataclass(eq=False)
-class _Waiting:
-    """An update waiting for the transaction that stores it; `done` when stored or not."""
+@dataclass(frozen=True)
+class Pending:
+    """An update waiting for the transaction that stores it."""
+
     update: bytes
     person_id: int | None
     may_write: WriteCheck | None
-    done: asyncio.Future[None]
 
-    def succeed(self) -> None:
-        if not self.done.done():
-            self.done.set_result(None)
 
-    def fail(self, exc: BaseException) -> None:
-        if not self.done.done():
-            self.done.set_exception(exc)
-            self.done.exception()  # retrieved: a caller that gave up leaves no warning
+_Waiting = Waiting[Pending, None]
 
 
 async def _allowed(batch: list[_Waiting]) -> list[_Waiting]:
     """The updates whose senders may still write; the others are refused."""
-    checked = [waiting for waiting in batch if waiting.may_write is not None]
-    answers = await asyncio.gather(*(w.may_write() for w in checked if w.may_write),
+    checked = [waiting for waiting in batch if waiting.item.may_write is not None]
+    answers = await asyncio.gather(*(w.item.may_write() for w in checked if w.item.may_write),
                                    return_exceptions=True)
     for waiting, answer in zip(checked, answers, strict=True):
         if isinstance(answer, Exception):
@@ -175,8 +169,6 @@ class _Note:
     seeded: bool = False  # a seed was written, or found unnecessary
     used: float = field(default_factory=time.monotonic)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    queue: list[_Waiting] = field(default_factory=list)  # updates waiting for a transaction
-    flusher: asyncio.Task[None] | None = None  # the task storing them, while there are any
 
     def apply_row(self, row: NoteUpdate) -> None:
         self.doc.apply_update(row.data)
@@ -197,11 +189,11 @@ class _Note:
         accepted: list[_Waiting] = []
         for waiting in batch:
             try:
-                self.try_update(waiting.update)
+                self.try_update(waiting.item.update)
             except NoteRefused as exc:
                 waiting.fail(exc)
                 for earlier in accepted:
-                    self.probe.apply_update(earlier.update)
+                    self.probe.apply_update(earlier.item.update)
             else:
                 accepted.append(waiting)
         return accepted
@@ -256,6 +248,8 @@ class NoteBook:
         self.compact_after = compact_after
         self.clock = clock
         self._notes: dict[tuple[str, str], _Note] = {}
+        self._batches: Batches[tuple[str, str], Pending, None] = Batches(
+            self._flush, MAX_BATCH, stopping)
 
     async def handle_sync(self, gathering_id: str, note_id: str, message: bytes, *,
                           writer: int | None, may_write: WriteCheck | None = None
@@ -304,40 +298,15 @@ class NoteBook:
         asked (all of a batch's at once, so they can share one read of the rights) and
         tried on the probe, so a refused one fails alone; every one returns only after the
         commit that holds it."""
-        note = self._notes.setdefault((gathering_id, note_id), _Note())
-        waiting = _Waiting(update, person_id, may_write,
-                           asyncio.get_running_loop().create_future())
-        note.queue.append(waiting)
-        if note.flusher is None:
-            # a context of its own: the batch is not the first caller's
-            note.flusher = asyncio.create_task(self._flush(note, gathering_id, note_id),
-                                               context=contextvars.Context())
-        await asyncio.shield(waiting.done)
+        await self._batches.submit((gathering_id, note_id),
+                                   Pending(update, person_id, may_write))
 
-    async def _flush(self, note: _Note, gathering_id: str, note_id: str) -> None:
-        """Store the waiting updates in batches until none wait."""
-        try:
-            while note.queue:
-                batch: list[_Waiting] = []
-                try:
-                    async with self._held(note, gathering_id, note_id, catch_up=False):
-                        batch, note.queue[:] = note.queue[:MAX_BATCH], note.queue[MAX_BATCH:]
-                        allowed = await _allowed(batch)
-                        await self._store(note, gathering_id, note_id, allowed)
-                except Exception as exc:
-                    if not batch:  # the note could not be loaded: all that wait fail
-                        batch, note.queue[:] = note.queue[:], []
-                    for waiting in batch:
-                        waiting.fail(exc)
-                except BaseException:
-                    for waiting in batch:
-                        waiting.fail(stopping())
-                    raise
-        finally:  # empty, unless the task was cancelled (the server is stopping)
-            note.flusher = None
-            for waiting in note.queue:
-                waiting.fail(stopping())
-            note.queue.clear()
+    async def _flush(self, key: tuple[str, str], batch: list[_Waiting]) -> None:
+        """Store one batch of a note's waiting updates (a failure, say loading the note,
+        reaches every sender of the batch through `Batches`)."""
+        note = self._notes.setdefault(key, _Note())
+        async with self._held(note, *key, catch_up=False):
+            await self._store(note, *key, await _allowed(batch))
 
     async def _store(self, note: _Note, gathering_id: str, note_id: str,
                      batch: list[_Waiting]) -> None:
@@ -361,11 +330,11 @@ class NoteBook:
                     note.reset_probe()
                     raise
             for waiting in accepted:
-                note.doc.apply_update(waiting.update)
+                note.doc.apply_update(waiting.item.update)
             note.seq += len(accepted)
             note.rows = 1 if compacted else note.rows + len(accepted)
             for waiting in accepted:
-                waiting.succeed()
+                waiting.succeed(None)
             return
         raise NoteRefused("the note is too busy; send the update again")
 
@@ -381,9 +350,9 @@ class NoteBook:
                 NoteUpdate.gathering_id == gathering_id, NoteUpdate.note_id == note_id,
                 NoteUpdate.seq < last))
             rows = [dict(seq=last, kind="snapshot", data=note.probe.get_update(),
-                         person_id=accepted[-1].person_id)]
+                         person_id=accepted[-1].item.person_id)]
         else:
-            rows = [dict(seq=seq, kind="update", data=w.update, person_id=w.person_id)
+            rows = [dict(seq=seq, kind="update", data=w.item.update, person_id=w.item.person_id)
                     for seq, w in enumerate(accepted, start=first)]
         await session.execute(insert(NoteUpdate), [
             dict(row, gathering_id=gathering_id, note_id=note_id, at=now) for row in rows])
@@ -393,14 +362,13 @@ class NoteBook:
     async def drain(self) -> None:
         """Wait for the batches of updates under way (at the stop, before the database
         closes)."""
-        await asyncio.gather(*(note.flusher for note in list(self._notes.values())
-                               if note.flusher is not None), return_exceptions=True)
+        await self._batches.drain()
 
     def evict_idle(self, idle_seconds: float) -> int:
         """Forget documents nobody used for a while (they load again on demand)."""
         cutoff = time.monotonic() - idle_seconds
         idle = [k for k, n in self._notes.items()
-                if n.used < cutoff and not n.lock.locked() and n.flusher is None]
+                if n.used < cutoff and not n.lock.locked() and not self._batches.busy(k)]
         for key in idle:
             del self._notes[key]
         return len(idle)
