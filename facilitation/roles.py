@@ -33,6 +33,7 @@ RIGHTS: dict[str, frozenset[Role]] = {
     "media.mute": RUNNERS,  # only the person can turn their microphone on again
     "stage.publish": EVERYONE,  # who publishes: facilitation/media.py may_publish
     "stage.listen": EVERYONE,
+    "stage.answer": EVERYONE,
     "stage.unpublish": EVERYONE,
     "stage.leave": EVERYONE,
 }

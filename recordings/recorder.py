@@ -146,6 +146,38 @@ class _Output:
     size: tuple[int, int] = (0, 0)
 
 
+def video_size(width: int, height: int, config: RecorderConfig) -> tuple[int, int]:
+    """The size a `width` x `height` picture is written at: even, within the configured max."""
+    scale = min(config.max_width / width, config.max_height / height, 1.0)
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+def add_video_stream(container: Any, size: tuple[int, int], config: RecorderConfig) -> Any:
+    """An H.264 stream with the real-time settings (also used by recordings.janus_files)."""
+    stream = container.add_stream(
+        "libx264",
+        rate=30,
+        options={"preset": "ultrafast", "tune": "zerolatency", "crf": str(config.crf)},
+    )
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    stream.codec_context.time_base = VIDEO_TIME_BASE
+    stream.time_base = VIDEO_TIME_BASE
+    stream.codec_context.gop_size = max(1, round(30 * config.keyframe_seconds))
+    stream.codec_context.thread_count = 1
+    return stream
+
+
+def add_audio_stream(container: Any, frame: Any, config: RecorderConfig) -> Any:
+    """An AAC stream at `frame`'s sample rate, mono or stereo like `frame`."""
+    rate = frame.sample_rate
+    stream = container.add_stream("aac", rate=rate)
+    stream.layout = "stereo" if frame.layout.nb_channels >= 2 else "mono"
+    stream.bit_rate = config.audio_bitrate
+    stream.time_base = fractions.Fraction(1, rate)
+    return stream
+
+
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
@@ -362,32 +394,11 @@ class Recorder:
     def _add_stream(self, kind: str, frame: Any) -> _Output:
         container = self._open()
         if kind == "video":
-            scale = min(
-                self.config.max_width / frame.width, self.config.max_height / frame.height, 1.0
-            )
-            width = max(2, int(frame.width * scale) // 2 * 2)
-            height = max(2, int(frame.height * scale) // 2 * 2)
-            stream = container.add_stream(
-                "libx264",
-                rate=30,
-                options={
-                    "preset": "ultrafast",
-                    "tune": "zerolatency",
-                    "crf": str(self.config.crf),
-                },
-            )
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.codec_context.time_base = VIDEO_TIME_BASE
-            stream.time_base = VIDEO_TIME_BASE
-            stream.codec_context.gop_size = max(1, round(30 * self.config.keyframe_seconds))
-            stream.codec_context.thread_count = 1
-            output = _Output(stream, next_pts=0, size=(width, height))
+            size = video_size(frame.width, frame.height, self.config)
+            stream = add_video_stream(container, size, self.config)
+            output = _Output(stream, next_pts=0, size=size)
         else:
-            rate = frame.sample_rate
-            stream = container.add_stream("aac", rate=rate)
-            stream.layout = "stereo" if frame.layout.nb_channels >= 2 else "mono"
-            stream.bit_rate = self.config.audio_bitrate
-            stream.time_base = fractions.Fraction(1, rate)
+            stream = add_audio_stream(container, frame, self.config)
             output = _Output(stream, next_pts=-1)
         self._outputs[kind] = output
         return output

@@ -5,18 +5,25 @@ decode), so nobody else who is on stage or in the gathering is ever in the file.
 `reconcile` runs under the stage room's lock whenever the stage or the floor may have
 changed (a publish, a review after an event, a publisher leaving): it starts a recorder when
 the state says "recording" and the person publishes, and stops it when the state no longer
-says so or the person left the stage (publishing again starts a second file)."""
+says so or the person left the stage (publishing again starts a second file).
+
+With the Janus engine nothing is decoded here: the VideoRoom records the person's streams and
+they become the same MP4 when the recording stops."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from facilitation.state import GatheringState, RecordingRun
 from recordings.archive import RecordingArchive
-from recordings.recorder import Recorder
+from recordings.janus_files import mjr_to_mp4
+from recordings.recorder import Recorder, RecordingResult
+from recordings.storage import new_recording_id
+from signaling.engines import StageEngine
+from signaling.janus_stage import JanusStage
 from signaling.stage import Stage
 
 log = logging.getLogger(__name__)
@@ -24,12 +31,23 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT = 10.0  # seconds `Recorder.stop` may take to flush and close the file
 
 
+@dataclass(frozen=True)
+class Started:
+    id: str
+    kinds: tuple[str, ...]
+    finish: Callable[[], Awaitable[RecordingResult]]  # stops it; the file made
+    recorder: Recorder | None = None  # the aiortc stage's: it takes the decoded frames
+
+
 @dataclass
 class ActiveRecording:
     run: RecordingRun
     peer: str  # the recorded person's publishing tab
-    recorder: Recorder
-    sink: Callable[[str, Any], object]
+    started: Started
+
+    @property
+    def recorder(self) -> Recorder | None:
+        return self.started.recorder
 
 
 class StageRecordings:
@@ -37,7 +55,7 @@ class StageRecordings:
         self.archive = archive
         self.active: dict[str, ActiveRecording] = {}  # gathering id -> what records there
 
-    async def reconcile(self, gathering_id: str, stage: Stage, state: GatheringState,
+    async def reconcile(self, gathering_id: str, stage: StageEngine, state: GatheringState,
                         peers: dict[str, int]) -> None:
         """`peers`: who publishes on the stage (tab -> person id)."""
         active = self.active.get(gathering_id)
@@ -48,14 +66,29 @@ class StageRecordings:
         if run is None or active is not None:
             return
         peer = next((p for p, person in peers.items() if person == run.person_id), None)
-        if peer is not None:
-            await self._start(gathering_id, stage, run, peer)
+        if peer is None:
+            return
+        started = await self._start(stage, peer)
+        if started is None:
+            return
+        self.active[gathering_id] = ActiveRecording(run, peer, started)
+        try:
+            await self.archive.begin(started.id, gathering_id, run, started.kinds)
+        except Exception:  # the recording goes on; its row is written when it ends
+            log.exception("could not store the start of recording %s", started.id)
 
-    async def _start(self, gathering_id: str, stage: Stage, run: RecordingRun,
-                     peer: str) -> None:
+    async def _start(self, stage: StageEngine, peer: str) -> Started | None:
+        if isinstance(stage, JanusStage):
+            return await self._start_janus(stage, peer)
+        if isinstance(stage, Stage):
+            return self._start_tap(stage, peer)
+        return None
+
+    def _start_tap(self, stage: Stage, peer: str) -> Started | None:
+        """The aiortc stage: the person's decoded frames go to a Recorder as well."""
         kinds = tuple(k for k in ("audio", "video") if k in stage.kinds(peer))
         if not kinds:
-            return
+            return None
         recorder = Recorder(self.archive.directory, kinds)
 
         def sink(kind: str, frame: Any) -> object:
@@ -63,18 +96,33 @@ class StageRecordings:
             return offer(frame)
 
         stage.tap(peer, sink)
-        self.active[gathering_id] = ActiveRecording(run, peer, recorder, sink)
-        try:
-            await self.archive.begin(recorder.id, gathering_id, run, kinds)
-        except Exception:  # the recording goes on; its row is written when it ends
-            log.exception("could not store the start of recording %s", recorder.id)
 
-    async def stop(self, gathering_id: str, stage: Stage) -> None:
+        async def finish() -> RecordingResult:
+            stage.untap(peer, sink)
+            return await recorder.stop(STOP_TIMEOUT)
+
+        return Started(recorder.id, kinds, finish, recorder)
+
+    async def _start_janus(self, stage: JanusStage, peer: str) -> Started | None:
+        """Janus: the VideoRoom records the person's streams (.mjr), which become the same
+        MP4 when the recording stops (recordings/janus_files.py)."""
+        recording_id = new_recording_id()
+        kinds = await stage.record(peer, recording_id)
+        if not kinds:
+            return None
+
+        async def finish() -> RecordingResult:
+            await stage.stop_recording(peer)
+            return await mjr_to_mp4(stage.recorded(recording_id), self.archive.directory,
+                                    recording_id)
+
+        return Started(recording_id, kinds, finish)
+
+    async def stop(self, gathering_id: str, stage: StageEngine) -> None:
         active = self.active.pop(gathering_id, None)
         if active is None:
             return
-        stage.untap(active.peer, active.sink)
-        result = await active.recorder.stop(STOP_TIMEOUT)
+        result = await active.started.finish()
         try:
             await self.archive.finish(result)
         except Exception:

@@ -80,7 +80,7 @@ from server.sockets.media_state import setup_media_states
 from server.sockets.notes import setup_notes
 from server.sockets.reactions import setup_reactions
 from server.sockets.server import ForumSocketServer
-from server.sockets.stage import setup_stage
+from server.sockets.stage import setup_stage, stage_engine
 from signaling.ice import IceConfig
 
 CleanupContext = Callable[[web.Application], AsyncIterator[None]]
@@ -175,8 +175,8 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_reactions(sio, sockets)
     setup_media(sio, sockets, redis, settings.redis_prefix, ice)
     setup_media_states(sio, sockets, redis, settings.redis_prefix)
-    app[STAGE] = stage = setup_stage(sio, sockets, worker, settings.stage_max_publishers, ice,
-                                     StageRecordings(archive))
+    media = stage_engine(settings, ice, archive.directory / "janus")
+    app[STAGE] = stage = setup_stage(sio, sockets, worker, media, StageRecordings(archive))
 
     # the HTTP pages (server/pages/), one module per area
     setup_templates(app)  # with the locale middleware, before the pages' own

@@ -86,6 +86,21 @@ class Settings:
         "STAGE_MAX_PUBLISHERS", 4,
         "How many people may publish audio and video to a gathering's plenary stage at once "
         "(runners, the expert in the spotlight, whoever has the floor); one more is refused.")
+    media_engine: str = setting(
+        "MEDIA_ENGINE", "aiortc",
+        "What runs the plenary stage's media: `aiortc` (this process decodes each published "
+        "stream once and encodes it once for every listener; nothing else to run) or `janus` "
+        "(a Janus VideoRoom forwards the streams without transcoding; for plenaries with "
+        "hundreds of listeners: see JANUS_URLS and the README).")
+    janus_urls: str = setting(
+        "JANUS_URLS", "",
+        "With MEDIA_ENGINE=janus: the HTTP API address of each Janus instance, comma-separated "
+        "(http://10.0.0.5:8088/janus). Each gathering's stage lives on one of them (the least "
+        "loaded that answers); a Janus that stops answering loses its stages to the others.")
+    janus_api_secret: str = setting(
+        "JANUS_API_SECRET", "",
+        "The API secret of the Janus instances (janus --apisecret). Only the forum's workers "
+        "use Janus's API; browsers never see its address or this secret.")
 
     recordings_dir: str = setting(
         "RECORDINGS_DIR", "",

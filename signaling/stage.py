@@ -8,8 +8,12 @@ reply.
 
     stage = Stage()
     answer = await stage.publish(publisher_id, offer_sdp)   # publisher sends audio+video
-    answer = await stage.listen(listener_id, offer_sdp)     # listener's recvonly offer
+    offer = await stage.listen(listener_id)                 # the server offers the stage
+    await stage.answer(listener_id, answer_sdp)             # the listener's answer
     await stage.unpublish(publisher_id); await stage.leave(listener_id); await stage.close()
+
+signaling/janus_stage.py is the same stage in a Janus VideoRoom (MEDIA_ENGINE=janus); the
+host (signaling/stage_host.py) uses either through these calls.
 
 Media path for each published track (see `_Fanout`):
 
@@ -50,6 +54,7 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpCodecCapability,
     RTCRtpSender,
     RTCSessionDescription,
 )
@@ -64,6 +69,7 @@ VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
 AUDIO_TIME_BASE = fractions.Fraction(1, 48000)
 MAX_SDP_BYTES = 64 * 1024
 MAX_ID_LENGTH = 200
+MAX_M_LINES = 8  # of one peer connection
 
 
 class StageError(Exception):
@@ -378,9 +384,16 @@ def _restrict_codecs(pc: RTCPeerConnection) -> None:
         transceiver._codecs = keep
 
 
+def _sent_codecs(kind: str) -> list[RTCRtpCodecCapability]:
+    """What a listener's transceiver of `kind` may use: the shared encoder's codec (and RTX)."""
+    wanted = _CODEC_FOR_KIND[kind]
+    return [c for c in RTCRtpSender.getCapabilities(kind).codecs
+            if c.mimeType.lower() in (wanted, "video/rtx")]
+
+
 def _require_media(pc: RTCPeerConnection) -> None:
     kinds = [t.kind for t in pc.getTransceivers()]
-    if not kinds or any(kind not in _CODEC_FOR_KIND for kind in kinds) or len(kinds) > 8:
+    if not kinds or any(kind not in _CODEC_FOR_KIND for kind in kinds) or len(kinds) > MAX_M_LINES:
         raise StageError("bad-sdp", "expected 1 to 8 audio/video m-lines")
 
 
@@ -392,6 +405,18 @@ def server_configuration(ice_servers: list[RTCIceServer]) -> RTCConfiguration:
     onto the first m-line's transport, that second m-line is skipped and left on a transport
     that is stopped: a listener's second video (a second publisher) never gets a packet."""
     return RTCConfiguration(iceServers=ice_servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+
+
+async def notify(callback: Callable[[str], Any] | None, participant_id: str) -> None:
+    """Tell the stage's owner (`on_published`, `on_unpublished`); its failure is logged."""
+    if callback is None:
+        return
+    try:
+        result = callback(participant_id)
+        if asyncio.iscoroutine(result):
+            await result
+    except Exception:
+        log.exception("stage: telling the owner about %s failed", participant_id)
 
 
 def _check(participant_id: str, sdp: str) -> None:
@@ -417,6 +442,9 @@ class Stage:
         #: called with the publisher id whenever a publisher leaves the stage (also when its
         #: connection fails), so the owner can tell the listeners
         self.on_unpublished: Callable[[str], Any] | None = None
+        #: never called here: a publisher's tracks can be listened to from `publish` on (the
+        #: Janus stage calls it once a publisher's media is up)
+        self.on_published: Callable[[str], Any] | None = None
 
     # -- observation (tests, metrics) --
 
@@ -519,12 +547,8 @@ class Stage:
             raise StageError("bad-sdp", str(exc)) from exc
         return pc.localDescription.sdp
 
-    async def listen(self, listener_id: str, offer_sdp: str) -> str:
-        """Accept a listener's recvonly offer; return an answer sending the current stage.
-
-        Publishers' tracks are matched to the offer's m-lines of the same kind in publication
-        order; m-lines left over stay inactive until a later renegotiation fills them."""
-        _check(listener_id, offer_sdp)
+    def _listener(self, listener_id: str) -> _Listener:
+        """A new listener peer for `listener_id` (who must not have one)."""
         self._ensure_open()
         if listener_id in self._listeners:
             raise StageError("already-listening")
@@ -534,6 +558,64 @@ class Stage:
         listener = _Listener(pc)
         self._listeners[listener_id] = listener
         self._watch(pc, lambda: self.leave(listener_id))
+        return listener
+
+    def _attach(self, fanout: _Fanout, listener: _Listener) -> ListenerTrack:
+        maxsize = self.config.video_queue if fanout.kind == "video" else self.config.audio_queue
+        track = fanout.attach(maxsize)
+        listener.tracks.append(track)
+        return track
+
+    async def listen(self, listener_id: str) -> str | None:
+        """The server's offer to a listener: one sendonly m-line per published track (VP8
+        or Opus, the shared encoder's codecs), in publication order; None when nobody
+        publishes. The listener's answer goes to `answer`."""
+        if not isinstance(listener_id, str) or not 0 < len(listener_id) <= MAX_ID_LENGTH:
+            raise StageError("bad-id")
+        if not self._fanouts:
+            self._ensure_open()
+            return None
+        listener = self._listener(listener_id)
+        pc = listener.pc
+        try:
+            sending = []
+            for fanout in list(self._fanouts.values())[:MAX_M_LINES]:
+                transceiver = pc.addTransceiver(self._attach(fanout, listener),
+                                                direction="sendonly")
+                transceiver.setCodecPreferences(_sent_codecs(fanout.kind))
+                sending.append((transceiver, fanout))
+            await pc.setLocalDescription(await pc.createOffer())
+            for transceiver, fanout in sending:
+                listener.assigned.append((str(transceiver.mid), fanout.publisher_id,
+                                          fanout.kind))
+                if fanout.kind == "video":
+                    _hook_keyframe_requests(transceiver.sender, fanout)
+        except Exception as exc:
+            await self.leave(listener_id)
+            raise StageError("bad-sdp", str(exc)) from exc
+        return pc.localDescription.sdp
+
+    async def answer(self, listener_id: str, answer_sdp: str) -> None:
+        """The listener's answer to the offer `listen` made."""
+        _check(listener_id, answer_sdp)
+        listener = self._listeners.get(listener_id)
+        if listener is None or listener.pc.signalingState != "have-local-offer":
+            raise StageError("no-offer")
+        try:
+            await listener.pc.setRemoteDescription(RTCSessionDescription(answer_sdp, "answer"))
+        except Exception as exc:
+            await self.leave(listener_id)
+            raise StageError("bad-sdp", str(exc)) from exc
+
+    async def listen_offered(self, listener_id: str, offer_sdp: str) -> str:
+        """Deprecated (the listener offers, protocol before stage listening v2; removed in
+        the next release): accept a listener's recvonly offer, return an answer.
+
+        Publishers' tracks are matched to the offer's m-lines of the same kind in publication
+        order; m-lines left over stay inactive until a later renegotiation fills them."""
+        _check(listener_id, offer_sdp)
+        listener = self._listener(listener_id)
+        pc = listener.pc
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             _require_media(pc)
@@ -546,12 +628,7 @@ class Stage:
                 if not free[fanout.kind]:
                     continue
                 transceiver = free[fanout.kind].pop(0)
-                maxsize = (
-                    self.config.video_queue if fanout.kind == "video" else self.config.audio_queue
-                )
-                track = fanout.attach(maxsize)
-                listener.tracks.append(track)
-                transceiver.sender.replaceTrack(track)
+                transceiver.sender.replaceTrack(self._attach(fanout, listener))
                 transceiver.direction = "sendonly"
                 listener.assigned.append((transceiver.mid, fanout.publisher_id, fanout.kind))
                 if fanout.kind == "video":
@@ -586,13 +663,7 @@ class Stage:
             self._fanouts.pop(fanout.track_id, None)
             await fanout.stop()
         await self._close_pc(publisher.pc)
-        if self.on_unpublished is not None:
-            try:
-                result = self.on_unpublished(publisher_id)
-                if asyncio.iscoroutine(result):
-                    await result
-            except Exception:
-                log.exception("stage: on_unpublished failed")
+        await notify(self.on_unpublished, publisher_id)
 
     async def leave(self, listener_id: str) -> None:
         listener = self._listeners.pop(listener_id, None)

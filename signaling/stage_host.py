@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from aiortc import RTCIceServer, RTCPeerConnection
 
 from facilitation.media import may_publish
 from facilitation.roles import Role
 from facilitation.state import GatheringState
 from rooms.channels import room_of
 from rooms.live import LiveRooms
-from signaling.ice import IceConfig
-from signaling.stage import Stage, StageConfig, StageError, server_configuration
+from signaling.engines import Engine, StageEngine
+from signaling.stage import StageError
 
 log = logging.getLogger(__name__)
 
@@ -32,27 +29,10 @@ log = logging.getLogger(__name__)
 class RecordingTap(Protocol):
     """What turns `state.recording` into a file on the stage's owner (recordings/stage_tap.py)."""
 
-    async def reconcile(self, gathering_id: str, stage: Stage, state: GatheringState,
+    async def reconcile(self, gathering_id: str, stage: StageEngine, state: GatheringState,
                         peers: dict[str, int]) -> None: ...
 
-    async def stop(self, gathering_id: str, stage: Stage) -> None: ...
-
-def server_ice_servers(ice: IceConfig, now: float) -> list[RTCIceServer]:
-    """The server peers' ICE servers: the same settings as the browsers' (none: [])."""
-    return [RTCIceServer(urls=s["urls"], username=s.get("username"),
-                         credential=s.get("credential")) for s in ice.servers(0, now)]
-
-
-class _Stage(Stage):
-    """A Stage whose peers get fresh ICE servers (TURN credentials expire) from settings."""
-
-    def __init__(self, config: StageConfig, ice: IceConfig) -> None:
-        super().__init__(config)
-        self.ice = ice
-
-    def _new_pc(self) -> RTCPeerConnection:
-        return RTCPeerConnection(server_configuration(server_ice_servers(self.ice, time.time())))
-
+    async def stop(self, gathering_id: str, stage: StageEngine) -> None: ...
 
 # -- the owner ------------------------------------------------------------------------------
 
@@ -73,7 +53,7 @@ class OnStage:
 @dataclass
 class StageRoom:
     gathering: str
-    stage: Stage
+    stage: StageEngine
     on_stage: dict[str, OnStage] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -85,23 +65,30 @@ class StageHost:
     """The stages this process owns. `run` takes a request (a dict, as forwarded) and
     returns the ack; it raises StageError for refusals."""
 
-    def __init__(self, live: LiveRooms, emit: Emit, config: StageConfig,
-                 ice: IceConfig, recordings: RecordingTap | None = None) -> None:
+    def __init__(self, live: LiveRooms, emit: Emit, engine: Engine,
+                 recordings: RecordingTap | None = None) -> None:
         self.live = live
         self.emit = emit
-        self.config = config
-        self.ice = ice
+        self.engine = engine
+        engine.on_gone = self.drop
         self.recordings = recordings
         self.rooms: dict[str, StageRoom] = {}
+        self._opening = asyncio.Lock()
 
-    def room(self, gathering_id: str) -> StageRoom:
-        room = self.rooms.get(gathering_id)
-        if room is None:
-            stage = _Stage(self.config, self.ice)
-            room = StageRoom(gathering_id, stage)
-            stage.on_unpublished = lambda peer: self._unpublished(room, peer)
-            self.rooms[gathering_id] = room
-        return room
+    async def room(self, gathering_id: str) -> StageRoom:
+        async with self._opening:  # one stage per gathering, even when two ask at once
+            room = self.rooms.get(gathering_id)
+            if room is None:
+                stage = await self.engine.open(gathering_id)
+                room = StageRoom(gathering_id, stage)
+                stage.on_unpublished = lambda peer: self._unpublished(room, peer)
+                stage.on_published = lambda peer: self._published(room)
+                self.rooms[gathering_id] = room
+            return room
+
+    async def _published(self, room: StageRoom) -> None:
+        await self.announce(room)
+        await self._record(room)
 
     async def _unpublished(self, room: StageRoom, peer: str) -> None:
         if room.on_stage.pop(peer, None) is not None:
@@ -131,7 +118,7 @@ class StageHost:
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
         op, gathering_id = request["op"], request["gathering"]
         if op in ("publish", "listen"):
-            room = self.room(gathering_id)
+            room = await self.room(gathering_id)
         else:
             existing = self.rooms.get(gathering_id)
             if existing is None:
@@ -142,7 +129,9 @@ class StageHost:
                 return await self._publish(room, request)
             if op == "listen":
                 return await self._listen(room, request)
-            if op == "unpublish":
+            if op == "answer":
+                await room.stage.answer(request["sid"], request["sdp"])
+            elif op == "unpublish":
                 await room.stage.unpublish(request["sid"])
             elif op == "leave":
                 await room.stage.unpublish(request["sid"])
@@ -165,18 +154,27 @@ class StageHost:
         kinds = tuple(room.stage.kinds(sid))
         room.on_stage[sid] = OnStage(sid, request["person_id"], request["name"],
                                      request["role"], kinds)
-        await self.announce(room)
-        await self._record(room, state)
+        if sid in room.stage.publishers:  # else once its media is up (`_published`)
+            await self.announce(room)
+            await self._record(room, state)
         return {"ok": True, "description": {"type": "answer", "sdp": answer}}
 
     async def _listen(self, room: StageRoom, request: dict[str, Any]) -> dict[str, Any]:
+        """The stage's offer to the tab (None: nobody on stage); with an `sdp`, the tab's
+        own offer and the stage's answer (deprecated: the aiortc engine only)."""
         sid = request["sid"]
-        await room.stage.leave(sid)  # a new offer replaces the tab's listener peer
-        answer = await room.stage.listen(sid, request["sdp"])
+        await room.stage.leave(sid)  # a new listen replaces the tab's listener peer
+        description: dict[str, str] | None
+        if request.get("sdp"):
+            description = {"type": "answer",
+                           "sdp": await room.stage.listen_offered(sid, request["sdp"])}
+        else:
+            offer = await room.stage.listen(sid)
+            description = None if offer is None else {"type": "offer", "sdp": offer}
         people = {p: info.person_id for p, info in room.on_stage.items()}
         tracks = [{"mid": mid, "peer": peer, "person_id": people.get(peer), "kind": kind}
                   for mid, peer, kind in room.stage.listener_tracks(sid)]
-        return {"ok": True, "description": {"type": "answer", "sdp": answer},
+        return {"ok": True, "description": description,
                 "publishers": self.publishers(room), "tracks": tracks}
 
     async def _review(self, room: StageRoom) -> None:
@@ -197,6 +195,7 @@ class StageHost:
         closes (its close_notify reaches connections already let go)."""
         room = self.rooms.pop(gathering_id, None)
         if room is not None:
+            self.engine.forget(gathering_id)
             if self.recordings is not None:
                 await self.recordings.stop(gathering_id, room.stage)
             room.stage.on_unpublished = None
@@ -210,3 +209,4 @@ class StageHost:
 
     async def close(self) -> None:
         await asyncio.gather(*(self.drop(g) for g in list(self.rooms)), return_exceptions=True)
+        await self.engine.close()

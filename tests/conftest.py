@@ -8,7 +8,7 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, NoReturn
 
@@ -25,6 +25,7 @@ from rooms.models import Person
 from server.app import create_app
 from server.settings import SESSION_COOKIE, Settings
 from tests.factories import World, build_world
+from tests.janus_host import JanusHost, janus_missing_reason, running_janus
 
 # Recordings go to $XDG_DATA_HOME/klimasats-forum/recordings unless RECORDINGS_DIR says
 # otherwise: tests (and the worker processes they start) write to a throwaway folder.
@@ -71,6 +72,27 @@ def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6:
                         ["127.0.0.1"])
+
+
+@pytest.fixture(scope="session")
+def janus_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JanusHost]:
+    """One real Janus (deploy/janus/) per test process for the whole session, in a network
+    namespace of its own (tests/janus_host.py)."""
+    reason = janus_missing_reason()
+    if reason is not None:
+        missing(reason)
+    with running_janus(tmp_path_factory.mktemp("janus"), event_loops=os.cpu_count() or 2) as host:
+        yield host
+
+
+@pytest.fixture
+def janus_ice(janus_host: JanusHost, monkeypatch: pytest.MonkeyPatch) -> JanusHost:
+    """aiortc peers gather on the host's end of Janus's veth, the one address Janus reaches."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6:
+                        [janus_host.host_address])
+    return janus_host
 
 
 @pytest.fixture

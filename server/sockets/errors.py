@@ -70,6 +70,9 @@ STAGE_CODES = {
     "stage-closed": (ErrorCode.REJECTED, "the stage is closing; try again"),
     "already-publishing": (ErrorCode.CONFLICT, "already publishing"),
     "already-listening": (ErrorCode.CONFLICT, "already listening"),
+    "no-offer": (ErrorCode.REJECTED, "no stage offer is waiting for this answer: listen again"),
+    "engine-gone": (ErrorCode.INTERNAL, "the media server of this stage does not answer; "
+                    "try again"),
     "owner-gone": (ErrorCode.INTERNAL, "the stage's worker is gone; try again"),
     "owner-silent": (ErrorCode.INTERNAL, "the worker that runs this gathering's stage did "
                      "not answer in time; try again"),

@@ -10,6 +10,7 @@ peers when it closes."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import socketio
@@ -17,9 +18,12 @@ from pydantic import StringConstraints
 
 from recordings.stage_tap import StageRecordings
 from rooms.worker import Worker
+from server.settings import Settings
 from server.sockets.gate import Budget, Caller, SocketEvent
 from server.sockets.layer import SocketLayer
+from signaling.engines import AiortcEngine, Engine
 from signaling.ice import IceConfig
+from signaling.janus_pool import JanusEngine
 from signaling.relay import SDP_MAX, GatheringId, MediaRef, Strict
 from signaling.stage import StageConfig
 from signaling.stage_host import StageHost
@@ -39,9 +43,26 @@ class Offer(Strict):
     sdp: Annotated[str, StringConstraints(min_length=1, max_length=SDP_MAX)]
 
 
+class Answer(Strict):
+    type: Literal["answer"]
+    sdp: Annotated[str, StringConstraints(min_length=1, max_length=SDP_MAX)]
+
+
 class StageOffer(Strict):
     gathering: GatheringId
     description: Offer
+
+
+class StageListen(Strict):
+    """Without `description`: the stage offers. With one: the deprecated listener's offer."""
+
+    gathering: GatheringId
+    description: Offer | None = None
+
+
+class StageAnswer(Strict):
+    gathering: GatheringId
+    description: Answer
 
 
 class StageSockets:
@@ -51,7 +72,9 @@ class StageSockets:
         sockets.register(
             SocketEvent("stage.publish", StageOffer.model_validate, self._publish,
                         STAGE_REQUESTS),
-            SocketEvent("stage.listen", StageOffer.model_validate, self._listen,
+            SocketEvent("stage.listen", StageListen.model_validate, self._listen,
+                        STAGE_REQUESTS),
+            SocketEvent("stage.answer", StageAnswer.model_validate, self._answer,
                         STAGE_REQUESTS),
             # leaving needs no room: a tab may leave whatever happened to its join
             SocketEvent("stage.unpublish", MediaRef.model_validate, self._unpublish,
@@ -81,19 +104,25 @@ class StageSockets:
         except Exception:
             log.exception("stage review of %s failed", gathering_id)
 
-    async def _offer(self, op: str, caller: Caller, offer: StageOffer) -> dict[str, Any]:
+    async def _call(self, op: str, caller: Caller, gathering_id: str,
+                    sdp: str | None) -> dict[str, Any]:
         actor = caller.actor
-        request = {"op": op, "gathering": offer.gathering, "sid": caller.sid,
+        request = {"op": op, "gathering": gathering_id, "sid": caller.sid,
                    "person_id": actor.person_id, "name": actor.name,
-                   "role": actor.role.value, "sdp": offer.description.sdp}
-        self.local.setdefault(caller.sid, set()).add(offer.gathering)
+                   "role": actor.role.value, "sdp": sdp}
+        self.local.setdefault(caller.sid, set()).add(gathering_id)
         return await self.router.call(request)
 
     async def _publish(self, caller: Caller, offer: StageOffer) -> dict[str, Any]:
-        return await self._offer("publish", caller, offer)
+        return await self._call("publish", caller, offer.gathering, offer.description.sdp)
 
-    async def _listen(self, caller: Caller, offer: StageOffer) -> dict[str, Any]:
-        return await self._offer("listen", caller, offer)
+    async def _listen(self, caller: Caller, listen: StageListen) -> dict[str, Any]:
+        offered = listen.description
+        return await self._call("listen", caller, listen.gathering,
+                                None if offered is None else offered.sdp)
+
+    async def _answer(self, caller: Caller, answer: StageAnswer) -> dict[str, Any]:
+        return await self._call("answer", caller, answer.gathering, answer.description.sdp)
 
     async def _unpublish(self, caller: Caller, ref: MediaRef) -> dict[str, Any]:
         return await self.router.call({"op": "unpublish", "gathering": ref.gathering,
@@ -107,17 +136,26 @@ class StageSockets:
                                        "sid": caller.sid}, claim=False)
 
 
+def stage_engine(settings: Settings, ice: IceConfig, rec_dir: Path | None) -> Engine:
+    """The media engine MEDIA_ENGINE names (signaling/engines.py)."""
+    config = StageConfig(max_publishers=settings.stage_max_publishers)
+    if settings.media_engine == "janus":
+        urls = [u.strip() for u in settings.janus_urls.split(",") if u.strip()]
+        return JanusEngine(urls, settings.janus_api_secret, config, rec_dir)
+    if settings.media_engine != "aiortc":
+        raise ValueError(f"MEDIA_ENGINE is aiortc or janus, not {settings.media_engine!r}")
+    return AiortcEngine(config, ice)
+
+
 def setup_stage(sio: socketio.AsyncServer, sockets: SocketLayer, worker: Worker,
-                max_publishers: int, ice: IceConfig,
-                recordings: StageRecordings | None = None) -> StageRouter:
+                engine: Engine, recordings: StageRecordings | None = None) -> StageRouter:
     """Wire the stage into an app; returns the router (its `serving()` runs while the app
     serves)."""
 
     async def emit(event: str, data: dict[str, Any], room: str) -> None:
         await sio.emit(event, data, room=room)
 
-    host = StageHost(sockets.live, emit, StageConfig(max_publishers=max_publishers), ice,
-                     recordings)
+    host = StageHost(sockets.live, emit, engine, recordings)
     router = StageRouter(host, worker, sockets.error_answer)
     StageSockets(sockets, router)
     return router

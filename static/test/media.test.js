@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { constraintsFor, deviceOptions, LocalMedia } from "../src/media/local-media.js";
+import { constraintsFor, deviceOptions, LocalMedia, STAGE_VIDEO_CONSTRAINTS } from "../src/media/local-media.js";
 import { Mesh } from "../src/media/mesh.js";
 import { PeerLink } from "../src/media/peer-link.js";
 import {
@@ -449,6 +449,27 @@ test("mute and camera off keep the tracks (disabled); a new device keeps them of
   assert.equal(asked[1].audio, false);
   local.stop();
   assert.equal(local.stream, null);
+});
+
+test("the stage's camera is at most 640×360 and 30 frames a second, also on another device", async () => {
+  const asked = [];
+  const mediaDevices = {
+    async getUserMedia(c) {
+      asked.push(c);
+      return new FakeStream([c.audio && new FakeTrack("audio", "mic"), c.video && new FakeTrack("video", "cam")]
+        .filter(Boolean));
+    },
+  };
+  const local = new LocalMedia({ mediaDevices, camera: STAGE_VIDEO_CONSTRAINTS });
+  await local.start();
+  await local.useDevice("video", "cam2");
+  const stage = {
+    width: { ideal: 640, max: 640 }, height: { ideal: 360, max: 360 }, frameRate: { ideal: 24, max: 30 },
+  };
+  assert.deepEqual(asked[0].video, stage);
+  assert.deepEqual(asked[1].video, { ...stage, deviceId: { exact: "cam2" } });
+  assert.deepEqual(constraintsFor().video, { width: { ideal: 640 }, height: { ideal: 360 } },
+    "the mesh's camera as before");
 });
 
 test("without a camera the microphone alone is used", async () => {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  diffPublishers, inPlenary, MAX_PUBLISHERS, mayShareScreen, publishReason, readPublishers, readTracks,
-  slotsFor,
+  capped, diffPublishers, inPlenary, MAX_BITRATE, mayShareScreen, publishReason, readListen, readPublishers,
+  readTracks, tracksByPerson,
 } from "../src/media/stage-state.js";
 
 const state = (over = {}) => ({ phase: "live", breakouts: null, spotlight: null, speaker: null, ...over });
@@ -48,17 +48,6 @@ test("publishers are read defensively", () => {
   assert.deepEqual(readPublishers([{ person_id: "4" }]), [{ person_id: "4", name: "", kinds: ["audio", "video"] }]);
 });
 
-test("m-lines of a kind carry the publishers with that kind, in publication order", () => {
-  const publishers = readPublishers([
-    { person_id: "1", name: "A", kinds: ["audio", "video"] },
-    { person_id: "2", name: "B", kinds: ["audio"] },
-    { person_id: "3", name: "C", kinds: ["video", "audio"] },
-  ]);
-  assert.deepEqual(slotsFor(publishers, "video"), ["1", "3", null, null]);
-  assert.deepEqual(slotsFor(publishers, "audio"), ["1", "2", "3", null]);
-  assert.equal(slotsFor([], "video").length, MAX_PUBLISHERS);
-});
-
 test("publishers diff: added, removed, and whether to listen again", () => {
   const a = { person_id: "1", name: "A", kinds: ["audio", "video"] };
   const b = { person_id: "2", name: "B", kinds: ["audio", "video"] };
@@ -66,12 +55,70 @@ test("publishers diff: added, removed, and whether to listen again", () => {
   assert.deepEqual(diffPublishers([a, b], [b]), { added: [], removed: ["1"], changed: true });
   assert.equal(diffPublishers([a, b], [a, b]).changed, false);
   assert.equal(diffPublishers([a, b], [{ ...a, name: "Renamed" }, b]).changed, false, "a new name needs no new offer");
-  assert.equal(diffPublishers([a, b], [b, a]).changed, true, "order decides the m-lines");
+  assert.equal(diffPublishers([a, b], [b, a]).changed, true, "another order: listen again, the server offers anew");
   assert.equal(diffPublishers([a], [{ ...a, kinds: ["audio"] }]).changed, true);
 });
 
 test("the listen answer's tracks say which publisher each mid carries", () => {
-  assert.equal(readTracks(undefined), null, "not said: fall back to the m-line order");
+  assert.deepEqual(readTracks(undefined), [], "none said: no track is shown");
   assert.deepEqual(readTracks([{ mid: "0", peer: "s1", person_id: 5, kind: "video" }, { mid: 1, person_id: 5 },
     { mid: "4", person_id: null, kind: "audio" }]), [{ mid: "0", person_id: "5", kind: "video" }]);
+});
+
+const offer = { type: "offer", sdp: "v=0\r\n" };
+const frida = { peer: "s1", person_id: 3, name: "Frida", kinds: ["audio", "video"] };
+
+test("a listen answer brings the server's offer, the publishers and their tracks", () => {
+  const heard = readListen({ ok: true, description: offer, publishers: [frida],
+    tracks: [{ mid: "0", peer: "s1", person_id: 3, kind: "audio" },
+      { mid: "1", peer: "s1", person_id: 3, kind: "video" }] });
+  assert.deepEqual(heard.offer, offer);
+  assert.deepEqual(heard.publishers, [{ person_id: "3", name: "Frida", kinds: ["audio", "video"] }]);
+  assert.deepEqual(heard.tracks.map((t) => t.mid), ["0", "1"]);
+});
+
+test("nobody on stage: no offer, so no connection, and no tracks", () => {
+  assert.deepEqual(readListen({ ok: true, description: null, publishers: [], tracks: [] }),
+    { offer: null, publishers: [], tracks: [] });
+});
+
+test("a refused or strange listen answer is no answer: listen again later", () => {
+  assert.equal(readListen({ ok: false, error: { code: "rejected" } }), null);
+  assert.equal(readListen(undefined), null);
+  assert.equal(readListen({ ok: true }), null, "the description must be there, null or an offer");
+  assert.equal(readListen({ ok: true, description: { type: "answer", sdp: "v=0" } }), null,
+    "the old flow's answer: the server must offer");
+  assert.equal(readListen({ ok: true, description: { type: "offer" } }), null);
+});
+
+// the listener's transceivers once the server's offer is set: each carries a mid
+const transceiver = (mid, label) => ({ mid, receiver: { track: { label } } });
+
+test("each publisher's tracks are found by the mids the server named, not by m-line order", () => {
+  const transceivers = [transceiver("a", "bjorn audio"), transceiver("v", "frida video"),
+    transceiver("x", "frida audio"), transceiver(null, "stopped")];
+  const tracks = readTracks([
+    { mid: "x", person_id: 3, kind: "audio" }, { mid: "v", person_id: 3, kind: "video" },
+    { mid: "a", person_id: 4, kind: "audio" }, { mid: "gone", person_id: 5, kind: "video" }]);
+  const people = tracksByPerson(tracks, transceivers, "9");
+  assert.deepEqual([...people.keys()], ["3", "4"], "a mid no transceiver carries is left out");
+  assert.deepEqual(people.get("3").map((t) => t.label), ["frida audio", "frida video"]);
+  assert.deepEqual(people.get("4").map((t) => t.label), ["bjorn audio"]);
+});
+
+test("my own tracks on stage are not played back to me", () => {
+  const tracks = readTracks([{ mid: "0", person_id: 9, kind: "video" }, { mid: "1", person_id: 3, kind: "video" }]);
+  const people = tracksByPerson(tracks, [transceiver("0", "me"), transceiver("1", "frida")], 9);
+  assert.deepEqual([...people.keys()], ["3"]);
+});
+
+test("the publisher's video is capped at 800 kbit/s and its audio at 64 kbit/s", () => {
+  const parameters = { transactionId: "t1", encodings: [{ active: true }], codecs: [] };
+  assert.deepEqual(capped(parameters, "video"),
+    { transactionId: "t1", encodings: [{ active: true, maxBitrate: 800_000 }], codecs: [] });
+  assert.equal(capped(parameters, "audio").encodings[0].maxBitrate, 64_000);
+  assert.deepEqual(MAX_BITRATE, { video: 800_000, audio: 64_000 });
+  assert.equal(parameters.encodings[0].maxBitrate, undefined, "the sender's own parameters are left alone");
+  assert.deepEqual(capped({ transactionId: "t2", encodings: [] }, "video").encodings, [],
+    "no encoding is added: setParameters refuses a changed number of them");
 });

@@ -67,3 +67,19 @@ def collect(client: socketio.AsyncClient, event: str) -> list[dict[str, Any]]:
     client.on(event, seen.append)
     return seen
 
+
+
+ENGINES = ["aiortc", "janus"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The stage's media engine, as Settings fields: each stage test runs on both, so the
+    engines cannot drift apart. aiortc gathers on loopback; with Janus, the test's peers
+    gather on the address that reaches Janus's network namespace (tests/janus_host.py)."""
+    if request.param == "janus":
+        host = request.getfixturevalue("janus_ice")
+        return {"media_engine": "janus", "janus_urls": host.url,
+                "janus_api_secret": host.secret}
+    request.getfixturevalue("loopback_ice")
+    return {"media_engine": "aiortc"}

@@ -63,13 +63,12 @@ class StagePublisher:
 
 
 class StageListener:
-    """One watching tab: a recvonly offer with `slots` video (and audio) m-lines; a new
-    `listen()` replaces its peer connection, as a browser does when the publishers change."""
+    """One watching tab: it answers the stage's offer; a new `listen()` replaces its peer
+    connection, as a browser does when the publishers change."""
 
-    def __init__(self, client: socketio.AsyncClient, gathering: str, slots: int = 2) -> None:
+    def __init__(self, client: socketio.AsyncClient, gathering: str) -> None:
         self.client = client
         self.gathering = gathering
-        self.slots = slots
         self.pc: RTCPeerConnection | None = None
         self.frames: dict[str, int] = {}  # mid -> video frames decoded
         self.tracks: list[dict[str, Any]] = []
@@ -81,15 +80,13 @@ class StageListener:
         return sum(n for mid, n in self.frames.items() if mid in mids)
 
     async def listen(self) -> dict[str, Any]:
+        """`stage.listen`, then `stage.answer` to the stage's offer (if anyone is on it)."""
         await self._close_pc()
         # max-bundle: aiortc's default ("balanced") strands a second m-line of a kind on a
-        # stopped transport once the answer bundles them (browsers are not affected)
+        # stopped transport once the offer bundles them (browsers are not affected)
         pc = self.pc = RTCPeerConnection(RTCConfiguration(
             iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         self.frames = {}
-        for _ in range(self.slots):
-            pc.addTransceiver("audio", direction="recvonly")
-            pc.addTransceiver("video", direction="recvonly")
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -97,22 +94,36 @@ class StageListener:
             if track.kind == "video":
                 self.tasks.append(asyncio.create_task(self._count(str(mid), track)))
 
-        await pc.setLocalDescription(await pc.createOffer())
-        local = pc.localDescription
         answer: dict[str, Any] = await self.client.call("stage.listen", {
+            "gathering": self.gathering}, timeout=WAIT)
+        if not answer.get("ok") or answer["description"] is None:
+            return answer
+        self.tracks = answer["tracks"]
+        offer = answer["description"]
+        await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
+        await pc.setLocalDescription(await pc.createAnswer())
+        local = pc.localDescription
+        answered: dict[str, Any] = await self.client.call("stage.answer", {
             "gathering": self.gathering,
             "description": {"type": local.type, "sdp": local.sdp}}, timeout=WAIT)
-        if answer.get("ok"):
-            self.tracks = answer["tracks"]
-            description = answer["description"]
-            await pc.setRemoteDescription(
-                RTCSessionDescription(description["sdp"], description["type"]))
-        return answer
+        return answer if answered.get("ok") else answered
+
+    async def listen_to(self, person_id: int) -> dict[str, Any]:
+        """`listen()` until the stage offers `person_id`'s tracks: with Janus a publisher is
+        on the stage once its media is up, a moment after its answer (a browser listens
+        again at the `stage` push that lists them)."""
+        deadline = asyncio.get_running_loop().time() + WAIT
+        while True:
+            answer = await self.listen()
+            assert answer["ok"], answer
+            if any(t["person_id"] == person_id for t in answer["tracks"]):
+                return answer
+            assert asyncio.get_running_loop().time() < deadline, f"{person_id} never on stage"
+            await asyncio.sleep(0.5)  # the stage requests' rate: 2 a second
 
     async def listen_and_see(self, person_id: int, what: str) -> None:
-        """A `listen()` that is answered, then a few of `person_id`'s video frames decoded."""
-        answer = await self.listen()
-        assert answer["ok"], answer
+        """A `listen()` that offers `person_id`, then a few of their video frames decoded."""
+        await self.listen_to(person_id)
         await eventually(lambda: self.video_frames(person_id) > 5, what=what)
 
     async def _count(self, mid: str, track: MediaStreamTrack) -> None:

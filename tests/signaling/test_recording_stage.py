@@ -70,7 +70,7 @@ async def test_expert_is_recorded_with_her_consent_and_nobody_else(
 
     expert = StagePublisher(eva, gid, size=EXPERT_SIZE, audio=True)
     speaker = StagePublisher(alice, gid, size=SPEAKER_SIZE, audio=True)
-    listener = StageListener(bjorn, gid, slots=3)
+    listener = StageListener(bjorn, gid)
     try:
         assert (await expert.publish())["ok"]
         assert (await send(alice, gid, "hand.raise"))["ok"]

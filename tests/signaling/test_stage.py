@@ -60,11 +60,22 @@ class Listener:
         except MediaStreamError:
             pass
 
-    async def join(self, stage: Stage) -> None:
+    async def join(self, stage: Stage) -> bool:
+        """Answer the stage's offer; False when there was nothing to listen to."""
+        offer = await stage.listen(self.name)
+        if offer is None:
+            return False
+        await self.pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        await stage.answer(self.name, self.pc.localDescription.sdp)
+        return True
+
+    async def join_offering(self, stage: Stage) -> None:
+        """The deprecated flow: the listener offers recvonly m-lines."""
         self.pc.addTransceiver("audio", direction="recvonly")
         self.pc.addTransceiver("video", direction="recvonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        answer = await stage.listen(self.name, self.pc.localDescription.sdp)
+        answer = await stage.listen_offered(self.name, self.pc.localDescription.sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
 
     async def send_pli(self) -> None:
@@ -168,8 +179,24 @@ async def test_ten_listeners_decode_one_encode(peers: dict[str, Any]) -> None:
         "clients to see the stage close",
     )
     with pytest.raises(StageError) as refused:
-        await stage.listen("late", leaving.pc.localDescription.sdp)
+        await stage.listen("late")
     assert refused.value.code == "stage-closed"
+
+
+async def test_a_listener_that_still_offers_is_answered_until_the_next_release(
+        peers: dict[str, Any]) -> None:
+    stage, _publisher, _listeners = await stage_with(peers, 0)
+    old = Listener("old-browser")
+    peers["listeners"] = [old]
+    await old.join_offering(stage)
+    await wait_for(lambda: old.frames["video"] > 10, "the offering listener decoding")
+
+
+async def test_an_answer_without_an_offer_is_refused(peers: dict[str, Any]) -> None:
+    stage, publisher, _listeners = await stage_with(peers, 0)
+    with pytest.raises(StageError) as refused:
+        await stage.answer("nobody", publisher.pc.localDescription.sdp)
+    assert refused.value.code == "no-offer"
 
 
 async def test_keyframe_request_from_one_listener(peers: dict[str, Any]) -> None:
@@ -195,11 +222,12 @@ async def test_keyframe_request_from_one_listener(peers: dict[str, Any]) -> None
 
 
 async def test_publisher_after_listener_and_unpublish(peers: dict[str, Any]) -> None:
-    """A listener's m-lines stay inactive until renegotiation; unpublish ends the tracks."""
+    """Nothing is offered to a listener of an empty stage; unpublish ends the tracks."""
     stage, publisher = peers["stage"], peers["publisher"]
     early = Listener("early")
     peers["listeners"] = [early]
-    await early.join(stage)
+    assert not await early.join(stage)
+    assert stage.listeners == []
     await publisher.publish(stage)
     assert stage.publishers == ["facilitator"]
     [video_id] = stage.tracks("facilitator", "video")
@@ -220,7 +248,7 @@ async def test_refusals() -> None:
                 await stage.publish("p", bad)
             assert refused.value.code == "bad-sdp"
         with pytest.raises(StageError) as refused:
-            await stage.listen("", "v=0")
+            await stage.listen("")
         assert refused.value.code == "bad-id"
         with pytest.raises(StageError) as refused:
             await stage.publish("p", "not an sdp")

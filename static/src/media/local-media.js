@@ -1,13 +1,23 @@
 // The camera and microphone of this browser: one MediaStream, muted and camera-off by
 // track.enabled (the link keeps sending, silence and black), devices swapped in place.
 
+// The breakout mesh's camera: each browser encodes it once per peer, adapting to each link.
 export const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 360 } };
+// The plenary stage's camera: at most 640×360 and 30 frames a second, as the server's
+// Janus engine forwards what the publisher sends to every listener (the aiortc engine
+// re-encoded at 640×360).
+export const STAGE_VIDEO_CONSTRAINTS = {
+  width: { ideal: 640, max: 640 }, height: { ideal: 360, max: 360 }, frameRate: { ideal: 24, max: 30 },
+};
 
-// getUserMedia constraints for a chosen device (or the default one) of each kind.
-export function constraintsFor({ audioDevice = null, videoDevice = null, audio = true, video = true } = {}) {
+// getUserMedia constraints for a chosen device (or the default one) of each kind; `camera`:
+// the video constraints besides the device.
+export function constraintsFor({
+  audioDevice = null, videoDevice = null, audio = true, video = true, camera = VIDEO_CONSTRAINTS,
+} = {}) {
   return {
     audio: audio ? (audioDevice ? { deviceId: { exact: audioDevice } } : true) : false,
-    video: video ? { ...VIDEO_CONSTRAINTS, ...(videoDevice ? { deviceId: { exact: videoDevice } } : {}) } : false,
+    video: video ? { ...camera, ...(videoDevice ? { deviceId: { exact: videoDevice } } : {}) } : false,
   };
 }
 
@@ -18,8 +28,10 @@ export function deviceOptions(devices, kind, fallbackLabel) {
 }
 
 export class LocalMedia {
-  constructor({ mediaDevices = globalThis.navigator && navigator.mediaDevices } = {}) {
+  // camera: the video constraints (VIDEO_CONSTRAINTS or STAGE_VIDEO_CONSTRAINTS)
+  constructor({ mediaDevices = globalThis.navigator && navigator.mediaDevices, camera = VIDEO_CONSTRAINTS } = {}) {
     this.mediaDevices = mediaDevices;
+    this.camera = camera;
     this.stream = null;
     this.muted = false;
     this.cameraOff = false;
@@ -32,7 +44,7 @@ export class LocalMedia {
     if (this.stream) return this.stream;
     for (const wanted of [{}, { video: false }, { audio: false }]) {
       try {
-        this.stream = await this.mediaDevices.getUserMedia(constraintsFor(wanted));
+        this.stream = await this.mediaDevices.getUserMedia(constraintsFor({ ...wanted, camera: this.camera }));
         this.error = null;
         break;
       } catch (error) {
@@ -78,7 +90,7 @@ export class LocalMedia {
   async useDevice(kind, deviceId) {
     const fresh = await this.mediaDevices.getUserMedia(kind === "audio"
       ? constraintsFor({ video: false, audioDevice: deviceId })
-      : constraintsFor({ audio: false, videoDevice: deviceId }));
+      : constraintsFor({ audio: false, videoDevice: deviceId, camera: this.camera }));
     const track = fresh.getTracks().find((t) => t.kind === kind);
     const old = this.track(kind);
     if (old) {

@@ -1,28 +1,31 @@
 // The plenary stage in the browser. In plenary (room live, not in a breakout group) every
-// page listens: one recvonly RTCPeerConnection to the server's aiortc peer, with
-// MAX_PUBLISHERS video and MAX_PUBLISHERS audio transceivers; the server fills them with the
-// people on stage. When the publishers change (a pushed `stage` message) the listener
+// page listens: the server offers one RTCPeerConnection with a sendonly m-line per track on
+// stage (`stage.listen`), names whose track each mid carries, and this page answers it
+// (`stage.answer`); nobody on stage, no offer and no connection. This is the same with both
+// of the server's media engines (aiortc, or Janus, whose VideoRoom takes offers from
+// publishers only). When the publishers change (a pushed `stage` message) the listener
 // connection is replaced by a fresh one (a new offer), which is simpler than renegotiating
-// with aiortc and costs a second or so. Whoever may publish (a runner, the expert in the
-// spotlight, the person with the floor: stage-state.js) sends their camera and microphone
-// on a second, sendonly connection. The server peer does not trickle: each offer goes out
-// once ICE gathering is complete (or after ICE_WAIT_MS), the answer carries all candidates.
+// and costs a second or so. Whoever may publish (a runner, the expert in the spotlight, the
+// person with the floor: stage-state.js) sends their camera and microphone on a second,
+// sendonly connection, offered by this page, capped at MAX_BITRATE. Neither side trickles:
+// each offer or answer goes out once ICE gathering is complete (or after ICE_WAIT_MS) with
+// all its candidates.
 //
 // Screen sharing (runners and the spotlighted expert) replaces the camera track on the
-// video sender (`replaceTrack`: no renegotiation, the listeners' m-lines stay the same);
-// stopping the share, or the browser's own "stop sharing", puts the camera back.
+// video sender (`replaceTrack`: no renegotiation, the listeners' m-lines stay the same, the
+// bitrate cap stays); stopping the share, or the browser's own "stop sharing", puts the
+// camera back.
 
 import { byId, setText } from "../dom.js";
 import { format, gettext } from "../i18n.js";
 import { renderDeviceSelects } from "./device-select.js";
-import { LocalMedia } from "./local-media.js";
+import { LocalMedia, STAGE_VIDEO_CONSTRAINTS } from "./local-media.js";
 import { SocketTransport } from "./mesh.js";
 import { bindRemoteState } from "./remote-state.js";
 import { SpeakingMeter } from "./speaking.js";
 import { isShaky, watchLink } from "./stage-link.js";
 import {
-  diffPublishers, inPlenary, MAX_PUBLISHERS, mayShareScreen, publishReason, readPublishers, readTracks,
-  slotsFor,
+  capped, diffPublishers, inPlenary, mayShareScreen, publishReason, readListen, readPublishers, tracksByPerson,
 } from "./stage-state.js";
 import { bindMediaButtons, LOCAL, Tiles } from "./tiles.js";
 
@@ -45,11 +48,24 @@ export function iceGathered(pc, ms = ICE_WAIT_MS) {
   });
 }
 
-// An offer with every local candidate in it.
-async function fullOffer(pc) {
-  await pc.setLocalDescription(await pc.createOffer());
+// An offer, or the answer to the remote offer, with every local candidate in it.
+async function fullDescription(pc, type) {
+  await pc.setLocalDescription(await (type === "offer" ? pc.createOffer() : pc.createAnswer()));
   await iceGathered(pc);
-  return { type: "offer", sdp: pc.localDescription.sdp };
+  return { type, sdp: pc.localDescription.sdp };
+}
+
+// The stage's bitrate caps on the publisher's senders (a failure leaves the sender uncapped:
+// the server caps the room too).
+async function capSenders(pc) {
+  for (const sender of pc.getSenders()) {
+    if (!sender.track) continue;
+    try {
+      await sender.setParameters(capped(sender.getParameters(), sender.track.kind));
+    } catch (error) {
+      console.warn("stage: no bitrate cap", sender.track.kind, error);
+    }
+  }
 }
 
 export function setupStage({ client, session, boot, listeners, announce = () => {} }) {
@@ -63,7 +79,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   if (!ui.box || !globalThis.RTCPeerConnection) return null;
 
   const transport = new SocketTransport(client.socket, boot.gathering);
-  const local = new LocalMedia();
+  const local = new LocalMedia({ camera: STAGE_VIDEO_CONSTRAINTS });
   const meter = new SpeakingMeter();
   let publishers = [];
   let iceServers = null;
@@ -72,7 +88,8 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   let screenTrack = null;
   let wantListen = false;
   let wantPublish = false;
-  let listening = false; // the listener connection matches `publishers`
+  let listening = false; // the listener connection (none when nobody is on stage) matches `publishers`
+  let listenTurn = 0; // counts listener connections closed: a listen() under way sees it was overtaken
   let reason = null; // why I may publish now, or null
   let chosen = false; // I asked to be on stage (runners and experts click; the floor is automatic)
   let busy = false;
@@ -134,59 +151,53 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
   // --- listening -----------------------------------------------------------------------------
 
   function closeListener() {
+    listenTurn += 1;
     if (!listenPc) return;
-    listenPc.ontrack = null;
     listenPc.close();
     listenPc = null;
   }
 
+  // Ask the server for its offer and answer it. True when done or overtaken (the listener
+  // was closed or replaced meanwhile: settle() goes on from there), false to try again.
   async function listen() {
     closeListener();
-    const pc = new RTCPeerConnection({ iceServers: await ice() });
-    listenPc = pc;
-    watch(pc);
-    const video = [];
-    const audio = [];
-    for (let i = 0; i < MAX_PUBLISHERS; i += 1) video.push(pc.addTransceiver("video", { direction: "recvonly" }));
-    for (let i = 0; i < MAX_PUBLISHERS; i += 1) audio.push(pc.addTransceiver("audio", { direction: "recvonly" }));
-    const offer = await fullOffer(pc);
-    const answer = await transport.request("stage.listen", { description: offer });
-    if (listenPc !== pc) return true; // replaced meanwhile
-    if (!answer || !answer.ok || !answer.description) {
-      closeListener();
+    const turn = listenTurn;
+    const servers = await ice();
+    const answer = await transport.request("stage.listen");
+    if (turn !== listenTurn) return true;
+    const heard = readListen(answer);
+    if (!heard) {
       console.warn("stage.listen refused:", answer && answer.error && answer.error.code);
       return false;
     }
-    if (Array.isArray(answer.publishers)) publishers = readPublishers(answer.publishers);
-    await pc.setRemoteDescription(answer.description);
-    if (listenPc !== pc) return true; // lost meanwhile
-    // each publisher's tracks: by mid when the server says (`tracks`), else by m-line order
-    const streams = new Map();
-    const add = (personId, transceiver) => {
-      if (personId == null || String(personId) === me() || !transceiver) return;
-      if (transceiver.currentDirection === "inactive") return;
-      const key = String(personId);
-      if (!streams.has(key)) streams.set(key, new MediaStream());
-      streams.get(key).addTrack(transceiver.receiver.track);
-    };
-    const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t]));
-    const tracks = readTracks(answer.tracks);
-    if (tracks) {
-      for (const t of tracks) add(t.person_id, byMid.get(t.mid));
-    } else {
-      slotsFor(publishers, "video").forEach((personId, i) => add(personId, video[i]));
-      slotsFor(publishers, "audio").forEach((personId, i) => add(personId, audio[i]));
-    }
+    publishers = heard.publishers;
     renderPublisherNames();
-    for (const p of publishers) if (streams.has(p.person_id)) showRemote(p, streams.get(p.person_id));
+    if (!heard.offer) return true; // nobody on stage: names only, listen again when someone comes
+    const pc = new RTCPeerConnection({ iceServers: servers });
+    listenPc = pc;
+    watch(pc);
+    await pc.setRemoteDescription(heard.offer);
+    if (listenPc !== pc) return true; // lost meanwhile
+    const description = await fullDescription(pc, "answer");
+    if (listenPc !== pc) return true;
+    const reply = await transport.request("stage.answer", { description });
+    if (listenPc !== pc) return true;
+    if (!reply || !reply.ok) { // rejected: the server's offer is no longer pending
+      closeListener();
+      console.warn("stage.answer refused:", reply && reply.error && reply.error.code);
+      return false;
+    }
+    const streams = tracksByPerson(heard.tracks, pc.getTransceivers(), me());
+    for (const p of publishers) {
+      if (streams.has(p.person_id)) showRemote(p, new MediaStream(streams.get(p.person_id)));
+    }
     return true;
   }
 
   async function stopListening() {
-    const had = listenPc !== null;
     closeListener();
     tiles.dropOthers(() => false);
-    if (had) await transport.request("stage.leave");
+    await transport.request("stage.leave");
   }
 
   // --- publishing ----------------------------------------------------------------------------
@@ -210,7 +221,7 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
       const send = track.kind === "video" && screenTrack ? screenTrack : track;
       pc.addTransceiver(send, { direction: "sendonly", streams: [local.stream] });
     }
-    const offer = await fullOffer(pc);
+    const offer = await fullDescription(pc, "offer");
     const answer = await transport.request("stage.publish", { description: offer });
     if (publishPc !== pc) return true;
     if (!answer || !answer.ok || !answer.description) {
@@ -220,6 +231,8 @@ export function setupStage({ client, session, boot, listeners, announce = () => 
     }
     await pc.setRemoteDescription(answer.description);
     if (publishPc !== pc) return true; // lost meanwhile
+    await capSenders(pc);
+    if (publishPc !== pc) return true;
     setText(ui.status, recovering ? lostText() : "");
     showLocal();
     renderControls();
