@@ -1,31 +1,39 @@
-"""Plenary stage benchmark: one aiortc publisher at 640x360 to N aiortc listeners.
+"""Plenary stage benchmark: one publisher, N listeners, through the forum, aiortc or Janus.
 
-    .venv/bin/python bench/stage.py --listeners 10 25 50 --seconds 10
+    .venv/bin/python bench/stage.py --engine aiortc --listeners 10 25 50 --seconds 10
+    .venv/bin/python bench/stage.py --engine janus --listeners 10 25 50 100 200 --seconds 10
+    .venv/bin/python bench/stage.py --engine aiortc --listeners 10 25 --record
 
-For each N a fresh stage (`signaling.stage.Stage`) runs in its own subprocess, so its CPU and
-memory are measured alone; the publisher and the N listeners run in this process and talk
-to it over a JSON-lines socket on 127.0.0.1 (a stand-in for the signaling that will route
-to the owning process). Once every listener receives video, the server's CPU time over a
-steady window of `--seconds` is divided by the wall time; RSS is read from /proc.
+For each N, one after another: a fresh forum (`forum serve`, one process, SQLite in a
+temporary directory, MEDIA_ENGINE set) seeded as bench/storm.py does (N participants and a
+facilitator invited to one theme, one gathering); with `--engine janus` one real Janus for
+the whole run (tests/janus_host.py: its own network namespace, `event_loops` = cores). Every
+person signs in by their invitation link as a browser does and has a socket.io connection of
+their own (python-socketio), joined to the gathering (`room.join`); everything goes through
+the forum's socket.io (`stage.publish`, `stage.listen`, `stage.answer`), never to Janus.
 
-The listener process cannot also decode N VP8 streams on a 2-core machine without starving
-the server, so only `--decoding` listeners (default 2) decode; the others receive, decrypt,
-depacketise and report RTCP like any listener but skip the VP8 decode (aiortc's decoder is
-replaced in THIS process only). The server is untouched. The last line is one recording at
-the same size, measured by `bench/recording.py` (`--no-recording` skips it).
+- The facilitator publishes from this process: aiortc, a moving bar at 640x360 @30 fps (VP8)
+  and Opus audio (tests/frames.py, as tests/signaling/test_stage.py's Publisher).
+- Two listeners in this process decode (aiortc, as a browser tab): their video fps.
+- N-2 light listeners, `--per-process` (default 50) in each client process: ICE and DTLS with
+  aiortc as any listener, but every SRTP packet is counted where aioice hands it over
+  (`aioice.Connection.data_received`) and dropped there: no SRTP unprotect, no jitter buffer,
+  no decode, no RTCP feedback (so no NACK: a lost packet stays lost). The RTP header is in
+  clear under SRTP, so the count is per SSRC from its sequence numbers: expected = the span of
+  sequence numbers seen, lost = expected - received.
 
-    .venv/bin/python bench/stage.py --listeners 10 25 --seconds 10 --record
+Measured over a steady window of `--seconds`, 2 s after every listener receives video: the
+engine's CPU (Janus's process from /proc/<pid>/stat; with aiortc the engine is the forum
+worker), the forum worker's own CPU, the decoding listeners' fps, the light listeners' packet
+loss, and how many receive. Also: seconds from the first `stage.listen` until all receive, and
+the clients' CPU (they share the 2 cores with the server: see the load line).
 
-`--record` runs each N twice, without and then with a recording made the production way
-(`recordings/stage_tap.py`): the stage subprocess creates a `recordings.Recorder` (in a
-`tempfile.mkdtemp()` directory outside the source tree, removed afterwards) for the
-publisher's kinds right after the publish and `stage.tap`s the publisher, so the recorder is
-fed the stage's own decoded frames (no second decode). Printed per N: the server's CPU with
-and without the recording, the recorder thread's CPU (`RecordingResult.cpu_seconds` over
-the recording's wall time, and over the same window as the server CPU), and, as a sanity
-check, each stream's packet count and pts span in the file as PyAV reads it.
-A measurement, never a test: nothing asserts on time.
-Both processes patch aioice to gather on 127.0.0.1 (this host has only loopback)."""
+`--record` (aiortc only): after the window, the facilitator spotlights herself, consents and
+records (`recording.start`, the recorder taps the stage's decoded frames), and a second window
+is measured; then `recording.stop`. bench/recording.py measures a recording alone.
+
+A measurement, never a test: nothing here fails on a time. Only 127.0.0.1 and Janus's
+namespace are contacted."""
 
 from __future__ import annotations
 
@@ -34,319 +42,573 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
+import shlex
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import aioice.ice  # noqa: E402
+from storm import Setup, forum_settings, free_ports, log_errors, seed, tail, wait_healthy  # noqa: E402
+from storm import start as start_server  # noqa: E402
+from storm import stop as stop_server  # noqa: E402
 
-aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]  # type: ignore[assignment]
-
-
-def rss_mib() -> tuple[float, float]:
-    values = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            values[key] = int(rest.split()[0]) / 1024
-    return values["VmRSS"], values["VmHWM"]
-
-
-# -- the server subprocess ------------------------------------------------------------------
+GOAL = ("with Janus, 200 listeners under one core for the engine, and the forum worker's own "
+        "CPU flat in the number of listeners")
+WIDTH, HEIGHT = 640, 360
+DECODING = 2
+NOISE_ROWS = 18  # about 700 kbit/s of VP8 (measured)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def probe(path: Path) -> dict[str, tuple[int, float]]:
-    """Per stream kind of the file: packets (= frames here) and the span of their pts in s."""
-    import av
-
-    times: dict[str, list[float]] = {}
-    with av.open(str(path)) as container:
-        for packet in container.demux():
-            if packet.pts is not None and packet.time_base is not None:
-                times.setdefault(packet.stream.type, []).append(
-                    float(packet.pts * packet.time_base)
-                )
-    return {kind: (len(t), max(t) - min(t)) for kind, t in times.items()}
+def gather_on(address: str) -> None:
+    """aiortc peers in this process gather on `address` only (loopback for the aiortc engine;
+    the host's end of Janus's veth for Janus, the one address it reaches)."""
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [address]
 
 
-async def serve(record: bool) -> None:
-    from recordings.recorder import Recorder
-    from signaling.stage import Stage
-
-    stage = Stage()
-    done = asyncio.Event()
-    directory = Path(tempfile.mkdtemp(prefix="bench-stage-"))
-    recording: dict[str, Any] = {}  # recorder, sink, publisher, started
-
-    def start_recording(publisher: str) -> None:
-        """As `server.stage_recordings.StageRecordings._start`."""
-        kinds = tuple(k for k in ("audio", "video") if k in stage.kinds(publisher))
-        recorder = Recorder(directory, kinds)
-
-        def sink(kind: str, frame: Any) -> object:
-            offer = recorder.video_frame if kind == "video" else recorder.audio_frame
-            return offer(frame)
-
-        stage.tap(publisher, sink)
-        recording.update(
-            recorder=recorder, sink=sink, publisher=publisher, started=time.monotonic()
-        )
-
-    async def stop_recording() -> dict[str, Any]:
-        stage.untap(recording["publisher"], recording["sink"])
-        result = await recording["recorder"].stop(10)
-        return {
-            "cpu_seconds": result.cpu_seconds,
-            "wall": time.monotonic() - recording["started"],
-            "complete": result.complete,
-            "encoded": result.encoded,
-            "dropped": result.dropped,
-            "file": probe(result.path) if result.path else {},
-            "error": result.error,
-        }
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-            await answer(reader, writer)
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while line := await reader.readline():
-            request = json.loads(line)
-            op = request["op"]
-            reply: dict[str, Any] = {}
-            if op == "publish":
-                reply["sdp"] = await stage.publish(request["id"], request["sdp"])
-                if record:
-                    start_recording(request["id"])
-            elif op == "listen":
-                reply["sdp"] = await stage.listen(request["id"], request["sdp"])
-            elif op == "stats":
-                rss, hwm = rss_mib()
-                reply = {
-                    "cpu": time.process_time(),
-                    "wall": time.monotonic(),
-                    "rss": rss,
-                    "hwm": hwm,
-                    "stage": stage.stats(),
-                    "recorder_cpu": recording["recorder"].cpu_seconds if recording else 0.0,
-                }
-            elif op == "close":
-                if recording:
-                    reply["recording"] = await stop_recording()
-                shutil.rmtree(directory, ignore_errors=True)
-                await stage.close()
-                done.set()
-            writer.write(json.dumps(reply).encode() + b"\n")
-            await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, limit=1 << 20)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    await done.wait()
-    server.close()
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
-# -- the client side (publisher and listeners) ----------------------------------------------
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-DECODERS_MADE = {"video": 0}  # reset for each run
+# -- signing in, as a browser does ------------------------------------------------------------
 
 
-def skip_decoding_after(count: int) -> None:
-    """In this process: the first `count` video decoders are real, the rest decode nothing."""
-    import aiortc.rtcrtpreceiver as receiver
-    from aiortc.codecs.base import Decoder
+class At:
+    """What tests/server/browsing.py's Browser needs of a server: its URLs."""
 
-    real = receiver.get_decoder
+    def __init__(self, url: str) -> None:
+        from yarl import URL
 
-    class NoDecode(Decoder):
-        def decode(self, encoded_frame: Any) -> list[Any]:
-            return []
+        self.base = URL(url)
 
-    def get_decoder(codec: Any) -> Decoder:
-        if codec.mimeType.lower().startswith("video/"):
-            DECODERS_MADE["video"] += 1
-            if DECODERS_MADE["video"] > count:
-                return NoDecode()
-        return real(codec)
+    def make_url(self, path: str) -> Any:
+        from yarl import URL
 
-    receiver.get_decoder = get_decoder  # type: ignore[assignment]
+        return self.base.join(URL(path))
 
 
-class Rpc:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-        self.lock = asyncio.Lock()
+async def joined(url: str, token: str, gathering: str) -> Any:
+    """A socket.io client signed in by its invitation link, joined to the gathering."""
+    from server.settings import SESSION_COOKIE
+    from tests.conftest import connect_client, send
+    from tests.server.browsing import Browser
 
-    async def call(self, **request: Any) -> dict[str, Any]:
-        async with self.lock:
-            self.writer.write(json.dumps(request).encode() + b"\n")
-            await self.writer.drain()
-            return json.loads(await self.reader.readline())  # type: ignore[no-any-return]
-
-
-async def inbound_video_packets(pc: Any) -> int:
-    report = await pc.getStats()
-    return sum(
-        s.packetsReceived for s in report.values() if s.type == "inbound-rtp" and s.kind == "video"
-    )
+    async with Browser(At(url)) as browser:  # type: ignore[arg-type]
+        await browser.sign_in(token)
+        session = browser.cookie(SESSION_COOKIE)
+    client = await connect_client(url, session)
+    answer = await send(client, gathering, "room.join")
+    if not answer.get("ok"):
+        raise RuntimeError(f"room.join: {answer}")
+    return client
 
 
-async def run_one(listeners: int, seconds: float, record: bool) -> dict[str, Any]:
-    from aiortc import RTCSessionDescription
+# -- light listeners (client processes) -------------------------------------------------------
 
-    from tests.signaling.test_stage import Listener, Publisher
 
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--serve",
-        *(["--record"] if record else []),
-        stdout=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-    )
+class Sequence:
+    """One SSRC's RTP sequence numbers: how many came, and the span they cover (extended over
+    the 16-bit wrap as RFC 3550 A.1 does)."""
+
+    __slots__ = ("received", "first", "highest", "octets")
+
+    def __init__(self, seq: int) -> None:
+        self.received, self.first, self.highest, self.octets = 0, seq, seq, 0
+
+    def add(self, seq: int, size: int) -> None:
+        self.received += 1
+        self.octets += size
+        extended = (self.highest & ~0xFFFF) | seq
+        if extended < self.highest - 0x8000:
+            extended += 0x10000
+        elif extended > self.highest + 0x8000:
+            extended -= 0x10000
+        self.highest = max(self.highest, extended)
+
+    @property
+    def expected(self) -> int:
+        return self.highest - self.first + 1
+
+
+def count_rtp_instead_of_decrypting() -> None:
+    """In this process: an ICE connection counts each SRTP packet it receives by its clear
+    header (SSRC, sequence number) and drops it; DTLS, STUN and SRTCP go on as usual."""
+    connection = aioice.ice.Connection
+    deliver = connection.data_received
+
+    def data_received(self: Any, data: bytes, component: int) -> None:
+        if len(data) >= 12 and 127 < data[0] < 192 and not 192 <= data[1] <= 208:
+            seen: dict[int, Sequence] = self.__dict__.setdefault("rtp_seen", {})
+            ssrc, seq = int.from_bytes(data[8:12], "big"), int.from_bytes(data[2:4], "big")
+            (seen.get(ssrc) or seen.setdefault(ssrc, Sequence(seq))).add(seq, len(data))
+            return
+        deliver(self, data, component)
+
+    connection.data_received = data_received  # type: ignore[method-assign]
+
+
+def ssrc_kinds(sdp: str) -> dict[int, str]:
+    """SSRC -> kind from an offer's `a=ssrc:` lines."""
+    kinds, kind = {}, ""
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            kind = line[2:].split()[0]
+        elif line.startswith("a=ssrc:"):
+            kinds[int(line[7:].split()[0])] = kind
+    return kinds
+
+
+@dataclass
+class LightListener:
+    listener: Any  # tests/signaling/stage_peer.StageListener
+    kinds: dict[int, str] = field(default_factory=dict)
+
+    def sequences(self) -> dict[int, Sequence]:
+        pc = self.listener.pc
+        if pc is None or not pc.getTransceivers():
+            return {}
+        ice = pc.getTransceivers()[0].receiver.transport.transport
+        seen: dict[int, Sequence] = ice._connection.__dict__.get("rtp_seen", {})
+        return seen
+
+    def receiving(self) -> bool:
+        return any(self.kinds.get(ssrc) == "video" and s.received
+                   for ssrc, s in self.sequences().items())
+
+    def counts(self) -> dict[str, list[int]]:
+        """Per kind: [received, expected, octets] so far."""
+        totals: dict[str, list[int]] = {}
+        for ssrc, s in self.sequences().items():
+            total = totals.setdefault(self.kinds.get(ssrc, "other"), [0, 0, 0])
+            total[0] += s.received
+            total[1] += s.expected
+            total[2] += s.octets
+        return totals
+
+
+async def light_process(args: argparse.Namespace) -> None:
+    """One client process: its share of the light listeners, driven over stdin/stdout."""
+    from tests.signaling.stage_peer import StageListener
+
+    gather_on(args.address)
+    count_rtp_instead_of_decrypting()
+    tokens = args.token_list
+    loop = asyncio.get_running_loop()
+    commands = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
+    say = lambda **message: print(json.dumps(message), flush=True)  # noqa: E731
+    limit = asyncio.Semaphore(10)
+
+    async def one(token: str) -> LightListener:
+        async with limit:
+            return LightListener(StageListener(await joined(args.url, token, args.gathering),
+                                               args.gathering))
+
+    light = list(await asyncio.gather(*(one(t) for t in tokens)))
+    say(joined=len(light))
+    await commands.readline()  # "listen"
+
+    async def listen(ls: LightListener) -> None:
+        async with limit:
+            await ls.listener.listen_to(args.publisher)
+            ls.kinds = ssrc_kinds(ls.listener.pc.remoteDescription.sdp)
+
+    listening = asyncio.gather(*(listen(ls) for ls in light))
+    reported = -1
+    while (receiving := sum(ls.receiving() for ls in light)) < len(light) or not listening.done():
+        if receiving != reported:
+            say(receiving=receiving)
+            reported = receiving
+        await asyncio.sleep(0.1)
+    await listening
+    say(receiving=len(light))
+    while (await commands.readline()).decode().strip() == "counts":
+        say(counts=[ls.counts() for ls in light])
+    for ls in light:
+        await ls.listener.close()
+        await ls.listener.client.disconnect()
+    say(stopped=True)
+
+
+class ClientProcess:
+    """A light listeners' process: its messages read as they come, `receiving` kept up to
+    date, the rest queued for `read`."""
+
+    def __init__(self, process: asyncio.subprocess.Process, size: int) -> None:
+        self.process, self.size, self.receiving = process, size, 0
+        self.messages: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self.pump = asyncio.create_task(self._pump())
+
+    async def _pump(self) -> None:
+        assert self.process.stdout is not None
+        while line := await self.process.stdout.readline():
+            message = json.loads(line)
+            if "receiving" in message:
+                self.receiving = message["receiving"]
+            else:
+                self.messages.put_nowait(message)
+        self.messages.put_nowait(None)
+
+    async def read(self, key: str) -> Any:
+        while (message := await self.messages.get()) is not None:
+            if key in message:
+                return message[key]
+        raise RuntimeError(f"a client process ended ({await self.process.wait()})")
+
+    async def tell(self, command: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command.encode() + b"\n")
+        await self.process.stdin.drain()
+
+
+async def client_processes(tokens: list[str], per_process: int, tmp: Path,
+                           options: list[str]) -> list[ClientProcess]:
+    clients = []
+    for first in range(0, len(tokens), per_process):
+        share = tmp / f"light-{first}.json"
+        share.write_text(json.dumps(tokens[first:first + per_process]))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--light", "--tokens", str(share), *options,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
+        clients.append(ClientProcess(process, len(tokens[first:first + per_process])))
+    return clients
+
+
+# -- the publisher and the decoding listeners (this process) ----------------------------------
+
+
+def camera(picture: str) -> Any:
+    """The moving bar (tests/frames.py); with "noise", a strip of `NOISE_ROWS` rows of random
+    luma, different in each picture, so that VP8 needs about what a camera may send (the bar
+    alone encodes to about 90 kbit/s; a browser's camera is capped at 800 kbit/s)."""
+    from tests.frames import MovingBarVideo
+
+    video = MovingBarVideo(WIDTH, HEIGHT, steps=8)
+    if picture == "noise":
+        for frame in video._frames:  # precomputed: the publisher pays for the encode only
+            plane = frame.planes[0]
+            clear = plane.buffer_size - plane.line_size * NOISE_ROWS
+            plane.update(bytes(plane)[:clear] + os.urandom(plane.buffer_size - clear))
+    return video
+
+
+class Publisher:
+    """The facilitator's camera and microphone, published through the forum."""
+
+    def __init__(self, client: Any, gathering: str, picture: str) -> None:
+        from aiortc import AudioStreamTrack, RTCConfiguration, RTCPeerConnection
+
+        self.client, self.gathering = client, gathering
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc.addTrack(AudioStreamTrack())
+        self.video = camera(picture)
+        self.pc.addTrack(self.video)
+
+    async def publish(self) -> None:
+        from aiortc import RTCSessionDescription
+
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        local = self.pc.localDescription
+        answer = await self.client.call("stage.publish", {
+            "gathering": self.gathering,
+            "description": {"type": local.type, "sdp": local.sdp}}, timeout=60)
+        if not answer.get("ok"):
+            raise RuntimeError(f"stage.publish: {answer}")
+        description = answer["description"]
+        await self.pc.setRemoteDescription(
+            RTCSessionDescription(description["sdp"], description["type"]))
+
+
+@dataclass
+class Snapshot:
+    wall: float
+    cpu: dict[str, float]  # process -> CPU seconds so far
+    decoded: list[int]
+    counts: list[dict[str, list[int]]]
+    sent: int
+
+
+@dataclass
+class Run:
+    """One N: the processes to read and the people in it."""
+
+    pids: dict[str, int]  # "engine", "forum", "clients-<i>"
+    clients: list[ClientProcess]
+    decoders: list[Any]  # StageListener
+    publisher: Publisher
+
+    async def snapshot(self) -> Snapshot:
+        for client in self.clients:
+            await client.tell("counts")
+        counts = [c for client in self.clients for c in await client.read("counts")]
+        cpu = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        cpu["this"] = time.process_time()
+        return Snapshot(time.monotonic(), cpu, [d.video_frames() for d in self.decoders],
+                        counts, self.publisher.video.sent)
+
+
+def figures(before: Snapshot, after: Snapshot) -> dict[str, Any]:
+    wall = after.wall - before.wall
+    cpu = {k: 100 * (after.cpu[k] - before.cpu[k]) / wall for k in after.cpu}
+    got = {"audio": [0, 0, 0], "video": [0, 0, 0]}
+    worst = 0.0
+    for start, end in zip(before.counts, after.counts, strict=True):
+        for kind, total in got.items():
+            received = end.get(kind, [0, 0])[0] - start.get(kind, [0, 0])[0]
+            expected = end.get(kind, [0, 0])[1] - start.get(kind, [0, 0])[1]
+            total[0] += received
+            total[1] += expected
+            total[2] += end.get(kind, [0, 0, 0])[2] - start.get(kind, [0, 0, 0])[2]
+            if kind == "video" and expected:
+                worst = max(worst, 1 - received / expected)
+    fps = [(a - b) / wall for a, b in zip(after.decoded, before.decoded, strict=True)]
+    receiving = sum(1 for f in fps if f) + sum(
+        1 for start, end in zip(before.counts, after.counts, strict=True)
+        if end.get("video", [0])[0] > start.get("video", [0])[0])
+    return {"wall": wall, "cpu": cpu, "fps": fps, "sent_fps": (after.sent - before.sent) / wall,
+            "packets": got, "worst_video_loss": worst,
+            "light": len(after.counts), "receiving": receiving}
+
+
+async def measure(url: str, seeded: dict[str, Any], args: argparse.Namespace, tmp: Path,
+                  pids: dict[str, int], address: str) -> dict[str, Any]:
+    from tests.conftest import send
+    from tests.server.live_helpers import eventually
+    from tests.signaling.stage_peer import StageListener
+
+    gid = seeded["gathering"]
+    frida = await joined(url, seeded["sender"], gid)
+    pushes: list[dict[str, Any]] = []
+    frida.on("stage", pushes.append)
+    assert (await send(frida, gid, "room.open"))["ok"]
+    publisher = Publisher(frida, gid, args.picture)
+    await publisher.publish()
+    await eventually(lambda: bool(pushes and pushes[-1].get("publishers")), within=120,
+                     what="the facilitator on stage")  # with Janus: once her media is up
+    person = pushes[-1]["publishers"][0]["person_id"]
+
+    tokens = seeded["participants"]
+    decoders = [StageListener(await joined(url, t, gid), gid) for t in tokens[:DECODING]]
+    clients = await client_processes(tokens[DECODING:], args.per_process, tmp, [
+        "--url", url, "--gathering", gid, "--publisher", str(person), "--address", address])
+    run = Run({**pids, **{f"clients-{i}": c.process.pid for i, c in enumerate(clients)}},
+              clients, decoders, publisher)
     try:
-        assert proc.stdout is not None
-        port = int(await proc.stdout.readline())
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
-        rpc = Rpc(reader, writer)
-        idle = await rpc.call(op="stats")
-
-        publisher = Publisher()
-        await publisher.pc.setLocalDescription(await publisher.pc.createOffer())
-        reply = await rpc.call(op="publish", id="publisher", sdp=publisher.pc.localDescription.sdp)
-        await publisher.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
-
+        for client in clients:
+            await client.read("joined")
         started = time.monotonic()
-        DECODERS_MADE["video"] = 0
-        peers = [Listener(f"listener-{i}") for i in range(listeners)]
-        for peer in peers:
-            peer.pc.addTransceiver("audio", direction="recvonly")
-            peer.pc.addTransceiver("video", direction="recvonly")
-            await peer.pc.setLocalDescription(await peer.pc.createOffer())
-            reply = await rpc.call(op="listen", id=peer.name, sdp=peer.pc.localDescription.sdp)
-            await peer.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
-
-        deadline = time.monotonic() + 60
-        while True:
-            counts = [await inbound_video_packets(p.pc) for p in peers]
-            if all(counts) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.25)
+        for client in clients:
+            await client.tell("listen")
+        listens = asyncio.gather(*(d.listen_to(person) for d in decoders))
+        while (receiving := sum(c.receiving for c in clients)) < len(tokens) - DECODING:
+            if any(c.process.returncode is not None for c in clients):
+                raise RuntimeError("a client process ended before all received")
+            if time.monotonic() > started + 300:
+                raise RuntimeError(f"only {receiving} light listeners received in 300 s")
+            await asyncio.sleep(0.05)
+        await listens
+        await eventually(lambda: all(d.video_frames() for d in decoders), within=120,
+                         what="video decoded")
         seated = time.monotonic() - started
-        await asyncio.sleep(2)  # settle after the joins' keyframes
-
-        before = await rpc.call(op="stats")
-        sent_before = publisher.video.sent
-        await asyncio.sleep(seconds)
-        after = await rpc.call(op="stats")
-        sent = publisher.video.sent - sent_before
-        packets = [await inbound_video_packets(p.pc) for p in peers]
-
-        video = next(t for t in after["stage"]["tracks"].values() if t["kind"] == "video")
-        video_before = next(t for t in before["stage"]["tracks"].values() if t["kind"] == "video")
-        wall = after["wall"] - before["wall"]
-        result = {
-            "listeners": listeners,
-            "cpu_percent": 100 * (after["cpu"] - before["cpu"]) / wall,
-            "recorder_percent": 100 * (after["recorder_cpu"] - before["recorder_cpu"]) / wall,
-            "rss_idle": idle["rss"],
-            "rss": after["rss"],
-            "hwm": after["hwm"],
-            "seated_s": seated,
-            "receiving": sum(1 for p in packets if p),
-            "frames_sent": sent,
-            "frames_received": video["received"] - video_before["received"],
-            "frames_encoded": video["encoded"] - video_before["encoded"],
-            "encoders": after["stage"]["encoders_created"],
-            "decoded_by_listeners": sum(p.frames["video"] for p in peers),
-        }
-        result["recording"] = (await rpc.call(op="close")).get("recording")
-        for peer in peers:
-            await peer.close()
-        await publisher.pc.close()
-        writer.close()
+        await asyncio.sleep(2)  # past the joins' keyframes
+        before = await run.snapshot()
+        await asyncio.sleep(args.seconds)
+        result = {"seated_s": seated, **figures(before, await run.snapshot())}
+        if args.record:
+            result["recording"] = await record(frida, gid, person, run, args.seconds, tmp)
         return result
     finally:
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.tell("stop")
+                await asyncio.wait_for(client.read("stopped"), 60)
+        for decoder in decoders:
+            await decoder.close()
+            await decoder.client.disconnect()
+        await publisher.pc.close()
+        await frida.disconnect()
+
+
+async def record(frida: Any, gid: str, person: int, run: Run, seconds: float,
+                 tmp: Path) -> dict[str, Any]:
+    """A second window with the facilitator recorded (the recorder taps the stage)."""
+    from tests.conftest import send
+
+    for command, fields in (("stage.spotlight", {"person_id": person}),
+                            ("recording.consent", {}), ("recording.start", {})):
+        answer = await send(frida, gid, command, **fields)
+        if not answer.get("ok"):
+            raise RuntimeError(f"{command}: {answer}")
+    await asyncio.sleep(2)
+    before = await run.snapshot()
+    await asyncio.sleep(seconds)
+    result = figures(before, await run.snapshot())
+    assert (await send(frida, gid, "recording.stop"))["ok"]
+    await asyncio.sleep(3)  # the file is finished
+    files = [p for p in (tmp / "recordings").rglob("*") if p.is_file()]
+    result["files"] = [(p.suffix, p.stat().st_size) for p in files]
+    return result
+
+
+@contextlib.contextmanager
+def engine(args: argparse.Namespace, tmp: Path) -> Iterator[tuple[dict[str, str], int | None,
+                                                                  str, Path | None]]:
+    """The media engine's settings, Janus's pid, the address the peers gather on, its log."""
+    if args.engine == "aiortc":
+        yield {"MEDIA_ENGINE": "aiortc"}, None, "127.0.0.1", None
+        return
+    from tests.janus_host import janus_missing_reason, running_janus
+
+    if (missing := janus_missing_reason()) is not None:
+        raise SystemExit(f"--engine janus needs {missing}")
+    with running_janus(tmp / "janus", event_loops=os.cpu_count() or 2) as janus:
+        yield ({"MEDIA_ENGINE": "janus", "JANUS_URLS": janus.url,
+                "JANUS_API_SECRET": janus.secret}, janus.process.pid, janus.host_address,
+               janus.log_path)
+
+
+def run_one(listeners: int, args: argparse.Namespace, media: dict[str, str],
+            janus_pid: int | None, address: str, tmp: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-stage-", dir=tmp) as name:
+        run_dir = Path(name)
+        database = f"sqlite:///{run_dir}/forum.db"
+        seeded = asyncio.run(seed(database, listeners))
+        [port] = free_ports(1)
+        url, log = f"http://127.0.0.1:{port}", run_dir / "server.log"
+        settings = {**forum_settings(database, run_dir, None, Setup()), **media}
+        server = start_server("forum", port, log, settings)
         try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+            wait_healthy(server, url, log)
+            pids = {"forum": server.pid, **({"engine": janus_pid} if janus_pid else {})}
+            load = load_average()
+            result = asyncio.run(measure(url, seeded, args, run_dir, pids, address))
+        except Exception as error:
+            raise SystemExit(f"N={listeners}: {error!r}\n{tail(log)}") from error
+        finally:
+            stop_server(server)
+        result.update(listeners=listeners, load=load, log_errors=log_errors(log))
+        if args.logs:
+            Path(args.logs).mkdir(parents=True, exist_ok=True)
+            (Path(args.logs) / f"forum-{args.engine}-{listeners}.log").write_text(
+                log.read_text(errors="replace"))
+        return result
 
 
-def print_recording(r: dict[str, Any], without: float) -> None:
+def janus_errors(log: Path | None, offset: int) -> tuple[int, list[str]]:
+    if log is None:
+        return 0, []
+    lines = log.read_text(errors="replace")[offset:].splitlines()
+    errors = [line for line in lines if "[ERR]" in line]
+    return len(errors), errors[:3]
+
+
+def row(r: dict[str, Any]) -> str:
+    cpu = r["cpu"]
+    engine_cpu = cpu.get("engine", cpu["forum"])
+    clients = sum(v for k, v in cpu.items() if k.startswith("clients-"))
+    audio, video = r["packets"]["audio"], r["packets"]["video"]
+    loss = lambda got: 100 * (1 - got[0] / got[1]) if got[1] else float("nan")  # noqa: E731
+    light = max(r["light"], 1)
+    return (f"| {r['listeners']} | {engine_cpu:.0f} | {cpu['forum']:.0f} | "
+            f"{' / '.join(f'{f:.1f}' for f in r['fps'])} (sent {r['sent_fps']:.1f}) | "
+            f"{loss(video):.2f} (worst {100 * r['worst_video_loss']:.1f}) / {loss(audio):.2f} | "
+            f"{video[0] / r['wall'] / light:.0f} / {8 * video[2] / r['wall'] / light / 1000:.0f}"
+            f" | {r['receiving']}/{r['listeners']} | "
+            f"{r['seated_s']:.1f} | {clients:.0f} in {len(r['client_processes'])} + "
+            f"{cpu['this']:.0f} | {r['load']} | {r['log_errors']} / {r['janus_errors']} |"
+            )
+
+
+HEADER = ("| listeners | engine CPU % of a core | forum worker CPU % | decoding listeners' fps"
+          " | light listeners' loss %: video (worst one) / audio | video per light listener:"
+          " packets/s / kbit/s (SRTP) | receiving | s until all received | client CPU %: light"
+          " processes + publisher & decoders | load average before | errors in log: forum /"
+          " Janus |\n"
+          "| ---: | ---: | ---: | --- | --- | --- | --- | ---: | --- | --- | --- |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=["aiortc", "janus"], default="aiortc")
+    parser.add_argument("--listeners", type=int, nargs="+", default=[10, 25, 50])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--per-process", type=int, default=50,
+                        help="light listeners per client process (default 50)")
+    parser.add_argument("--picture", choices=["bar", "noise"], default="bar",
+                        help="the camera: the moving bar (default), or the bar over noise, "
+                             "for a camera's bitrate")
+    parser.add_argument("--record", action="store_true",
+                        help="aiortc: a second window with the facilitator recorded")
+    parser.add_argument("--logs", metavar="DIR", help="keep each forum log in this folder")
+    for hidden in ("--url", "--gathering", "--tokens", "--address"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
+    parser.add_argument("--publisher", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--light", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.light:
+        run_light(args)
+        return
+    if args.record and args.engine != "aiortc":
+        parser.error("--record measures the aiortc recorder tapping the stage")
+    if min(args.listeners) <= DECODING:
+        parser.error(f"--listeners: more than {DECODING} (the decoding ones)")
+    print(f"$ {shlex.join([Path(sys.executable).name, *sys.argv])}", flush=True)
+    print(f"{os.cpu_count()} cores; 1 publisher 640x360 @30 fps VP8 + Opus; window "
+          f"{args.seconds:g} s; engine {args.engine}; picture {args.picture}", flush=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-stage-") as name, \
+            engine(args, Path(name)) as (media, janus_pid, address, janus_log):
+        gather_on(address)
+        for listeners in args.listeners:
+            offset = len(janus_log.read_text(errors="replace")) if janus_log else 0
+            print(f"N={listeners}: load average {load_average()}", file=sys.stderr, flush=True)
+            r = run_one(listeners, args, media, janus_pid, address, Path(name))
+            r["janus_errors"], r["janus_examples"] = janus_errors(janus_log, offset)
+            r["client_processes"] = [k for k in r["cpu"] if k.startswith("clients-")]
+            results.append(r)
+            if len(results) == 1:
+                print(HEADER)
+            print(row(r), flush=True)
+            if r["janus_examples"]:
+                print(f"  Janus errors, e.g. {r['janus_examples']}", flush=True)
+            if "recording" in r:
+                print_recording(r)
+    print(f"\ngoal: {GOAL}")
+
+
+def print_recording(r: dict[str, Any]) -> None:
     rec = r["recording"]
-    files = ", ".join(
-        f"{kind} {frames} frames over {span:.1f} s" for kind, (frames, span) in rec["file"].items()
-    )
-    print(
-        f"    recording at {r['listeners']} listeners: server CPU {r['cpu_percent']:5.1f}% with vs "
-        f"{without:5.1f}% without ({r['cpu_percent'] - without:+.1f}); recorder thread "
-        f"{rec['cpu_seconds']:.2f} s CPU / {rec['wall']:.1f} s wall = "
-        f"{100 * rec['cpu_seconds'] / rec['wall']:.1f}% (in the window "
-        f"{r['recorder_percent']:.1f}%); encoded {rec['encoded']} dropped "
-        f"{rec['dropped']} complete {rec['complete']} error {rec['error']}; file: {files}",
-        flush=True,
-    )
+    print(f"  N={r['listeners']} recording: forum worker CPU {rec['cpu']['forum']:.0f}% "
+          f"with vs {r['cpu']['forum']:.0f}% without "
+          f"({rec['cpu']['forum'] - r['cpu']['forum']:+.0f}); decoding listeners "
+          f"{' / '.join(f'{f:.1f}' for f in rec['fps'])} fps; files {rec['files']}",
+          flush=True)
 
 
-async def main(args: argparse.Namespace) -> None:
-    skip_decoding_after(args.decoding)
-    print(
-        f"stage benchmark: 1 publisher 640x360 @30 fps, window {args.seconds:.0f} s, "
-        f"{os.cpu_count()} cores; server = stage subprocess"
-    )
-    modes = (False, True) if args.record else (False,)
-    without = 0.0
-    for count, record in [(n, rec) for n in args.listeners for rec in modes]:
-        r = await run_one(count, args.seconds, record)
-        at_30 = r["cpu_percent"] * 30 * args.seconds / max(r["frames_received"], 1)
-        print(
-            f"listeners={r['listeners']:>3}{' +recording' if record else ''}  "
-            f"server CPU {r['cpu_percent']:5.1f}% of one core "
-            f"(scaled to 30 fps: {at_30:5.1f}%)  "
-            f"RSS {r['rss']:6.1f} MiB (idle {r['rss_idle']:.1f}, peak {r['hwm']:.1f})  "
-            f"receiving {r['receiving']}/{r['listeners']}  "
-            f"video {r['frames_received'] / args.seconds:4.1f} fps: "
-            f"sent {r['frames_sent']} received {r['frames_received']} "
-            f"encoded {r['frames_encoded']}  "
-            f"encoders {r['encoders']}  seated in {r['seated_s']:.1f} s  "
-            f"frames decoded by the {args.decoding} decoding listeners "
-            f"{r['decoded_by_listeners']}",
-            flush=True,
-        )
-        if record:
-            print_recording(r, without)
-        without = r["cpu_percent"]
-    if args.recording:
-        from bench.recording import measure_recording
-
-        print(await measure_recording(args.seconds), flush=True)
+def run_light(args: argparse.Namespace) -> None:
+    args.token_list = json.loads(Path(args.tokens).read_text())
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(light_process(args))
+    else:
+        uvloop.run(light_process(args))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--listeners", type=int, nargs="+", default=[10, 25, 50])
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--decoding", type=int, default=2)
-    parser.add_argument(
-        "--no-recording",
-        dest="recording",
-        action="store_false",
-        help="skip the stand-alone recording line (bench/recording.py)",
-    )
-    parser.add_argument(
-        "--record",
-        action="store_true",
-        help="run each N also with a recorder tapping the publisher in the stage process",
-    )
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    arguments = parser.parse_args()
-    asyncio.run(serve(arguments.record) if arguments.serve else main(arguments))
+    main()

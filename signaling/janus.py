@@ -10,8 +10,9 @@ plugin attachment (one publisher or one subscriber of the VideoRoom).
     data = await handle.request({"request": "create", ...})           # synchronous request
     data, jsep = await handle.message({"request": "join", ...}, jsep)  # answered by an event
 
-When the long poll fails `POLL_FAILURES` times in a row the instance counts as gone:
-`on_lost` is called once and every waiting request fails with `JanusGone`."""
+When the long poll fails `POLL_FAILURES` times in a row, or keepalives go unanswered (a
+stalled Janus holds the long poll open), the instance counts as gone: `on_lost` is called
+once and every waiting request fails with `JanusGone`."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ POLL_WAIT = 30.0  # Janus answers a long poll with a keepalive after 30 s of not
 POLL_FAILURES = 3  # failed polls in a row after which the instance is gone
 POLL_RETRY = 0.5  # seconds between failed polls
 MAX_EVENTS = 50  # events per long poll
+#: a stalled Janus keeps the long poll open, so the session is also asked to stay alive
+#: every KEEPALIVE_EVERY s; KEEPALIVE_FAILURES unanswered in a row and the instance is gone
+KEEPALIVE_EVERY = 3.0
+KEEPALIVE_TIMEOUT = 2.0
+KEEPALIVE_FAILURES = 2
 
 Json = dict[str, Any]
 
@@ -128,7 +134,6 @@ class JanusSession:
         self.handles: dict[int, JanusHandle] = {}
         self.on_lost: Callable[[], Awaitable[None] | None] | None = None
         self.lost = False
-        self._poll: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @classmethod
@@ -137,10 +142,12 @@ class JanusSession:
         session = cls(http, url, secret)
         answer = await session.post("", {"janus": "create"})
         session.id = int(answer["data"]["id"])
-        session._poll = asyncio.create_task(session._poll_events(), name=f"janus-{session.id}")
+        session.spawn(session._poll_events())
+        session.spawn(session._keep_alive())
         return session
 
-    async def post(self, path: str, message: Json, transaction: str | None = None) -> Json:
+    async def post(self, path: str, message: Json, transaction: str | None = None,
+                   wait: float = REQUEST_TIMEOUT) -> Json:
         if self.lost:
             raise JanusGone(self.url)
         message = {**message, "transaction": transaction or _transaction()}
@@ -148,7 +155,7 @@ class JanusSession:
             message["apisecret"] = self.secret
         try:
             async with self.http.post(self.url + path, json=message,
-                                      timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)) as r:
+                                      timeout=aiohttp.ClientTimeout(total=wait)) as r:
                 answer: Json = await r.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             raise JanusGone(f"{self.url}: {error}") from error
@@ -185,14 +192,33 @@ class JanusSession:
                 self._deliver(event)
         await self._lose()
 
+    async def _keep_alive(self) -> None:
+        failures = 0
+        while failures < KEEPALIVE_FAILURES:
+            await asyncio.sleep(KEEPALIVE_EVERY)
+            try:
+                await self.post(f"/{self.id}", {"janus": "keepalive"},
+                                wait=KEEPALIVE_TIMEOUT)
+                failures = 0
+            except JanusGone:
+                failures += 1
+            except JanusError:
+                failures = KEEPALIVE_FAILURES  # the session is gone (Janus restarted)
+        await self._lose()
+
     def _deliver(self, event: Json) -> None:
         handle = self.handles.get(int(event.get("sender") or 0))
         if handle is not None:
             handle.deliver(event)
 
     async def _lose(self) -> None:
+        if self.lost:
+            return
         self.lost = True
         log.warning("janus %s does not answer: its stages move", self.url)
+        for task in self._tasks:  # the other watcher, and handlers of its last events
+            if task is not asyncio.current_task():
+                task.cancel()
         for handle in list(self.handles.values()):
             handle.fail(JanusGone(self.url))
         if self.on_lost is not None:
@@ -207,10 +233,9 @@ class JanusSession:
 
     async def close(self) -> None:
         self.on_lost = None
-        if self._poll is not None:
-            await stop(self._poll)
         for task in list(self._tasks):
-            await stop(task)
+            if task is not asyncio.current_task():
+                await stop(task)
         if not self.lost:
             with contextlib.suppress(JanusError, JanusGone):
                 await self.post(f"/{self.id}", {"janus": "destroy"})

@@ -199,7 +199,8 @@ class JanusStage:
         self._ensure_open()
         if listener_id in self._listeners:
             raise StageError("already-listening")
-        ready = {feed.id: pid for pid, feed in self._publishers.items() if feed.ready}
+        ready = {feed.id: pid for pid, feed in self._publishers.items()
+                 if feed.ready and pid != listener_id}  # not the tab's own tracks back
         if not ready:
             return None
         if len(self._listeners) >= self.config.max_listeners:

@@ -568,18 +568,20 @@ class Stage:
 
     async def listen(self, listener_id: str) -> str | None:
         """The server's offer to a listener: one sendonly m-line per published track (VP8
-        or Opus, the shared encoder's codecs), in publication order; None when nobody
-        publishes. The listener's answer goes to `answer`."""
+        or Opus, the shared encoder's codecs), in publication order, but the listener's own;
+        None when nobody else publishes. The listener's answer goes to `answer`."""
         if not isinstance(listener_id, str) or not 0 < len(listener_id) <= MAX_ID_LENGTH:
             raise StageError("bad-id")
-        if not self._fanouts:
-            self._ensure_open()
+        self._ensure_open()
+        # a tab on stage does not get its own tracks back (its upload is the scarce part)
+        fanouts = [f for f in self._fanouts.values() if f.publisher_id != listener_id]
+        if not fanouts:
             return None
         listener = self._listener(listener_id)
         pc = listener.pc
         try:
             sending = []
-            for fanout in list(self._fanouts.values())[:MAX_M_LINES]:
+            for fanout in fanouts[:MAX_M_LINES]:
                 transceiver = pc.addTransceiver(self._attach(fanout, listener),
                                                 direction="sendonly")
                 transceiver.setCodecPreferences(_sent_codecs(fanout.kind))

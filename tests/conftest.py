@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import socket
@@ -180,12 +181,33 @@ async def server(settings: Settings, world: World) -> AsyncIterator[TestServer]:
     await test_server.close()
 
 
+@contextlib.asynccontextmanager
+async def running_server(settings: Settings,
+                         sessions: async_sessionmaker) -> AsyncIterator[Connect]:
+    """A server of its own for a test that needs settings made inside it; `connect` signs a
+    person in and connects a client to it, as the `connect` fixture does."""
+    test_server = TestServer(create_app(settings), host="127.0.0.1")
+    await test_server.start_server()
+    try:
+        async with connecting(test_server, sessions) as connect_person:
+            yield connect_person
+    finally:
+        await test_server.close()
+
+
 Connect = Callable[[Person], Awaitable[socketio.AsyncClient]]
 
 
 @pytest.fixture
 async def connect(server: TestServer, sessions: async_sessionmaker) -> AsyncIterator[Connect]:
     """Sign a person in and connect a real python-socketio client as them."""
+    async with connecting(server, sessions) as connect_person:
+        yield connect_person
+
+
+@contextlib.asynccontextmanager
+async def connecting(server: TestServer,
+                     sessions: async_sessionmaker) -> AsyncIterator[Connect]:
     clients: list[socketio.AsyncClient] = []
 
     async def _connect(person: Person) -> socketio.AsyncClient:
@@ -194,9 +216,11 @@ async def connect(server: TestServer, sessions: async_sessionmaker) -> AsyncIter
         clients.append(client)
         return client
 
-    yield _connect
-    for client in clients:
-        await client.disconnect()
+    try:
+        yield _connect
+    finally:
+        for client in clients:
+            await client.disconnect()
 
 
 async def connect_client(base_url: str, session_token: str | None) -> socketio.AsyncClient:

@@ -87,11 +87,13 @@ def _apt_install(*packages: str) -> None:
 
 
 @contextlib.contextmanager
-def running_janus(workdir: Path, *, index: int | None = None,
-                  event_loops: int = 2) -> Iterator[JanusHost]:
+def running_janus(workdir: Path, *, index: int | None = None, event_loops: int = 2,
+                  secret: str | None = None) -> Iterator[JanusHost]:
     """Janus in a namespace of its own, answering `info`; killed and its namespace deleted
     after (also when it fails to start). `index` picks the /30 (0 to 32767) to try first;
-    by default one derived from the process id; a /30 the host already uses is skipped."""
+    by default one derived from the process id; a /30 the host already uses is skipped.
+    `secret`: its API secret (random by default; several instances of one deployment share
+    one)."""
     _reap_stale_namespaces()
     number = next(_instances)
     netns = f"{NETNS_PREFIX}{os.getpid()}-{number}"
@@ -101,7 +103,7 @@ def running_janus(workdir: Path, *, index: int | None = None,
         subnet = _make_network(netns, host_if, ns_if, index if index is not None
                                else os.getpid() * 16 + number)
         host_address, janus_address = (str(address) for address in subnet.hosts())
-        secret = secrets.token_urlsafe(24)
+        secret = secret or secrets.token_urlsafe(24)
         _render_config(workdir, janus_address, event_loops)
         log_path = workdir / "janus.log"
         process = _start(netns, workdir, janus_address, secret, log_path)

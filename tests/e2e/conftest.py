@@ -174,10 +174,32 @@ async def serving(sqlite_url: str, sessions: async_sessionmaker, world: World,
         await server.close()
 
 
+ENGINES = ["aiortc", "janus"]
+#: a stage story that runs on both media engines, so they cannot drift apart
+on_both_engines = pytest.mark.parametrize("engine", ENGINES, indirect=True)
+
+
 @pytest.fixture
-async def live_server(sqlite_url: str, sessions: async_sessionmaker,
-                      world: World) -> AsyncIterator[LiveServer]:
-    async with serving(sqlite_url, sessions, world) as live:
+def engine(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The stage's media engine as Settings fields for `live_server`: the default one unless
+    the test is `on_both_engines`. aiortc (in this process) gathers on loopback; Janus runs
+    in a network namespace of its own (tests/janus_host.py), which Chromium reaches on the
+    host's end of its veth pair without help (it gathers on every interface)."""
+    name = getattr(request, "param", None)
+    if name == "janus":
+        host = request.getfixturevalue("janus_ice")
+        return {"media_engine": "janus", "janus_urls": host.url,
+                "janus_api_secret": host.secret}
+    if name == "aiortc":
+        request.getfixturevalue("loopback_ice")
+        return {"media_engine": "aiortc"}
+    return {}
+
+
+@pytest.fixture
+async def live_server(sqlite_url: str, sessions: async_sessionmaker, world: World,
+                      engine: dict[str, Any]) -> AsyncIterator[LiveServer]:
+    async with serving(sqlite_url, sessions, world, **engine) as live:
         yield live
 
 

@@ -3,8 +3,10 @@ two participants in plenary see them; a participant given the floor is seen and 
 the other, and leaves the stage when the floor moves on.
 
 Each person has their own browser context with Chromium's fake camera and microphone. The
-server-side stage peer is aiortc, in this process: aioice skips 127.0.0.1 unless told
-otherwise, so the `loopback_ice` fixture patches its host-address discovery (tests only).
+story runs on both media engines (`engine`): aiortc, the stage peer in this process (aioice
+skips 127.0.0.1 unless told otherwise, so `loopback_ice` patches its host-address discovery,
+tests only), and Janus in a network namespace of its own (tests/janus_host.py), which the
+browsers reach on the host's end of its veth pair: Chromium gathers on every interface.
 Tracks are checked per person: the video and audio of the tile that carries a publisher's
 name are looked up in `getStats()` of the listener connection (`window.forumStage`)."""
 
@@ -13,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import WAIT
-from tests.e2e.conftest import LiveServer, chromium
+from tests.e2e.conftest import LiveServer, chromium, on_both_engines
 from tests.e2e.test_live_room import (
     assert_accessible,
     gather,
@@ -59,6 +62,36 @@ RECEIVED = """async (personId) => {
 }"""
 
 
+# The remote address of the candidate pair the connection (`listener` or `publisher`) uses.
+# (Not its local one: with Janus, Chromium reported the eth0 address as the local end of the
+# pair to Janus's veth address, which Janus's namespace has no route to.)
+REMOTE_ADDRESS = """async (which) => {
+  const pc = window.forumStage[which]();
+  const stats = pc ? await pc.getStats() : new Map();
+  const byId = new Map();
+  stats.forEach((r) => byId.set(r.id, r));
+  for (const r of byId.values()) {
+    const pair = r.type === 'transport' && byId.get(r.selectedCandidatePairId);
+    if (pair && pair.state === 'succeeded') return byId.get(pair.remoteCandidateId).address;
+  }
+  return null;
+}"""
+
+
+def engine_address(live: LiveServer) -> str:
+    """Where the stage's media engine receives: aiortc in this process on loopback, or the
+    Janus instance (its namespace's end of the veth)."""
+    if live.settings.media_engine == "janus":
+        return str(urlsplit(live.settings.janus_urls.split(",")[0]).hostname)
+    return "127.0.0.1"
+
+
+async def remote_address(page: Any, which: str) -> str | None:
+    """Where the page's stage connection (`listener`, `publisher`) sends its media to."""
+    address: str | None = await page.evaluate(REMOTE_ADDRESS, which)
+    return address
+
+
 async def receiving(page: Any, person_id: int, log: list[str], *, audio: bool = False,
                     more_than: int = 0) -> dict[str, Any]:
     """What the page's listener connection receives from the person once it has decoded more
@@ -80,7 +113,8 @@ def console_log(page: Any) -> list[str]:
     return log
 
 
-async def test_the_stage_is_seen_and_heard(live_server: LiveServer, loopback_ice: None) -> None:
+@on_both_engines
+async def test_the_stage_is_seen_and_heard(live_server: LiveServer) -> None:
     world = live_server.world
     gathering = world.gathering.id
     async with chromium() as browser:
@@ -112,6 +146,9 @@ async def test_the_stage_is_seen_and_heard(live_server: LiveServer, loopback_ice
             tile = who.page.locator("#stage-video-tiles li").filter(has_text=world.facilitator.name)
             await tile.wait_for()
             await receiving(who.page, world.facilitator.id, log)
+        # the media go straight between the browsers and the engine
+        assert await remote_address(console, "publisher") == engine_address(live_server)
+        assert await remote_address(alice.page, "listener") == engine_address(live_server)
         # listening only: no camera, no publishing connection, no publishing controls
         assert await alice.page.evaluate("() => window.forumStage.publisher() === null")
         assert await alice.page.get_by_role("button", name="Gå på scenen med kamera og mikrofon"

@@ -12,23 +12,33 @@ loses the gathering's stage, as when its worker crashes or gives the stage up:
 One after the other, in one browser. Each time Alice's stage box says the connection was
 lost, her page listens again on a new connection, the facilitator's console publishes
 again, Alice decodes the facilitator's video on the new connection, and the status clears
-with "Reconnected to the stage."."""
+with "Reconnected to the stage.".
+
+With Janus the same story: `drop` destroys the stage's VideoRoom; the silent loss is the
+Janus instance dying (killed) under the stage, and the stage comes back on the deployment's
+other instance (two Janus of the test's own: the session's one must live on)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from rooms.accounts import start_session
 from server.keys import STAGE
+from signaling.janus_stage import JanusStage
+from signaling.stage import Stage
 from signaling.stage_router import StageRouter
 from tests.conftest import connect_client, send
-from tests.e2e.conftest import LiveServer, chromium
+from tests.e2e.conftest import LiveServer, chromium, on_both_engines, serving
 from tests.e2e.test_live_room import Person, gather, open_panel, open_the_room, signed_in
 from tests.e2e.test_stage import console_log, receiving
+from tests.factories import World
+from tests.janus_host import kill, running_janus
 
-pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("loopback_ice")]
+pytestmark = pytest.mark.e2e
 
 LOST = "Forbindelsen til scenen ble brutt. Kobler til på nytt …"
 BACK = "Koblet til scenen igjen."
@@ -102,16 +112,25 @@ async def comes_back(live: LiveServer, frida: Person, alice: Person, log: list[s
 async def vanish(router: StageRouter, gathering: str) -> None:
     """The stage is gone from this server without a word to anyone, as in a crash: the
     host forgets it, and its peers' ICE stops (no DTLS close_notify reaches the browsers)."""
-    room = router.host.rooms.pop(gathering)
-    room.stage.on_unpublished = None
-    pcs = [p.pc for p in room.stage._publishers.values()]
-    pcs += [listener.pc for listener in room.stage._listeners.values()]
+    stage = router.host.rooms.pop(gathering).stage
+    assert isinstance(stage, Stage)
+    stage.on_unpublished = None
+    pcs = [p.pc for p in stage._publishers.values()]
+    pcs += [listener.pc for listener in stage._listeners.values()]
     for pc in pcs:
         for transceiver in pc.getTransceivers()[:1]:  # bundled: one transport per peer
             await transceiver.sender.transport.transport.stop()
-    await room.stage.close()
+    await stage.close()
 
 
+def janus_url(router: StageRouter, gathering: str) -> str:
+    """The Janus instance the gathering's stage (its VideoRoom) lives on."""
+    stage = router.host.rooms[gathering].stage
+    assert isinstance(stage, JanusStage)
+    return stage.session.url
+
+
+@pytest.mark.parametrize("engine", ["aiortc"], indirect=True)  # `vanish` is aiortc's
 async def test_the_stage_comes_back_after_its_server_peers_go_away(
         live_server: LiveServer) -> None:
     gathering = live_server.world.gathering.id
@@ -130,6 +149,33 @@ async def test_the_stage_comes_back_after_its_server_peers_go_away(
         await comes_back(live_server, frida, alice, log)
 
 
+async def test_the_stage_comes_back_on_another_janus_when_its_janus_dies(
+        sqlite_url: str, sessions: async_sessionmaker, world: World, tmp_path: Path) -> None:
+    secret = "one-deployment-one-secret"
+    with (running_janus(tmp_path / "a", secret=secret) as first,
+          running_janus(tmp_path / "b", secret=secret) as second):
+        janus = {first.url: first, second.url: second}
+        async with serving(sqlite_url, sessions, world, media_engine="janus",
+                           janus_urls=",".join(janus), janus_api_secret=secret) as live, \
+                chromium() as browser:
+            gathering = world.gathering.id
+            router = stage_router(live)
+            frida, alice, log = await on_stage(live, browser)
+
+            for who in (frida, alice):
+                await who.page.evaluate(RECORD)
+            await router.host.drop(gathering)  # its VideoRoom is destroyed; `closed` is pushed
+            await comes_back(live, frida, alice, log)
+
+            for who in (frida, alice):
+                await who.page.evaluate(RECORD)
+            lost = janus_url(router, gathering)
+            kill(janus[lost])  # the browsers' media and the server's API calls hit nothing
+            await comes_back(live, frida, alice, log)
+            assert janus_url(router, gathering) != lost
+
+
+@on_both_engines
 async def test_the_floor_moving_on_while_the_stage_comes_back_turns_the_camera_off(
         live_server: LiveServer) -> None:
     """Alice has the floor and is on stage when the server loses the stage; her page puts her

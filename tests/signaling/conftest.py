@@ -70,14 +70,16 @@ def collect(client: socketio.AsyncClient, event: str) -> list[dict[str, Any]]:
 
 
 ENGINES = ["aiortc", "janus"]
+#: a stage test that runs on both engines, so the engines cannot drift apart
+on_both_engines = pytest.mark.parametrize("engine", ENGINES, indirect=True)
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture
 def engine(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The stage's media engine, as Settings fields: each stage test runs on both, so the
-    engines cannot drift apart. aiortc gathers on loopback; with Janus, the test's peers
-    gather on the address that reaches Janus's network namespace (tests/janus_host.py)."""
-    if request.param == "janus":
+    """The stage's media engine, as Settings fields: aiortc unless the test is
+    `on_both_engines`. aiortc gathers on loopback; with Janus, the test's peers gather on the
+    address that reaches Janus's network namespace (tests/janus_host.py)."""
+    if getattr(request, "param", "aiortc") == "janus":
         host = request.getfixturevalue("janus_ice")
         return {"media_engine": "janus", "janus_urls": host.url,
                 "janus_api_secret": host.secret}

@@ -2,23 +2,30 @@
 loopback: a worker that drops a gathering's stage tells the gathering (`closed`), and a
 fresh `stage.listen`/`stage.publish` builds a new stage; with two worker processes, when
 the stage's owner is killed, the surviving worker takes the stage over on the next request.
-(The browser's side, noticing a lost connection by itself, is tests/e2e/test_stage_recovery.py.)"""
+With Janus, when the Janus instance of a stage stops answering, the stage moves to another
+instance. (The browser's side, noticing a lost connection by itself, is
+tests/e2e/test_stage_recovery.py.)"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
+import aioice.ice
 import pytest
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from server.keys import STAGE
+from server.settings import Settings
 from signaling.stage_router import StageRouter
-from tests.conftest import WAIT, Connect, send
+from tests.conftest import WAIT, Connect, running_server, send
 from tests.factories import World
+from tests.janus_host import JanusHost, pause, resume, running_janus
 from tests.server.live_helpers import eventually, joined
-from tests.signaling.conftest import collect
+from tests.signaling.conftest import collect, on_both_engines
 from tests.signaling.stage_peer import StageListener, StagePublisher
 from tests.signaling.test_stage_sockets import stage_cluster  # noqa: F401 (fixture)
 from tests.test_two_workers import Cluster
@@ -26,6 +33,13 @@ from tests.test_two_workers import Cluster
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
 
+@pytest.fixture
+def settings(sqlite_url: str, engine: dict[str, Any]) -> Settings:
+    return Settings(database_url=sqlite_url, secret_key="test-secret", host="127.0.0.1",
+                    max_message_bytes=256 * 1024, **engine)
+
+
+@on_both_engines
 async def test_a_dropped_stage_says_closed_and_a_new_one_starts(
         server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
@@ -107,3 +121,46 @@ async def test_the_stage_moves_to_the_surviving_worker_when_its_owner_dies(
         await publisher.close()
         if again is not None:
             await again.close()
+
+
+async def test_the_stage_moves_to_another_janus_when_its_janus_stops_answering(
+        sqlite_url: str, world: World, sessions: async_sessionmaker, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "one-deployment-one-secret"
+    with (running_janus(tmp_path / "a", secret=secret) as first,
+          running_janus(tmp_path / "b", secret=secret) as second):
+        # the test's peers reach both instances' namespaces
+        monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6:
+                            [first.host_address, second.host_address])
+        settings = Settings(database_url=sqlite_url, secret_key="test-secret", host="127.0.0.1",
+                            max_message_bytes=256 * 1024, media_engine="janus",
+                            janus_urls=f"{first.url},{second.url}", janus_api_secret=secret)
+        async with running_server(settings, sessions) as connect:
+            await janus_failover(connect, world, first)
+
+
+async def janus_failover(connect: Connect, world: World, first: JanusHost) -> None:
+    gid = world.gathering.id
+    frida, bjorn = await joined(connect, gid, world.facilitator, world.bjorn)
+    assert (await send(frida, gid, "room.open"))["ok"]
+    pushes = collect(bjorn, "stage")
+    publisher, listener = StagePublisher(frida, gid), StageListener(bjorn, gid)
+    again = StagePublisher(frida, gid)
+    try:
+        assert (await publisher.publish())["ok"]  # on the first instance: both are empty
+        await listener.listen_and_see(world.facilitator.id, "the facilitator through Janus")
+
+        pause(first)  # it stops answering: the forum notices within seconds
+        try:
+            await eventually(lambda: pushes[-1] == {"gathering": gid, "type": "closed"},
+                             what="the `closed` push")
+            # the browsers listen and publish again: the stage is on the second instance now
+            assert (await again.publish())["ok"]
+            await listener.listen_and_see(world.facilitator.id,
+                                          "the facilitator through the second Janus")
+        finally:
+            resume(first)
+    finally:
+        await listener.close()
+        await publisher.close()
+        await again.close()

@@ -26,7 +26,7 @@ from tests.conftest import WAIT, Connect, send
 from tests.factories import World
 from tests.private_redis import running_redis
 from tests.server.live_helpers import code, eventually, joined
-from tests.signaling.conftest import collect
+from tests.signaling.conftest import collect, on_both_engines
 from tests.signaling.stage_peer import StageListener, StagePublisher
 from tests.test_two_workers import Cluster, Worker, running_cluster, start_worker
 
@@ -45,6 +45,7 @@ def stage_of(server: TestServer, gid: str) -> Any:
     return router.host.rooms[gid].stage
 
 
+@on_both_engines
 async def test_ten_listeners_decode_one_publisher(
         server: TestServer, world: World, connect: Connect, engine: dict[str, Any]) -> None:
     gid = world.gathering.id
@@ -92,6 +93,7 @@ async def test_ten_listeners_decode_one_publisher(
         await publisher.close()
 
 
+@on_both_engines
 async def test_the_floor_gives_and_takes_the_right_to_publish(
         server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
@@ -134,6 +136,7 @@ async def test_the_floor_gives_and_takes_the_right_to_publish(
         await speaker.close()
 
 
+@on_both_engines
 async def test_refusals(server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
     [frida] = await joined(connect, gid, world.facilitator)
@@ -161,6 +164,7 @@ async def test_refusals(server: TestServer, world: World, connect: Connect) -> N
         "invalid_format"
 
 
+@on_both_engines
 async def test_an_empty_stage_offers_nothing_and_an_answer_needs_an_offer(
         server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
@@ -173,6 +177,26 @@ async def test_an_empty_stage_offers_nothing_and_an_answer_needs_an_offer(
     assert code(await frida.call("stage.answer", offer, timeout=WAIT)) == "invalid_format"
 
 
+@on_both_engines
+async def test_a_tab_on_stage_is_not_sent_its_own_tracks_back(
+        server: TestServer, world: World, connect: Connect) -> None:
+    gid = world.gathering.id
+    frida, bjorn = await joined(connect, gid, world.facilitator, world.bjorn)
+    publisher = StagePublisher(frida, gid)
+    own, other = StageListener(frida, gid), StageListener(bjorn, gid)
+    try:
+        assert (await publisher.publish())["ok"]
+        await other.listen_to(world.facilitator.id)  # she is on stage (with Janus: media up)
+        answer = await own.listen()
+        assert answer["description"] is None and answer["tracks"] == [], answer
+        assert [p["person_id"] for p in answer["publishers"]] == [world.facilitator.id]
+    finally:
+        await own.close()
+        await other.close()
+        await publisher.close()
+
+
+@on_both_engines
 async def test_one_publisher_too_many_is_rejected(
         server: TestServer, world: World, connect: Connect) -> None:
     gid = world.gathering.id
