@@ -195,10 +195,12 @@ class StageHost:
         closes (its close_notify reaches connections already let go)."""
         room = self.rooms.pop(gathering_id, None)
         if room is not None:
+            # before any await: a Janus publisher whose media comes up (or ends) now must
+            # not announce or record on the stage being dropped
+            room.stage.on_unpublished = room.stage.on_published = None
             self.engine.forget(gathering_id)
             if self.recordings is not None:
                 await self.recordings.stop(gathering_id, room.stage)
-            room.stage.on_unpublished = None
             room.on_stage.clear()
             try:
                 await self.emit("stage", {"gathering": gathering_id, "type": "closed"},
