@@ -8,7 +8,10 @@ tests/e2e/test_stage_recovery.py.)"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +42,47 @@ def settings(sqlite_url: str, engine: dict[str, Any]) -> Settings:
                     max_message_bytes=256 * 1024, **engine)
 
 
-@on_both_engines
-async def test_a_dropped_stage_says_closed_and_a_new_one_starts(
-        server: TestServer, world: World, connect: Connect) -> None:
+@dataclass
+class SeenOnStage:
+    """The facilitator on stage, Bjørn watching; `again` publishes after a loss."""
+
+    gid: str
+    pushes: list[dict[str, Any]]
+    publisher: StagePublisher
+    listener: StageListener
+    again: StagePublisher
+
+    async def told_closed(self) -> None:
+        await eventually(lambda: self.pushes[-1] == {"gathering": self.gid, "type": "closed"},
+                         what="the `closed` push")
+
+
+@contextlib.asynccontextmanager
+async def facilitator_seen_on_stage(connect: Connect, world: World) -> AsyncIterator[SeenOnStage]:
     gid = world.gathering.id
     frida, bjorn = await joined(connect, gid, world.facilitator, world.bjorn)
     assert (await send(frida, gid, "room.open"))["ok"]
-    pushes = collect(bjorn, "stage")
-    publisher, listener = StagePublisher(frida, gid), StageListener(bjorn, gid)
-    again = StagePublisher(frida, gid)
+    seen = SeenOnStage(gid, collect(bjorn, "stage"), StagePublisher(frida, gid),
+                       StageListener(bjorn, gid), StagePublisher(frida, gid))
     try:
-        assert (await publisher.publish())["ok"]
-        await listener.listen_and_see(world.facilitator.id, "the facilitator's video")
+        assert (await seen.publisher.publish())["ok"]
+        await seen.listener.listen_and_see(world.facilitator.id, "the facilitator's video")
+        yield seen
+    finally:
+        await seen.listener.close()
+        await seen.publisher.close()
+        await seen.again.close()
 
+
+@on_both_engines
+async def test_a_dropped_stage_says_closed_and_a_new_one_starts(
+        server: TestServer, world: World, connect: Connect) -> None:
+    async with facilitator_seen_on_stage(connect, world) as seen:
         router: StageRouter = server.app[STAGE]
-        await router.host.drop(gid)  # as when the worker lost the owner key, or stops
-        await eventually(lambda: pushes[-1] == {"gathering": gid, "type": "closed"},
-                         what="the `closed` push")
-        await eventually(lambda: publisher.pc.connectionState == "closed"
+        await router.host.drop(seen.gid)  # as when the worker lost the owner key, or stops
+        await seen.told_closed()
+        listener = seen.listener
+        await eventually(lambda: seen.publisher.pc.connectionState == "closed"
                          and listener.pc is not None
                          and listener.pc.connectionState == "closed",
                          what="both peers closed by the server")
@@ -64,15 +90,11 @@ async def test_a_dropped_stage_says_closed_and_a_new_one_starts(
         # listening and publishing again build a new stage, empty until the publisher is back
         listened = await listener.listen()
         assert listened["ok"] and listened["publishers"] == [], listened
-        assert (await again.publish())["ok"]
-        await eventually(lambda: [p["person_id"] for p in pushes[-1].get("publishers", [])]
+        assert (await seen.again.publish())["ok"]
+        await eventually(lambda: [p["person_id"] for p in seen.pushes[-1].get("publishers", [])]
                          == [world.facilitator.id], what="the facilitator back on stage")
         await listener.listen_and_see(world.facilitator.id,
                                       "the facilitator's video on the new stage")
-    finally:
-        await listener.close()
-        await publisher.close()
-        await again.close()
 
 
 async def owner_of(gid: str) -> Any:
@@ -140,27 +162,14 @@ async def test_the_stage_moves_to_another_janus_when_its_janus_stops_answering(
 
 
 async def janus_failover(connect: Connect, world: World, first: JanusHost) -> None:
-    gid = world.gathering.id
-    frida, bjorn = await joined(connect, gid, world.facilitator, world.bjorn)
-    assert (await send(frida, gid, "room.open"))["ok"]
-    pushes = collect(bjorn, "stage")
-    publisher, listener = StagePublisher(frida, gid), StageListener(bjorn, gid)
-    again = StagePublisher(frida, gid)
-    try:
-        assert (await publisher.publish())["ok"]  # on the first instance: both are empty
-        await listener.listen_and_see(world.facilitator.id, "the facilitator through Janus")
-
+    # on the first instance: both are empty
+    async with facilitator_seen_on_stage(connect, world) as seen:
         pause(first)  # it stops answering: the forum notices within seconds
         try:
-            await eventually(lambda: pushes[-1] == {"gathering": gid, "type": "closed"},
-                             what="the `closed` push")
+            await seen.told_closed()
             # the browsers listen and publish again: the stage is on the second instance now
-            assert (await again.publish())["ok"]
-            await listener.listen_and_see(world.facilitator.id,
-                                          "the facilitator through the second Janus")
+            assert (await seen.again.publish())["ok"]
+            await seen.listener.listen_and_see(world.facilitator.id,
+                                               "the facilitator through the second Janus")
         finally:
             resume(first)
-    finally:
-        await listener.close()
-        await publisher.close()
-        await again.close()
