@@ -30,6 +30,7 @@ from rooms.tasks import stop
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 10.0  # seconds for one API request, or for the event that answers it
+OPEN_TIMEOUT = 5.0  # seconds for a new session: a stage waits for it
 POLL_WAIT = 30.0  # Janus answers a long poll with a keepalive after 30 s of nothing
 POLL_FAILURES = 3  # failed polls in a row after which the instance is gone
 POLL_RETRY = 0.5  # seconds between failed polls
@@ -140,7 +141,7 @@ class JanusSession:
     async def open(cls, http: aiohttp.ClientSession, url: str,
                    secret: str | None) -> JanusSession:
         session = cls(http, url, secret)
-        answer = await session.post("", {"janus": "create"})
+        answer = await session.post("", {"janus": "create"}, wait=OPEN_TIMEOUT)
         session.id = int(answer["data"]["id"])
         session.spawn(session._poll_events())
         session.spawn(session._keep_alive())

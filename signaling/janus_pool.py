@@ -35,6 +35,7 @@ class _Instance:
     session: JanusSession | None = None
     failed_at: float = -1e9
     stages: set[str] = field(default_factory=set)  # gathering ids
+    opening: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class JanusEngine:
@@ -48,22 +49,20 @@ class JanusEngine:
         self.rec_dir = rec_dir
         self.on_gone: Gone | None = None
         self._http: aiohttp.ClientSession | None = None
-        self._lock = asyncio.Lock()
 
     async def open(self, gathering_id: str) -> StageEngine:
         """A new VideoRoom for the gathering on the least loaded instance that answers."""
-        async with self._lock:
-            for instance in sorted(self.instances, key=lambda i: len(i.stages)):
-                session = await self._session(instance)
-                if session is None:
-                    continue
-                try:
-                    stage = await JanusStage(session, self.config, self.rec_dir).open()
-                except (JanusError, JanusGone):
-                    log.exception("janus %s could not make a room", instance.url)
-                    continue
-                instance.stages.add(gathering_id)
-                return stage
+        for instance in sorted(self.instances, key=lambda i: len(i.stages)):
+            session = await self._session(instance)
+            if session is None:
+                continue
+            try:
+                stage = await JanusStage(session, self.config, self.rec_dir).open()
+            except (JanusError, JanusGone):
+                log.exception("janus %s could not make a room", instance.url)
+                continue
+            instance.stages.add(gathering_id)
+            return stage
         raise StageError("engine-gone", "no Janus instance answers")
 
     def forget(self, gathering_id: str) -> None:
@@ -72,21 +71,24 @@ class JanusEngine:
             instance.stages.discard(gathering_id)
 
     async def _session(self, instance: _Instance) -> JanusSession | None:
-        if instance.session is not None and not instance.session.lost:
-            return instance.session
-        if time.monotonic() - instance.failed_at < RETRY_AFTER:
-            return None
-        if self._http is None:
-            self._http = aiohttp.ClientSession()
-        try:
-            session = await JanusSession.open(self._http, instance.url, self.secret)
-        except (JanusError, JanusGone) as error:
-            log.warning("janus %s does not answer: %s", instance.url, error)
-            instance.failed_at = time.monotonic()
-            return None
-        session.on_lost = lambda: self._lost(instance)
-        instance.session = session
-        return session
+        """The instance's API session, opened if need be (once, whoever asks at the same
+        time); None while it does not answer."""
+        async with instance.opening:
+            if instance.session is not None and not instance.session.lost:
+                return instance.session
+            if time.monotonic() - instance.failed_at < RETRY_AFTER:
+                return None
+            if self._http is None:
+                self._http = aiohttp.ClientSession()
+            try:
+                session = await JanusSession.open(self._http, instance.url, self.secret)
+            except (JanusError, JanusGone) as error:
+                log.warning("janus %s does not answer: %s", instance.url, error)
+                instance.failed_at = time.monotonic()
+                return None
+            session.on_lost = lambda: self._lost(instance)
+            instance.session = session
+            return session
 
     async def _lost(self, instance: _Instance) -> None:
         instance.failed_at = time.monotonic()

@@ -59,11 +59,13 @@ RECORD = """() => {
   keep('announcer', window.recorded.announced);
 }"""
 
-# Both connections are new ones and connected, and the status is empty again.
+# The page's connections are new ones and connected, and the status is empty again. The
+# facilitator, alone on stage, listens to nobody (a tab is not sent its own tracks back).
 RECOVERED = """(publishing) => {
   const stage = window.forumStage;
   const fresh = (pc, old) => pc !== null && pc !== old && pc.connectionState === 'connected';
-  return fresh(stage.listener(), window.recorded.listener)
+  return (publishing ? stage.listener() === null
+                     : fresh(stage.listener(), window.recorded.listener))
     && (!publishing || fresh(stage.publisher(), window.recorded.publisher))
     && document.getElementById('stage-video-status').textContent === '';
 }"""
