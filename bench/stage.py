@@ -65,6 +65,7 @@ GOAL = ("with Janus, 200 listeners under one core for the engine, and the forum 
         "CPU flat in the number of listeners")
 WIDTH, HEIGHT = 640, 360
 DECODING = 2
+RELISTENS, RELISTEN_AFTER = 5, 15.0
 NOISE_ROWS = 18  # about 700 kbit/s of VP8 (measured)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -177,6 +178,7 @@ def ssrc_kinds(sdp: str) -> dict[int, str]:
 class LightListener:
     listener: Any  # tests/signaling/stage_peer.StageListener
     kinds: dict[int, str] = field(default_factory=dict)
+    relistens: int = 0
 
     def sequences(self) -> dict[int, Sequence]:
         pc = self.listener.pc
@@ -203,6 +205,7 @@ class LightListener:
 
 async def light_process(args: argparse.Namespace) -> None:
     """One client process: its share of the light listeners, driven over stdin/stdout."""
+    from tests.server.live_helpers import eventually
     from tests.signaling.stage_peer import StageListener
 
     gather_on(args.address)
@@ -224,19 +227,26 @@ async def light_process(args: argparse.Namespace) -> None:
     await commands.readline()  # "listen"
 
     async def listen(ls: LightListener) -> None:
-        async with limit:
-            await ls.listener.listen_to(args.publisher)
-            ls.kinds = ssrc_kinds(ls.listener.pc.remoteDescription.sdp)
+        """As a browser: a peer that brings no video within RELISTEN_AFTER s is given up and
+        replaced by a new `stage.listen` (counted)."""
+        for attempt in range(RELISTENS + 1):
+            async with limit:
+                await ls.listener.listen_to(args.publisher)
+                ls.kinds = ssrc_kinds(ls.listener.pc.remoteDescription.sdp)
+            with contextlib.suppress(AssertionError):
+                await eventually(ls.receiving, within=RELISTEN_AFTER, what="video")
+                return
+            ls.relistens = attempt + 1
 
     listening = asyncio.gather(*(listen(ls) for ls in light))
     reported = -1
     while (receiving := sum(ls.receiving() for ls in light)) < len(light) or not listening.done():
         if receiving != reported:
-            say(receiving=receiving)
+            say(receiving=receiving, relistens=sum(ls.relistens for ls in light))
             reported = receiving
         await asyncio.sleep(0.1)
     await listening
-    say(receiving=len(light))
+    say(receiving=len(light), relistens=sum(ls.relistens for ls in light))
     while (await commands.readline()).decode().strip() == "counts":
         say(counts=[ls.counts() for ls in light])
     for ls in light:
@@ -250,7 +260,7 @@ class ClientProcess:
     date, the rest queued for `read`."""
 
     def __init__(self, process: asyncio.subprocess.Process, size: int) -> None:
-        self.process, self.size, self.receiving = process, size, 0
+        self.process, self.size, self.receiving, self.relistens = process, size, 0, 0
         self.messages: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.pump = asyncio.create_task(self._pump())
 
@@ -259,7 +269,7 @@ class ClientProcess:
         while line := await self.process.stdout.readline():
             message = json.loads(line)
             if "receiving" in message:
-                self.receiving = message["receiving"]
+                self.receiving, self.relistens = message["receiving"], message["relistens"]
             else:
                 self.messages.put_nowait(message)
         self.messages.put_nowait(None)
@@ -428,7 +438,8 @@ async def measure(url: str, seeded: dict[str, Any], args: argparse.Namespace, tm
         await asyncio.sleep(2)  # past the joins' keyframes
         before = await run.snapshot()
         await asyncio.sleep(args.seconds)
-        result = {"seated_s": seated, **figures(before, await run.snapshot())}
+        result = {"seated_s": seated, **figures(before, await run.snapshot()),
+                  "relistens": sum(c.relistens for c in clients)}
         if args.record:
             result["recording"] = await record(frida, gid, person, run, args.seconds, tmp)
         return result
@@ -437,6 +448,9 @@ async def measure(url: str, seeded: dict[str, Any], args: argparse.Namespace, tm
             with contextlib.suppress(Exception):
                 await client.tell("stop")
                 await asyncio.wait_for(client.read("stopped"), 60)
+            if client.process.returncode is None:
+                client.process.kill()
+            await client.process.wait()
         for decoder in decoders:
             await decoder.close()
             await decoder.client.disconnect()
@@ -529,16 +543,17 @@ def row(r: dict[str, Any]) -> str:
             f"{loss(video):.2f} (worst {100 * r['worst_video_loss']:.1f}) / {loss(audio):.2f} | "
             f"{video[0] / r['wall'] / light:.0f} / {8 * video[2] / r['wall'] / light / 1000:.0f}"
             f" | {r['receiving']}/{r['listeners']} | "
-            f"{r['seated_s']:.1f} | {clients:.0f} in {len(r['client_processes'])} + "
+            f"{r['seated_s']:.1f} ({r['relistens']}) | "
+            f"{clients:.0f} in {len(r['client_processes'])} + "
             f"{cpu['this']:.0f} | {r['load']} | {r['log_errors']} / {r['janus_errors']} |"
             )
 
 
 HEADER = ("| listeners | engine CPU % of a core | forum worker CPU % | decoding listeners' fps"
           " | light listeners' loss %: video (worst one) / audio | video per light listener:"
-          " packets/s / kbit/s (SRTP) | receiving | s until all received | client CPU %: light"
-          " processes + publisher & decoders | load average before | errors in log: forum /"
-          " Janus |\n"
+          " packets/s / kbit/s (SRTP) | receiving | s until all received (re-listens) |"
+          " client CPU %: light processes + publisher & decoders | load average before |"
+          " errors in log: forum / Janus |\n"
           "| ---: | ---: | ---: | --- | --- | --- | --- | ---: | --- | --- | --- |")
 
 
