@@ -13,14 +13,17 @@ their own (python-socketio), joined to the gathering (`room.join`); everything g
 the forum's socket.io (`stage.publish`, `stage.listen`, `stage.answer`), never to Janus.
 
 - The facilitator publishes from this process: aiortc, a moving bar at 640x360 @30 fps (VP8)
-  and Opus audio (tests/frames.py, as tests/signaling/test_stage.py's Publisher).
+  and Opus audio (tests/frames.py, as tests/signaling/test_stage.py's Publisher). The bar
+  alone encodes to about 90 kbit/s; `--picture noise` adds a strip of noise that brings the
+  video to about 0.9 Mbit/s, near the 800 kbit/s a browser's camera is capped at.
 - Two listeners in this process decode (aiortc, as a browser tab): their video fps.
 - N-2 light listeners, `--per-process` (default 50) in each client process: ICE and DTLS with
   aiortc as any listener, but every SRTP packet is counted where aioice hands it over
   (`aioice.Connection.data_received`) and dropped there: no SRTP unprotect, no jitter buffer,
   no decode, no RTCP feedback (so no NACK: a lost packet stays lost). The RTP header is in
   clear under SRTP, so the count is per SSRC from its sequence numbers: expected = the span of
-  sequence numbers seen, lost = expected - received.
+  sequence numbers seen, lost = expected - received. A light listener that gets no video
+  within 15 s listens again, as a browser would (the table counts these re-listens).
 
 Measured over a steady window of `--seconds`, 2 s after every listener receives video: the
 engine's CPU (Janus's process from /proc/<pid>/stat; with aiortc the engine is the forum
@@ -30,7 +33,8 @@ the clients' CPU (they share the 2 cores with the server: see the load line).
 
 `--record` (aiortc only): after the window, the facilitator spotlights herself, consents and
 records (`recording.start`, the recorder taps the stage's decoded frames), and a second window
-is measured; then `recording.stop`. bench/recording.py measures a recording alone.
+is measured; then `recording.stop`. (The stand-alone recording line of the earlier version of
+this benchmark is gone: bench/recording.py measures a recording alone.)
 
 A measurement, never a test: nothing here fails on a time. Only 127.0.0.1 and Janus's
 namespace are contacted."""
@@ -66,7 +70,7 @@ GOAL = ("with Janus, 200 listeners under one core for the engine, and the forum 
 WIDTH, HEIGHT = 640, 360
 DECODING = 2
 RELISTENS, RELISTEN_AFTER = 5, 15.0
-NOISE_ROWS = 18  # about 700 kbit/s of VP8 (measured)
+NOISE_ROWS = 18  # about 0.9 Mbit/s of SRTP video (measured)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -538,7 +542,7 @@ def row(r: dict[str, Any]) -> str:
     audio, video = r["packets"]["audio"], r["packets"]["video"]
     loss = lambda got: 100 * (1 - got[0] / got[1]) if got[1] else float("nan")  # noqa: E731
     light = max(r["light"], 1)
-    return (f"| {r['listeners']} | {engine_cpu:.0f} | {cpu['forum']:.0f} | "
+    return (f"| {r['listeners']} | {engine_cpu:.0f} | {cpu['forum']:.1f} | "
             f"{' / '.join(f'{f:.1f}' for f in r['fps'])} (sent {r['sent_fps']:.1f}) | "
             f"{loss(video):.2f} (worst {100 * r['worst_video_loss']:.1f}) / {loss(audio):.2f} | "
             f"{video[0] / r['wall'] / light:.0f} / {8 * video[2] / r['wall'] / light / 1000:.0f}"

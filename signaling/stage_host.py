@@ -87,8 +87,10 @@ class StageHost:
             return room
 
     async def _published(self, room: StageRoom) -> None:
-        await self.announce(room)
-        await self._record(room)
+        """A publisher's media is up (Janus): from its own task, so it takes the lock."""
+        async with room.lock:
+            await self.announce(room)
+            await self._record(room)
 
     async def _unpublished(self, room: StageRoom, peer: str) -> None:
         if room.on_stage.pop(peer, None) is not None:
