@@ -261,7 +261,8 @@ EXPECTED_RIGHTS: dict[str, set[Role]] = {
 EXPECTED_EVENT_RIGHTS: dict[str, set[Role]] = {
     **{t: ALL for t in ("note.subscribe", "note.unsubscribe", "note", "media.join",
                         "media.leave", "media.ice", "signal", "media.states",
-                        "stage.publish", "stage.listen", "stage.unpublish", "stage.leave")},
+                        "stage.publish", "stage.listen", "stage.answer", "stage.unpublish",
+                        "stage.leave")},
     "reaction": SPEAK,
     "media.state": SPEAK,
     "media.mute": RUN,
