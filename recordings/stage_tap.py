@@ -12,7 +12,9 @@ they become the same MP4 when the recording stops."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,13 +31,15 @@ from signaling.stage import Stage
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 10.0  # seconds `Recorder.stop` may take to flush and close the file
+CONVERT_TIMEOUT = 120.0  # seconds a Janus recording's conversion may take, plus its length
 
 
 @dataclass(frozen=True)
 class Started:
     id: str
     kinds: tuple[str, ...]
-    finish: Callable[[], Awaitable[RecordingResult]]  # stops it; the file made
+    #: stops the recording (bounded: under the stage's lock) and gives what makes the file
+    finish: Callable[[], Awaitable[Callable[[], Awaitable[RecordingResult]]]]
     recorder: Recorder | None = None  # the aiortc stage's: it takes the decoded frames
 
 
@@ -54,6 +58,7 @@ class StageRecordings:
     def __init__(self, archive: RecordingArchive) -> None:
         self.archive = archive
         self.active: dict[str, ActiveRecording] = {}  # gathering id -> what records there
+        self.finishing: set[asyncio.Task[None]] = set()
 
     async def reconcile(self, gathering_id: str, stage: StageEngine, state: GatheringState,
                         peers: dict[str, int]) -> None:
@@ -97,9 +102,14 @@ class StageRecordings:
 
         stage.tap(peer, sink)
 
-        async def finish() -> RecordingResult:
+        async def finish() -> Callable[[], Awaitable[RecordingResult]]:
             stage.untap(peer, sink)
-            return await recorder.stop(STOP_TIMEOUT)
+            result = await recorder.stop(STOP_TIMEOUT)
+
+            async def made() -> RecordingResult:
+                return result
+
+            return made
 
         return Started(recorder.id, kinds, finish, recorder)
 
@@ -110,20 +120,36 @@ class StageRecordings:
         kinds = await stage.record(peer, recording_id)
         if not kinds:
             return None
+        began = time.monotonic()
 
-        async def finish() -> RecordingResult:
+        async def finish() -> Callable[[], Awaitable[RecordingResult]]:
             await stage.stop_recording(peer)
-            return await mjr_to_mp4(stage.recorded(recording_id), self.archive.directory,
-                                    recording_id)
+            parts = stage.recorded(recording_id)
+            # about 5 % of a core per second recorded: an hour's talk takes minutes
+            timeout = CONVERT_TIMEOUT + time.monotonic() - began
+            return lambda: mjr_to_mp4(parts, self.archive.directory, recording_id,
+                                      timeout=timeout)
 
         return Started(recording_id, kinds, finish)
 
     async def stop(self, gathering_id: str, stage: StageEngine) -> None:
+        """Stop the gathering's recording now; its file is made and its row written in the
+        background (a Janus recording is converted then: that may take minutes)."""
         active = self.active.pop(gathering_id, None)
         if active is None:
             return
-        result = await active.started.finish()
+        make = await active.started.finish()
+        task = asyncio.create_task(self._store(make), name=f"recording-{active.started.id}")
+        self.finishing.add(task)
+        task.add_done_callback(self.finishing.discard)
+
+    async def _store(self, make: Callable[[], Awaitable[RecordingResult]]) -> None:
+        result = await make()
         try:
             await self.archive.finish(result)
         except Exception:
             log.exception("could not store the end of recording %s", result.id)
+
+    async def drain(self) -> None:
+        """Wait for the files still being made (the worker stops)."""
+        await asyncio.gather(*self.finishing, return_exceptions=True)

@@ -34,6 +34,9 @@ class RecordingTap(Protocol):
 
     async def stop(self, gathering_id: str, stage: StageEngine) -> None: ...
 
+    async def drain(self) -> None:
+        """Wait for the files still being made."""
+
 # -- the owner ------------------------------------------------------------------------------
 
 
@@ -214,3 +217,5 @@ class StageHost:
     async def close(self) -> None:
         await asyncio.gather(*(self.drop(g) for g in list(self.rooms)), return_exceptions=True)
         await self.engine.close()
+        if self.recordings is not None:
+            await self.recordings.drain()

@@ -187,7 +187,9 @@ class StageRouter:
                 self.worker.off_beat(self.on_beat)
                 await stop(listener)
             owned = list(self.host.rooms)
-            await asyncio.wait_for(self.host.close(), 30)
+            # within systemd's 90 s: closing the stages, and the recordings' files still
+            # being made (a Janus recording is converted when it stops)
+            await asyncio.wait_for(self.host.close(), 80)
             if self.redis is not None:
                 for gathering_id in owned:
                     with contextlib.suppress(Exception):
