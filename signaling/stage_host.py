@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -76,10 +77,11 @@ class StageHost:
         engine.on_gone = self.drop
         self.recordings = recordings
         self.rooms: dict[str, StageRoom] = {}
-        self._opening = asyncio.Lock()
+        self._opening: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def room(self, gathering_id: str) -> StageRoom:
-        async with self._opening:  # one stage per gathering, even when two ask at once
+        # one stage per gathering, even when two ask at once (a Janus room takes a round trip)
+        async with self._opening[gathering_id]:
             room = self.rooms.get(gathering_id)
             if room is None:
                 stage = await self.engine.open(gathering_id)
