@@ -38,8 +38,8 @@ CONVERT_TIMEOUT = 120.0  # seconds a Janus recording's conversion may take, plus
 class Started:
     id: str
     kinds: tuple[str, ...]
-    #: stops the recording (bounded: under the stage's lock) and gives what makes the file
-    finish: Callable[[], Awaitable[Callable[[], Awaitable[RecordingResult]]]]
+    stop: Callable[[], Awaitable[None]]  # nothing more is recorded (quick: under the lock)
+    made: Callable[[], Awaitable[RecordingResult]]  # then the file is made (in the background)
     recorder: Recorder | None = None  # the aiortc stage's: it takes the decoded frames
 
 
@@ -102,16 +102,10 @@ class StageRecordings:
 
         stage.tap(peer, sink)
 
-        async def finish() -> Callable[[], Awaitable[RecordingResult]]:
+        async def stop() -> None:
             stage.untap(peer, sink)
-            result = await recorder.stop(STOP_TIMEOUT)
 
-            async def made() -> RecordingResult:
-                return result
-
-            return made
-
-        return Started(recorder.id, kinds, finish, recorder)
+        return Started(recorder.id, kinds, stop, lambda: recorder.stop(STOP_TIMEOUT), recorder)
 
     async def _start_janus(self, stage: JanusStage, peer: str) -> Started | None:
         """Janus: the VideoRoom records the person's streams (.mjr), which become the same
@@ -122,15 +116,13 @@ class StageRecordings:
             return None
         began = time.monotonic()
 
-        async def finish() -> Callable[[], Awaitable[RecordingResult]]:
-            await stage.stop_recording(peer)
-            parts = stage.recorded(recording_id)
+        async def made() -> RecordingResult:
             # about 5 % of a core per second recorded: an hour's talk takes minutes
-            timeout = CONVERT_TIMEOUT + time.monotonic() - began
-            return lambda: mjr_to_mp4(parts, self.archive.directory, recording_id,
-                                      timeout=timeout)
+            return await mjr_to_mp4(stage.recorded(recording_id), self.archive.directory,
+                                    recording_id,
+                                    timeout=CONVERT_TIMEOUT + time.monotonic() - began)
 
-        return Started(recording_id, kinds, finish)
+        return Started(recording_id, kinds, lambda: stage.stop_recording(peer), made)
 
     async def stop(self, gathering_id: str, stage: StageEngine) -> None:
         """Stop the gathering's recording now; its file is made and its row written in the
@@ -138,8 +130,9 @@ class StageRecordings:
         active = self.active.pop(gathering_id, None)
         if active is None:
             return
-        make = await active.started.finish()
-        task = asyncio.create_task(self._store(make), name=f"recording-{active.started.id}")
+        await active.started.stop()
+        task = asyncio.create_task(self._store(active.started.made),
+                                   name=f"recording-{active.started.id}")
         self.finishing.add(task)
         task.add_done_callback(self.finishing.discard)
 

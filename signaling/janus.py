@@ -64,7 +64,7 @@ class JanusHandle:
     def __init__(self, session: JanusSession, handle_id: int) -> None:
         self.session = session
         self.id = handle_id
-        self.on_event: Callable[[Json], Any] | None = None
+        self.on_event: Callable[[Json], Awaitable[None]] | None = None
         self.waiting: dict[str, asyncio.Future[Json]] = {}
 
     @property
@@ -111,12 +111,7 @@ class JanusHandle:
         if future is not None and not future.done() and event.get("janus") == "event":
             future.set_result(event)
         elif self.on_event is not None:
-            try:
-                result = self.on_event(event)
-                if asyncio.iscoroutine(result):
-                    self.session.spawn(result)
-            except Exception:
-                log.exception("janus event handler failed")
+            self.session.spawn(self.on_event(event))
 
     def fail(self, error: BaseException) -> None:
         for future in self.waiting.values():
@@ -133,7 +128,7 @@ class JanusSession:
         self.secret = secret
         self.id = 0
         self.handles: dict[int, JanusHandle] = {}
-        self.on_lost: Callable[[], Awaitable[None] | None] | None = None
+        self.on_lost: Callable[[], Awaitable[None]] | None = None
         self.lost = False
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -223,9 +218,7 @@ class JanusSession:
         for handle in list(self.handles.values()):
             handle.fail(JanusGone(self.url))
         if self.on_lost is not None:
-            result = self.on_lost()
-            if asyncio.iscoroutine(result):
-                await result
+            await self.on_lost()
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)

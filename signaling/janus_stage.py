@@ -26,14 +26,7 @@ from typing import Any
 from aiortc.sdp import SessionDescription
 
 from signaling.janus import JanusError, JanusGone, JanusHandle, JanusSession
-from signaling.stage import (
-    MAX_ID_LENGTH,
-    MAX_M_LINES,
-    MAX_SDP_BYTES,
-    StageConfig,
-    StageError,
-    notify,
-)
+from signaling.stage import MAX_M_LINES, StageConfig, StageError, check_id, check_sdp, notify
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +52,7 @@ class _Subscriber:
 
 
 def _offered_kinds(sdp: str) -> list[str]:
-    if not isinstance(sdp, str) or not sdp or len(sdp.encode()) > MAX_SDP_BYTES:
-        raise StageError("bad-sdp")
+    check_sdp(sdp)
     try:
         kinds = [media.kind for media in SessionDescription.parse(sdp).media]
     except Exception as exc:
@@ -68,11 +60,6 @@ def _offered_kinds(sdp: str) -> list[str]:
     if not kinds or any(k not in ("audio", "video") for k in kinds) or len(kinds) > MAX_M_LINES:
         raise StageError("bad-sdp", "expected 1 to 8 audio/video m-lines")
     return kinds
-
-
-def _check_id(participant_id: str) -> None:
-    if not isinstance(participant_id, str) or not 0 < len(participant_id) <= MAX_ID_LENGTH:
-        raise StageError("bad-id")
 
 
 def _refusal(exc: Exception) -> StageError:
@@ -144,7 +131,7 @@ class JanusStage:
             raise StageError("stage-closed")
 
     async def publish(self, publisher_id: str, offer_sdp: str) -> str:
-        _check_id(publisher_id)
+        check_id(publisher_id)
         kinds = _offered_kinds(offer_sdp)
         self._ensure_open()
         if publisher_id in self._publishers:
@@ -195,7 +182,7 @@ class JanusStage:
     # -- listening --
 
     async def listen(self, listener_id: str) -> str | None:
-        _check_id(listener_id)
+        check_id(listener_id)
         self._ensure_open()
         if listener_id in self._listeners:
             raise StageError("already-listening")
@@ -223,7 +210,7 @@ class JanusStage:
         return str(jsep["sdp"])
 
     async def answer(self, listener_id: str, answer_sdp: str) -> None:
-        _check_id(listener_id)
+        check_id(listener_id)
         subscriber = self._listeners.get(listener_id)
         if subscriber is None or subscriber.handle is None:
             raise StageError("no-offer")

@@ -419,11 +419,19 @@ async def notify(callback: Callable[[str], Any] | None, participant_id: str) -> 
         log.exception("stage: telling the owner about %s failed", participant_id)
 
 
-def _check(participant_id: str, sdp: str) -> None:
+def check_id(participant_id: str) -> None:
     if not isinstance(participant_id, str) or not 0 < len(participant_id) <= MAX_ID_LENGTH:
         raise StageError("bad-id")
+
+
+def check_sdp(sdp: str) -> None:
     if not isinstance(sdp, str) or not sdp or len(sdp.encode()) > MAX_SDP_BYTES:
         raise StageError("bad-sdp")
+
+
+def _check(participant_id: str, sdp: str) -> None:
+    check_id(participant_id)
+    check_sdp(sdp)
 
 
 class Stage:
@@ -570,8 +578,7 @@ class Stage:
         """The server's offer to a listener: one sendonly m-line per published track (VP8
         or Opus, the shared encoder's codecs), in publication order, but the listener's own;
         None when nobody else publishes. The listener's answer goes to `answer`."""
-        if not isinstance(listener_id, str) or not 0 < len(listener_id) <= MAX_ID_LENGTH:
-            raise StageError("bad-id")
+        check_id(listener_id)
         self._ensure_open()
         # a tab on stage does not get its own tracks back (its upload is the scarce part)
         fanouts = [f for f in self._fanouts.values() if f.publisher_id != listener_id]
@@ -581,7 +588,7 @@ class Stage:
         pc = listener.pc
         try:
             sending = []
-            for fanout in fanouts[:MAX_M_LINES]:
+            for fanout in fanouts:
                 transceiver = pc.addTransceiver(self._attach(fanout, listener),
                                                 direction="sendonly")
                 transceiver.setCodecPreferences(_sent_codecs(fanout.kind))

@@ -64,7 +64,7 @@ async def record_through_janus(host: JanusHost, rec_dir: Path,
             publisher = await session.attach()
             up = asyncio.Event()
 
-            def on_event(event: dict[str, Any]) -> None:
+            async def on_event(event: dict[str, Any]) -> None:
                 if event.get("janus") == "webrtcup":
                     up.set()
 
